@@ -1,0 +1,126 @@
+"""The ``kafkalite`` command line: ``kafkalite serve`` (the default) starts a broker.
+
+Every option of ``serve`` can also come from an environment variable, as containers are
+configured: ``--advertised-host`` is ``KAFKALITE_ADVERTISED_HOST``, and so on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import Sequence
+
+import trio
+
+from kafkalite.config import BrokerConfig
+from kafkalite.server import serve
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"KAFKALITE_{name}", default)
+
+
+def _env_int(name: str, default: int | None) -> int | None:
+    raw = _env(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"KAFKALITE_{name} must be a whole number, not {raw!r}") from None
+
+
+def _env_bool(name: str) -> bool:
+    return (_env(name) or "").lower() in _TRUE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kafkalite", description="A Kafka broker in Python that real Kafka clients talk to."
+    )
+    sub = parser.add_subparsers(dest="command")
+    s = sub.add_parser("serve", help="run a broker (the default)")
+    add_serve_options(s)
+    return parser
+
+
+def add_serve_options(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--host", default=_env("HOST", "localhost"), help="address to listen on (default localhost)")
+    s.add_argument("--port", type=int, default=_env_int("PORT", 9092), help="port (0 picks a free one)")
+    s.add_argument("--advertised-host", default=_env("ADVERTISED_HOST"), help="host clients are told to connect to")
+    s.add_argument("--advertised-port", type=int, default=_env_int("ADVERTISED_PORT", None))
+    s.add_argument("--data-dir", default=_env("DATA_DIR", "kafkalite-data"))
+    s.add_argument("--memory", action="store_true", default=_env_bool("MEMORY"), help="keep nothing on disk")
+    s.add_argument("--node-id", type=int, default=_env_int("NODE_ID", 0))
+    s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
+    s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
+                   help="partitions of an auto-created topic")
+    s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
+    s.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"),
+                   choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"])
+    s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
+                   help="log every request and response")
+
+
+def config_from_args(args: argparse.Namespace) -> BrokerConfig:
+    return BrokerConfig(
+        host=args.host,
+        port=args.port,
+        advertised_host=args.advertised_host,
+        advertised_port=args.advertised_port,
+        node_id=args.node_id,
+        brokers=args.brokers,
+        data_dir=args.data_dir,
+        memory=args.memory,
+        num_partitions=args.partitions,
+        auto_create_topics=not args.no_auto_create_topics,
+        trace=args.trace,
+    )
+
+
+async def run_until_signalled(config: BrokerConfig) -> None:
+    """Serve until SIGINT or SIGTERM, then stop accepting and return."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            info = await nursery.start(serve, config)
+            print(f"kafkalite listening on {info.bootstrap_servers}", flush=True)
+            async for signum in signals:
+                logging.getLogger("kafkalite").info("received %s, shutting down", signal.Signals(signum).name)
+                nursery.cancel_scope.cancel()
+                break
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-"):
+        argv.insert(0, "serve")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        logging.basicConfig(
+            level=args.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        if args.trace and args.log_level.upper() not in ("DEBUG", "INFO"):
+            logging.getLogger("kafkalite.trace").setLevel(logging.INFO)
+        try:
+            config = config_from_args(args)
+        except (ValueError, TypeError) as exc:
+            parser.error(str(exc))
+        try:
+            trio.run(run_until_signalled, config)
+        except OSError as exc:
+            print(f"kafkalite: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

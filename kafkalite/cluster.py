@@ -1,0 +1,281 @@
+"""The cluster as clients see it: broker nodes, topics, partitions and their leaders.
+
+kafkalite runs every emulated broker node in one process, but the model is a real cluster
+of N nodes: each partition has a leader among them and a replica list, so that answering
+``NOT_LEADER_OR_FOLLOWER`` or moving leaders later is configuration, not a rewrite. Leader
+epochs start at 0 and only grow. This module is pure bookkeeping: no trio, no storage.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from typing import Iterable
+
+import attrs
+
+from kafkalite.configs import validate_topic_configs
+
+MAX_TOPIC_NAME_LENGTH = 249
+_LEGAL_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
+
+INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+
+
+class TopicError(Exception):
+    """Base of the errors a topic operation answers with a Kafka error code."""
+
+
+class InvalidTopicName(TopicError):
+    pass
+
+
+class TopicAlreadyExists(TopicError):
+    pass
+
+
+class UnknownTopic(TopicError):
+    pass
+
+
+class InvalidPartitions(TopicError):
+    pass
+
+
+class InvalidReplicationFactor(TopicError):
+    pass
+
+
+class InvalidReplicaAssignment(TopicError):
+    pass
+
+
+def validate_topic_name(name: str) -> None:
+    """Raise `InvalidTopicName` unless *name* is a topic name Kafka accepts."""
+    if not name:
+        raise InvalidTopicName("Topic name is illegal, it can't be empty")
+    if name in (".", ".."):
+        raise InvalidTopicName("Topic name cannot be \".\" or \"..\"")
+    if len(name) > MAX_TOPIC_NAME_LENGTH:
+        raise InvalidTopicName(
+            f"Topic name is illegal, it can't be longer than {MAX_TOPIC_NAME_LENGTH} characters, "
+            f"topic name: {name}"
+        )
+    if not _LEGAL_TOPIC_NAME.match(name):
+        raise InvalidTopicName(
+            f"Topic name \"{name}\" is illegal, it contains a character other than ASCII "
+            "alphanumerics, '.', '_' and '-'"
+        )
+
+
+def new_cluster_id() -> str:
+    """A Kafka-style cluster id: a random UUID in URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+@attrs.frozen
+class BrokerNode:
+    node_id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+@attrs.define(eq=False)
+class PartitionState:
+    partition_index: int
+    leader_id: int
+    replicas: list[int]
+    isr: list[int]
+    leader_epoch: int = 0
+
+
+@attrs.define(eq=False)
+class Topic:
+    name: str
+    topic_id: uuid.UUID
+    partitions: list[PartitionState]
+    configs: dict[str, str] = attrs.Factory(dict)
+    is_internal: bool = False
+
+
+@attrs.define(eq=False)
+class ClusterState:
+    """Topics and nodes of the emulated cluster.
+
+    ``node_ids`` is fixed at start; addresses arrive with `set_node` once listeners are bound.
+    """
+
+    cluster_id: str
+    node_ids: list[int]
+    nodes: dict[int, BrokerNode] = attrs.Factory(dict)
+    topics: dict[str, Topic] = attrs.Factory(dict)
+    topics_by_id: dict[uuid.UUID, Topic] = attrs.Factory(dict)
+    _placement_counter: int = attrs.field(init=False, default=0)
+
+    @property
+    def controller_id(self) -> int:
+        return self.node_ids[0]
+
+    def set_node(self, node: BrokerNode) -> None:
+        self.nodes[node.node_id] = node
+
+    def topic(self, name: str) -> Topic | None:
+        return self.topics.get(name)
+
+    def partition(self, name: str, index: int) -> PartitionState | None:
+        topic = self.topics.get(name)
+        if topic is None or not 0 <= index < len(topic.partitions):
+            return None
+        return topic.partitions[index]
+
+    # -- changes -------------------------------------------------------------------------
+
+    def check_new_topic(
+        self,
+        name: str,
+        num_partitions: int,
+        replication_factor: int,
+        assignments: dict[int, list[int]] | None = None,
+        configs: dict[str, str | None] | None = None,
+    ) -> None:
+        """Raise the `TopicError` (or `InvalidConfig`) that creating this topic would hit."""
+        validate_topic_name(name)
+        if name in self.topics:
+            raise TopicAlreadyExists(f"Topic '{name}' already exists.")
+        collision = name.replace(".", "_")
+        for existing in self.topics:
+            if existing.replace(".", "_") == collision:
+                raise InvalidTopicName(
+                    f"Topic '{name}' collides with existing topic: {existing}"
+                )
+        if assignments:
+            self._check_assignments(assignments, start=0)
+        else:
+            if num_partitions < 1:
+                raise InvalidPartitions("Number of partitions must be larger than 0.")
+            if replication_factor < 1:
+                raise InvalidReplicationFactor("Replication factor must be larger than 0.")
+            if replication_factor > len(self.node_ids):
+                raise InvalidReplicationFactor(
+                    f"Unable to replicate the partition {replication_factor} time(s): The "
+                    f"target replication factor of {replication_factor} cannot be reached "
+                    f"because only {len(self.node_ids)} broker(s) are registered."
+                )
+        if configs:
+            validate_topic_configs(configs)
+
+    def _check_assignments(self, assignments: dict[int, list[int]], start: int) -> None:
+        expected = list(range(start, start + len(assignments)))
+        if sorted(assignments) != expected:
+            raise InvalidReplicaAssignment(
+                f"Partitions in the replica assignment must be {expected}, got {sorted(assignments)}"
+            )
+        sizes = {len(replicas) for replicas in assignments.values()}
+        if len(sizes) != 1 or 0 in sizes:
+            raise InvalidReplicaAssignment("All partitions must have the same, non-zero number of replicas")
+        for index, replicas in assignments.items():
+            if len(set(replicas)) != len(replicas):
+                raise InvalidReplicaAssignment(f"Duplicate brokers in the assignment of partition {index}")
+            unknown = [r for r in replicas if r not in self.node_ids]
+            if unknown:
+                raise InvalidReplicaAssignment(
+                    f"Unknown broker(s) {unknown} in the assignment of partition {index}"
+                )
+
+    def _place(self, start: int, count: int, replication_factor: int) -> list[PartitionState]:
+        nodes = self.node_ids
+        offset = self._placement_counter
+        self._placement_counter += 1
+        partitions = []
+        for index in range(start, start + count):
+            first = (index + offset) % len(nodes)
+            replicas = [nodes[(first + k) % len(nodes)] for k in range(replication_factor)]
+            partitions.append(PartitionState(index, replicas[0], replicas, list(replicas)))
+        return partitions
+
+    def create_topic(
+        self,
+        name: str,
+        num_partitions: int,
+        replication_factor: int,
+        assignments: dict[int, list[int]] | None = None,
+        configs: dict[str, str] | None = None,
+        topic_id: uuid.UUID | None = None,
+    ) -> Topic:
+        """Create and return a topic; raises like `check_new_topic`."""
+        self.check_new_topic(name, num_partitions, replication_factor, assignments, configs)
+        if assignments:
+            partitions = [
+                PartitionState(i, replicas[0], list(replicas), list(replicas))
+                for i, replicas in sorted(assignments.items())
+            ]
+        else:
+            partitions = self._place(0, num_partitions, replication_factor)
+        topic = Topic(
+            name=name,
+            topic_id=topic_id or uuid.uuid4(),
+            partitions=partitions,
+            configs=dict(configs or {}),
+            is_internal=name in INTERNAL_TOPICS,
+        )
+        self.add_topic(topic)
+        return topic
+
+    def add_topic(self, topic: Topic) -> None:
+        """Register an existing topic (e.g. one reloaded from disk)."""
+        self.topics[topic.name] = topic
+        self.topics_by_id[topic.topic_id] = topic
+
+    def delete_topic(self, name: str) -> Topic:
+        topic = self.topics.pop(name, None)
+        if topic is None:
+            raise UnknownTopic(f"Topic '{name}' does not exist.")
+        del self.topics_by_id[topic.topic_id]
+        return topic
+
+    def check_new_partitions(
+        self, name: str, total: int, assignments: list[list[int]] | None = None
+    ) -> Topic:
+        topic = self.topics.get(name)
+        if topic is None:
+            raise UnknownTopic(f"Topic '{name}' does not exist.")
+        current = len(topic.partitions)
+        if total < current:
+            raise InvalidPartitions(
+                f"Topic currently has {current} partitions, which is higher than the requested {total}."
+            )
+        if total == current:
+            raise InvalidPartitions(f"Topic already has {current} partitions.")
+        if assignments is not None:
+            if len(assignments) != total - current:
+                raise InvalidReplicaAssignment(
+                    f"Increasing the number of partitions by {total - current} but "
+                    f"{len(assignments)} assignments provided."
+                )
+            self._check_assignments(dict(enumerate(assignments, start=current)), start=current)
+        return topic
+
+    def add_partitions(
+        self, name: str, total: int, assignments: list[list[int]] | None = None
+    ) -> list[PartitionState]:
+        """Grow topic *name* to *total* partitions; return the new ones."""
+        topic = self.check_new_partitions(name, total, assignments)
+        current = len(topic.partitions)
+        if assignments is not None:
+            new = [
+                PartitionState(current + i, replicas[0], list(replicas), list(replicas))
+                for i, replicas in enumerate(assignments)
+            ]
+        else:
+            rf = len(topic.partitions[0].replicas) if topic.partitions else 1
+            new = self._place(current, total - current, rf)
+        topic.partitions.extend(new)
+        return new
+
+    def topics_led_by(self, node_id: int) -> Iterable[tuple[Topic, PartitionState]]:
+        for topic in self.topics.values():
+            for partition in topic.partitions:
+                if partition.leader_id == node_id:
+                    yield topic, partition

@@ -1,0 +1,45 @@
+"""Broker configuration: one frozen value, built by the CLI, the in-process API or tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+from attrs import validators as v
+
+DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
+
+
+@attrs.frozen(kw_only=True)
+class BrokerConfig:
+    """Everything a broker needs to start.
+
+    ``port`` 0 picks a free port; with several emulated brokers (``brokers`` > 1) node
+    ``node_id + i`` listens on ``port + i`` (or on a free port each when ``port`` is 0).
+    ``advertised_host`` / ``advertised_port`` are what Metadata tells clients to connect to;
+    by default the bound host (``localhost`` for a wildcard bind) and the bound port.
+    """
+
+    host: str = attrs.field(default="localhost", validator=v.instance_of(str))
+    port: int = attrs.field(default=9092, validator=[v.instance_of(int), v.ge(0), v.le(65535)])
+    advertised_host: str | None = None
+    advertised_port: int | None = attrs.field(default=None, validator=v.optional([v.ge(1), v.le(65535)]))
+    node_id: int = attrs.field(default=0, validator=v.ge(0))
+    brokers: int = attrs.field(default=1, validator=[v.ge(1), v.le(64)])
+    data_dir: Path = attrs.field(default=Path("kafkalite-data"), converter=Path)
+    memory: bool = False
+    cluster_id: str | None = None
+    auto_create_topics: bool = True
+    num_partitions: int = attrs.field(default=1, validator=v.ge(1))
+    default_replication_factor: int = attrs.field(default=1, validator=v.ge(1))
+    max_request_bytes: int = attrs.field(default=DEFAULT_MAX_REQUEST_BYTES, validator=v.ge(1024))
+    trace: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.default_replication_factor > self.brokers:
+            raise ValueError(
+                f"default_replication_factor {self.default_replication_factor} is more than "
+                f"the {self.brokers} emulated broker(s)"
+            )
+        if self.advertised_port is not None and self.brokers > 1:
+            raise ValueError("advertised_port cannot be set with several emulated brokers")

@@ -1,0 +1,64 @@
+"""One client connection: read size-prefixed frames, handle them in order, answer in order.
+
+A connection's trouble stays with it: an undecodable frame, an unknown API or a reset socket
+end this connection (logged with the reason) and never reach another one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from kafkalite.broker import Broker
+from kafkalite.dispatch import UnsupportedRequest, dispatch
+from kafkalite.wire.headers import FrameBuffer, FrameTooLarge
+from kafkalite.wire.primitives import DecodeError
+
+log = logging.getLogger("kafkalite.connection")
+
+RECEIVE_SIZE = 256 * 1024
+
+
+def _peer_name(stream: trio.abc.Stream) -> str:
+    socket = getattr(stream, "socket", None)
+    if socket is None:
+        return "memory"
+    try:
+        host, port, *_ = socket.getpeername()
+    except OSError:
+        return "unknown"
+    return f"{host}:{port}"
+
+
+async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: int) -> None:
+    """Serve requests from *stream* until the peer closes it or sends something undecodable.
+
+    Requests are handled one at a time, so responses leave in request order. The stream is
+    closed on return.
+    """
+    peer = _peer_name(stream)
+    frames = FrameBuffer(broker.config.max_request_bytes)
+    log.debug("connection from %s on node %d", peer, node_id)
+    try:
+        while True:
+            data = await stream.receive_some(RECEIVE_SIZE)
+            if not data:
+                log.debug("connection from %s closed by the peer", peer)
+                return
+            frames.feed(data)
+            while (frame := frames.next_frame()) is not None:
+                response = await dispatch(broker, frame, node_id, peer)
+                if response is not None:
+                    await stream.send_all(response)
+    except FrameTooLarge as exc:
+        log.warning("closing connection from %s: %s", peer, exc)
+    except UnsupportedRequest as exc:
+        log.warning("closing connection from %s: %s", peer, exc)
+    except DecodeError as exc:
+        log.warning("closing connection from %s: undecodable request: %s", peer, exc)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        log.debug("connection from %s reset", peer)
+    finally:
+        with trio.CancelScope(shield=True):
+            await stream.aclose()

@@ -1,0 +1,127 @@
+# Metadata: v0-13
+#
+# Version notes:
+# * v0: an empty topic list means all topics
+# * v1: null topic list means all topics (empty means none); controller_id, is_internal, rack
+# * v2: cluster_id
+# * v3: throttle_time_ms
+# * v4: allow_auto_topic_creation (before v4 every request may auto-create)
+# * v5: offline_replicas
+# * v7: leader_epoch per partition
+# * v8: authorized operations (cluster-level until v10)
+# * v9: flexible versions
+# * v10: topic_id in request and response
+# * v12: topic name nullable in the response (lookups by topic id)
+# * v13: no layout change (KIP-1102 rebootstrap hint only)
+"""Metadata: brokers, controller, topics, partitions, leaders; auto-creation."""
+
+from __future__ import annotations
+
+import uuid
+
+from kafkalite.cluster import Topic, TopicError, validate_topic_name
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.metadata import (
+    MetadataRequest,
+    MetadataResponse,
+    MetadataResponseBroker,
+    MetadataResponsePartition,
+    MetadataResponseTopic,
+)
+
+ZERO_UUID = uuid.UUID(int=0)
+AUTHORIZED_OPERATIONS_OMITTED = -(2**31)
+# ACL operation codes a single-user broker allows on every topic: READ 3, WRITE 4,
+# CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11.
+TOPIC_OPERATIONS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))
+# Cluster: CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
+# ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12, CREATE_TOKENS 13, DESCRIBE_TOKENS 14.
+CLUSTER_OPERATIONS = sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12, 13, 14))
+
+
+def topic_metadata(topic: Topic, include_operations: bool) -> MetadataResponseTopic:
+    return MetadataResponseTopic(
+        error_code=ErrorCode.NONE,
+        name=topic.name,
+        topic_id=topic.topic_id,
+        is_internal=topic.is_internal,
+        partitions=[
+            MetadataResponsePartition(
+                error_code=ErrorCode.NONE,
+                partition_index=p.partition_index,
+                leader_id=p.leader_id,
+                leader_epoch=p.leader_epoch,
+                replica_nodes=list(p.replicas),
+                isr_nodes=list(p.isr),
+                offline_replicas=[],
+            )
+            for p in topic.partitions
+        ],
+        topic_authorized_operations=TOPIC_OPERATIONS if include_operations else AUTHORIZED_OPERATIONS_OMITTED,
+    )
+
+
+def _error_topic(code: int, name: str | None, topic_id: uuid.UUID = ZERO_UUID) -> MetadataResponseTopic:
+    return MetadataResponseTopic(
+        error_code=code,
+        name=name,
+        topic_id=topic_id,
+        is_internal=False,
+        partitions=[],
+        topic_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
+    )
+
+
+@handles(ApiKey.METADATA, min_version=0, max_version=13)
+async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataResponse:
+    broker = ctx.broker
+    cluster = broker.cluster
+    version = ctx.api_version
+    include_ops = version >= 8 and req.include_topic_authorized_operations
+    all_topics = req.topics is None or (version == 0 and not req.topics)
+    # Before v4 there is no flag and every Metadata request may create topics.
+    may_create = broker.config.auto_create_topics and (version < 4 or req.allow_auto_topic_creation)
+
+    topics: list[MetadataResponseTopic] = []
+    if all_topics:
+        topics = [topic_metadata(t, include_ops) for t in cluster.topics.values()]
+    else:
+        for wanted in req.topics:
+            name = wanted.name
+            if name is None:
+                found = cluster.topics_by_id.get(wanted.topic_id)
+                if found is None:
+                    topics.append(_error_topic(ErrorCode.UNKNOWN_TOPIC_ID, None, wanted.topic_id))
+                else:
+                    topics.append(topic_metadata(found, include_ops))
+                continue
+            topic = cluster.topic(name)
+            if topic is None and may_create:
+                try:
+                    validate_topic_name(name)
+                    topic = broker.create_topic(name)
+                except TopicError:
+                    topics.append(_error_topic(ErrorCode.INVALID_TOPIC_EXCEPTION, name))
+                    continue
+            if topic is None:
+                topics.append(_error_topic(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name))
+            else:
+                topics.append(topic_metadata(topic, include_ops))
+
+    return MetadataResponse(
+        throttle_time_ms=0,
+        brokers=[
+            MetadataResponseBroker(node_id=n.node_id, host=n.host, port=n.port, rack=n.rack)
+            for n in sorted(cluster.nodes.values(), key=lambda n: n.node_id)
+        ],
+        cluster_id=cluster.cluster_id,
+        controller_id=cluster.controller_id,
+        topics=topics,
+        cluster_authorized_operations=(
+            CLUSTER_OPERATIONS
+            if 8 <= version <= 10 and req.include_cluster_authorized_operations
+            else AUTHORIZED_OPERATIONS_OMITTED
+        ),
+    )

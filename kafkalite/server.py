@@ -1,0 +1,122 @@
+"""The broker process under trio: listeners, one task per connection, background tasks."""
+
+from __future__ import annotations
+
+import errno
+import functools
+import logging
+import socket as _socket
+
+import attrs
+import trio
+
+from kafkalite.broker import Broker
+from kafkalite.cluster import BrokerNode
+from kafkalite.config import BrokerConfig
+from kafkalite.connection import handle_connection
+from kafkalite.dispatch import load_handlers
+
+log = logging.getLogger("kafkalite.server")
+
+_WILDCARDS = ("", "0.0.0.0", "::", "*")
+
+
+@attrs.frozen
+class ServerInfo:
+    """What `serve` reports once it accepts connections."""
+
+    broker: Broker
+    nodes: tuple[BrokerNode, ...]
+
+    @property
+    def host(self) -> str:
+        return self.nodes[0].host
+
+    @property
+    def port(self) -> int:
+        return self.nodes[0].port
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The "host:port[,host:port...]" string Kafka clients take."""
+        return ",".join(f"{n.host}:{n.port}" for n in self.nodes)
+
+
+async def _open_listeners(host: str, port: int) -> list[trio.SocketListener]:
+    bind_host = None if host in _WILDCARDS else host
+    if port != 0:
+        return await trio.open_tcp_listeners(port, host=bind_host)
+    # Port 0: every address of a multi-address host (localhost: ::1 and 127.0.0.1) must
+    # share one port, so bind the first, then the others on the port it got.
+    listeners = await trio.open_tcp_listeners(0, host=bind_host)
+    first, rest = listeners[0], listeners[1:]
+    chosen = first.socket.getsockname()[1]
+    for extra in rest:
+        await extra.aclose()
+    result = [first]
+    if rest:
+        try:
+            for extra in await trio.open_tcp_listeners(chosen, host=bind_host):
+                if extra.socket.getsockname()[:2] != first.socket.getsockname()[:2]:
+                    result.append(extra)
+                else:
+                    await extra.aclose()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+    return result
+
+
+def _advertised_host(config: BrokerConfig) -> str:
+    if config.advertised_host:
+        return config.advertised_host
+    if config.host in _WILDCARDS:
+        return "localhost"
+    return config.host
+
+
+async def serve(
+    config: BrokerConfig,
+    *,
+    task_status: trio.TaskStatus[ServerInfo] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run a broker until cancelled.
+
+    Opens one listener per emulated node, then reports a `ServerInfo` through
+    ``task_status.started`` once connections are accepted. Use as
+    ``info = await nursery.start(serve, config)``.
+    """
+    load_handlers()
+    broker = Broker.create(config)
+    listeners_by_node: list[tuple[int, list[trio.SocketListener]]] = []
+    nodes = []
+    try:
+        for i, node_id in enumerate(broker.cluster.node_ids):
+            port = config.port + i if config.port else 0
+            listeners = await _open_listeners(config.host, port)
+            bound_port = listeners[0].socket.getsockname()[1]
+            listeners_by_node.append((node_id, listeners))
+            advertised_port = config.advertised_port or bound_port
+            node = BrokerNode(node_id, _advertised_host(config), advertised_port)
+            broker.cluster.set_node(node)
+            nodes.append(node)
+    except BaseException:
+        for _, listeners in listeners_by_node:
+            for listener in listeners:
+                await listener.aclose()
+        raise
+    async with trio.open_nursery() as nursery:
+        for node_id, listeners in listeners_by_node:
+            handler = functools.partial(_serve_stream, broker, node_id)
+            nursery.start_soon(trio.serve_listeners, handler, listeners)
+        info = ServerInfo(broker, tuple(nodes))
+        log.info("kafkalite ready on %s (cluster %s)", info.bootstrap_servers, broker.cluster.cluster_id)
+        task_status.started(info)
+
+
+async def _serve_stream(broker: Broker, node_id: int, stream: trio.SocketStream) -> None:
+    try:
+        stream.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+    await handle_connection(broker, stream, node_id)
