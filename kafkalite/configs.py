@@ -205,3 +205,149 @@ def topic_config_value(overrides: dict[str, str], name: str) -> str:
 
 def topic_config_int(overrides: dict[str, str], name: str) -> int:
     return int(topic_config_value(overrides, name))
+
+
+# -- describing configs ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class ConfigEntry:
+    """One row of a DescribeConfigs answer."""
+
+    name: str
+    value: str | None
+    source: ConfigSource
+    type: ConfigType
+    read_only: bool = False
+    is_sensitive: bool = False
+    synonyms: tuple[tuple[str, str | None, ConfigSource], ...] = ()
+
+
+def describe_topic_configs(overrides: dict[str, str]) -> list[ConfigEntry]:
+    """Every topic config with its effective value and where that value comes from.
+
+    Synonyms list the topic override first (if any), then the broker-level default, as
+    Kafka orders them (most specific first).
+    """
+    entries = []
+    for name, definition in sorted(TOPIC_CONFIGS.items()):
+        synonyms: list[tuple[str, str | None, ConfigSource]] = []
+        if name in overrides:
+            synonyms.append((name, overrides[name], ConfigSource.TOPIC_CONFIG))
+        if definition.synonym is not None:
+            synonyms.append((definition.synonym, definition.default, ConfigSource.DEFAULT_CONFIG))
+        source = ConfigSource.TOPIC_CONFIG if name in overrides else ConfigSource.DEFAULT_CONFIG
+        entries.append(
+            ConfigEntry(
+                name=name,
+                value=overrides.get(name, definition.default),
+                source=source,
+                type=definition.type,
+                synonyms=tuple(synonyms),
+            )
+        )
+    return entries
+
+
+def describe_broker_configs(
+    *,
+    node_id: int,
+    listeners: str,
+    advertised_listeners: str,
+    log_dir: str,
+    num_partitions: int,
+    default_replication_factor: int,
+    auto_create_topics: bool,
+    max_request_bytes: int,
+    offsets_topic_partitions: int = 50,
+    initial_rebalance_delay_ms: int = 0,
+) -> list[ConfigEntry]:
+    """The broker configs kafkalite has, as a static broker config (read-only).
+
+    Topic-config synonyms (log.retention.ms, message.max.bytes, ...) are listed with their
+    defaults so that a client reading broker defaults sees what new topics will get.
+    """
+    static = ConfigSource.STATIC_BROKER_CONFIG
+    default = ConfigSource.DEFAULT_CONFIG
+    rows: list[tuple[str, str | None, ConfigType, ConfigSource]] = [
+        ("node.id", str(node_id), ConfigType.INT, static),
+        ("broker.id", str(node_id), ConfigType.INT, static),
+        ("process.roles", "broker,controller", ConfigType.LIST, static),
+        ("listeners", listeners, ConfigType.STRING, static),
+        ("advertised.listeners", advertised_listeners, ConfigType.STRING, static),
+        ("log.dirs", log_dir, ConfigType.STRING, static),
+        ("num.partitions", str(num_partitions), ConfigType.INT, static),
+        ("default.replication.factor", str(default_replication_factor), ConfigType.INT, static),
+        ("auto.create.topics.enable", str(auto_create_topics).lower(), ConfigType.BOOLEAN, static),
+        ("socket.request.max.bytes", str(max_request_bytes), ConfigType.INT, static),
+        ("offsets.topic.num.partitions", str(offsets_topic_partitions), ConfigType.INT, static),
+        ("offsets.topic.replication.factor", "1", ConfigType.SHORT, static),
+        ("group.initial.rebalance.delay.ms", str(initial_rebalance_delay_ms), ConfigType.INT, static),
+        ("group.min.session.timeout.ms", "6000", ConfigType.INT, default),
+        ("group.max.session.timeout.ms", "1800000", ConfigType.INT, default),
+        ("log.retention.hours", "168", ConfigType.INT, default),
+        ("log.roll.hours", "168", ConfigType.INT, default),
+    ]
+    seen = {row[0] for row in rows}
+    for definition in TOPIC_CONFIGS.values():
+        if definition.synonym and definition.synonym not in seen:
+            seen.add(definition.synonym)
+            rows.append((definition.synonym, definition.default, definition.type, default))
+    return [
+        ConfigEntry(name=name, value=value, source=source, type=type_, read_only=True,
+                    synonyms=((name, value, source),))
+        for name, value, type_, source in sorted(rows)
+    ]
+
+
+class AlterOp(enum.IntEnum):
+    """IncrementalAlterConfigs config_operation."""
+
+    SET = 0
+    DELETE = 1
+    APPEND = 2
+    SUBTRACT = 3
+
+
+def apply_incremental(overrides: dict[str, str], ops: list[tuple[str, int, str | None]]) -> dict[str, str]:
+    """Return the overrides after IncrementalAlterConfigs *ops* (name, op, value).
+
+    Raises:
+        InvalidConfig: unknown name or operation, a bad value, or APPEND / SUBTRACT on a
+            config that is not a list.
+    """
+    result = dict(overrides)
+    names = [name for name, _, _ in ops]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidConfig(f"Error due to duplicate config keys: {', '.join(duplicates)}")
+    for name, op, value in ops:
+        definition = TOPIC_CONFIGS.get(name)
+        if definition is None:
+            raise InvalidConfig(f"Unknown topic config name: {name}")
+        try:
+            operation = AlterOp(op)
+        except ValueError:
+            raise InvalidConfig(f"Unknown config operation {op} for {name}") from None
+        if operation in (AlterOp.APPEND, AlterOp.SUBTRACT) and definition.type != ConfigType.LIST:
+            raise InvalidConfig(
+                f"Config value append/subtract is not allowed for config key {name} "
+                "because it is not a list"
+            )
+        if operation == AlterOp.DELETE:
+            result.pop(name, None)
+            continue
+        if value is None:
+            raise InvalidConfig(f"Null value not supported for topic config {name}")
+        if operation == AlterOp.SET:
+            result[name] = value
+            continue
+        current = [v.strip() for v in topic_config_value(result, name).split(",") if v.strip()]
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        if operation == AlterOp.APPEND:
+            current += [item for item in items if item not in current]
+        else:
+            current = [item for item in current if item not in items]
+        result[name] = ",".join(current)
+    validate_topic_configs(result)
+    return result

@@ -19,7 +19,14 @@ from __future__ import annotations
 
 import uuid
 
-from kafkalite.cluster import Topic, TopicError, validate_topic_name
+from kafkalite.cluster import (
+    AUTHORIZED_OPERATIONS_OMITTED,
+    CLUSTER_OPERATIONS,
+    TOPIC_OPERATIONS,
+    Topic,
+    TopicError,
+    validate_topic_name,
+)
 from kafkalite.dispatch import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -32,13 +39,6 @@ from kafkalite.wire.messages.metadata import (
 )
 
 ZERO_UUID = uuid.UUID(int=0)
-AUTHORIZED_OPERATIONS_OMITTED = -(2**31)
-# ACL operation codes a single-user broker allows on every topic: READ 3, WRITE 4,
-# CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11.
-TOPIC_OPERATIONS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))
-# Cluster: CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10,
-# ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12, CREATE_TOKENS 13, DESCRIBE_TOKENS 14.
-CLUSTER_OPERATIONS = sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12, 13, 14))
 
 
 def topic_metadata(topic: Topic, include_operations: bool) -> MetadataResponseTopic:

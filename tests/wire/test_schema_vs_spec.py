@@ -49,6 +49,8 @@ def parse_default(kafka_type: str, raw: str | None, nullable: bool) -> Any:
         }.get(kafka_type, 0)
     if raw == "null":
         return None
+    if not isinstance(raw, str):
+        return raw  # a few definitions give the default as a JSON number
     if kafka_type == "bool":
         return raw == "true"
     if kafka_type == "string":

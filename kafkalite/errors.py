@@ -1,0 +1,35 @@
+"""Map the broker's own exceptions to the Kafka error codes clients receive."""
+
+from __future__ import annotations
+
+from kafkalite.cluster import (
+    InvalidPartitions,
+    InvalidReplicaAssignment,
+    InvalidReplicationFactor,
+    InvalidTopicName,
+    TopicAlreadyExists,
+    UnknownTopic,
+)
+from kafkalite.configs import InvalidConfig
+from kafkalite.wire.error_codes import ErrorCode
+
+_CODES: dict[type[Exception], ErrorCode] = {
+    InvalidTopicName: ErrorCode.INVALID_TOPIC_EXCEPTION,
+    TopicAlreadyExists: ErrorCode.TOPIC_ALREADY_EXISTS,
+    UnknownTopic: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    InvalidPartitions: ErrorCode.INVALID_PARTITIONS,
+    InvalidReplicationFactor: ErrorCode.INVALID_REPLICATION_FACTOR,
+    InvalidReplicaAssignment: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+    InvalidConfig: ErrorCode.INVALID_CONFIG,
+}
+
+ANSWERABLE = tuple(_CODES)
+
+
+def error_code_for(exc: Exception) -> ErrorCode:
+    """The Kafka error code for one of the `ANSWERABLE` exceptions."""
+    for cls in type(exc).__mro__:
+        code = _CODES.get(cls)
+        if code is not None:
+            return code
+    raise TypeError(f"no Kafka error code for {type(exc).__name__}") from exc

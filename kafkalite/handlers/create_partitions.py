@@ -1,0 +1,55 @@
+# CreatePartitions: v0-3
+#
+# Version notes:
+# * v1: same as v0 (response throttling changed meaning)
+# * v2: flexible versions
+# * v3: no layout change
+"""CreatePartitions: grow a topic's partition count (never shrink it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.errors import ANSWERABLE, error_code_for
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.create_partitions import (
+    CreatePartitionsRequest,
+    CreatePartitionsResponse,
+    CreatePartitionsTopicResult,
+)
+
+
+@handles(ApiKey.CREATE_PARTITIONS, min_version=0, max_version=3)
+async def create_partitions(ctx: RequestContext, req: CreatePartitionsRequest) -> CreatePartitionsResponse:
+    broker = ctx.broker
+    counts = Counter(t.name for t in req.topics)
+    results = []
+    for wanted in req.topics:
+        if counts[wanted.name] > 1:
+            results.append(
+                CreatePartitionsTopicResult(
+                    name=wanted.name,
+                    error_code=ErrorCode.INVALID_REQUEST,
+                    error_message="Duplicate topic in request.",
+                )
+            )
+            continue
+        assignments = (
+            None if wanted.assignments is None else [list(a.broker_ids) for a in wanted.assignments]
+        )
+        try:
+            if req.validate_only:
+                broker.cluster.check_new_partitions(wanted.name, wanted.count, assignments)
+            else:
+                broker.add_partitions(wanted.name, wanted.count, assignments)
+        except ANSWERABLE as exc:
+            results.append(
+                CreatePartitionsTopicResult(
+                    name=wanted.name, error_code=error_code_for(exc), error_message=str(exc)
+                )
+            )
+            continue
+        results.append(CreatePartitionsTopicResult(name=wanted.name, error_code=ErrorCode.NONE))
+    return CreatePartitionsResponse(throttle_time_ms=0, results=results)

@@ -1,0 +1,114 @@
+# CreateTopics: v2-7
+#
+# Version notes:
+# * v1: validate_only; error_message in the response
+# * v2: throttle_time_ms
+# * v4: num_partitions / replication_factor may be -1 (broker defaults, KIP-464)
+# * v5: flexible versions; the response carries the created topic's partitions,
+#       replication factor and configs (KIP-525)
+# * v7: topic_id in the response
+"""CreateTopics: validate and create topics, with Kafka's error codes per topic."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+from kafkalite.configs import describe_topic_configs
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.errors import ANSWERABLE, error_code_for
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.create_topics import (
+    CreatableTopicConfigs,
+    CreatableTopicResult,
+    CreateTopicsRequest,
+    CreateTopicsResponse,
+)
+
+
+ZERO_UUID = uuid.UUID(int=0)
+
+
+def _planned_size(
+    ctx: RequestContext, num_partitions: int, replication_factor: int, assignments: dict[int, list[int]]
+) -> tuple[int, int]:
+    """Partitions and replication factor a validate_only create would have produced."""
+    if assignments:
+        return len(assignments), len(next(iter(assignments.values())))
+    config = ctx.broker.config
+    return (
+        num_partitions if num_partitions != -1 else config.num_partitions,
+        replication_factor if replication_factor != -1 else config.default_replication_factor,
+    )
+
+
+@handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
+async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
+    broker = ctx.broker
+    counts = Counter(t.name for t in req.topics)
+    results = []
+    for wanted in req.topics:
+        name = wanted.name
+        if counts[name] > 1:
+            results.append(
+                CreatableTopicResult(
+                    name=name,
+                    error_code=ErrorCode.INVALID_REQUEST,
+                    error_message=f"Create topics request contains multiple entries for the topic {name}.",
+                )
+            )
+            continue
+        assignments = {a.partition_index: list(a.broker_ids) for a in wanted.assignments}
+        if assignments and (wanted.num_partitions != -1 or wanted.replication_factor != -1):
+            results.append(
+                CreatableTopicResult(
+                    name=name,
+                    error_code=ErrorCode.INVALID_REQUEST,
+                    error_message="Both numPartitions or replicationFactor and replicasAssignments were set. "
+                    "Both cannot be used at the same time.",
+                )
+            )
+            continue
+        configs = {c.name: c.value for c in wanted.configs}
+        try:
+            if req.validate_only:
+                broker.check_new_topic(
+                    name, wanted.num_partitions, wanted.replication_factor, assignments or None, configs
+                )
+                num_partitions, rf = _planned_size(ctx, wanted.num_partitions, wanted.replication_factor, assignments)
+                topic_id = ZERO_UUID
+                overrides = {k: v for k, v in configs.items() if v is not None}
+            else:
+                topic = broker.create_topic(
+                    name, wanted.num_partitions, wanted.replication_factor, assignments or None, configs
+                )
+                num_partitions = len(topic.partitions)
+                rf = len(topic.partitions[0].replicas)
+                topic_id = topic.topic_id
+                overrides = topic.configs
+        except ANSWERABLE as exc:
+            results.append(CreatableTopicResult(name=name, error_code=error_code_for(exc), error_message=str(exc)))
+            continue
+        results.append(
+            CreatableTopicResult(
+                name=name,
+                topic_id=topic_id,
+                error_code=ErrorCode.NONE,
+                error_message=None,
+                num_partitions=num_partitions,
+                replication_factor=rf,
+                configs=[
+                    CreatableTopicConfigs(
+                        name=entry.name,
+                        value=entry.value,
+                        read_only=False,
+                        config_source=int(entry.source),
+                        is_sensitive=False,
+                    )
+                    for entry in describe_topic_configs(overrides)
+                ],
+            )
+        )
+    return CreateTopicsResponse(throttle_time_ms=0, topics=results)
+

@@ -1,0 +1,47 @@
+# DescribeCluster: v0-1
+#
+# Version notes:
+# * v0: flexible from the start (KIP-700)
+# * v1: endpoint_type (1 brokers, 2 controllers); a broker answers controllers with
+#       UNSUPPORTED_ENDPOINT_TYPE
+"""DescribeCluster: the brokers, the controller and the cluster id."""
+
+from __future__ import annotations
+
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.cluster import AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.describe_cluster import (
+    DescribeClusterBroker,
+    DescribeClusterRequest,
+    DescribeClusterResponse,
+)
+
+ENDPOINT_BROKERS = 1
+
+
+@handles(ApiKey.DESCRIBE_CLUSTER, min_version=0, max_version=1)
+async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> DescribeClusterResponse:
+    cluster = ctx.broker.cluster
+    if req.endpoint_type != ENDPOINT_BROKERS:
+        return DescribeClusterResponse(
+            error_code=ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+            error_message="The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
+            endpoint_type=req.endpoint_type,
+        )
+    return DescribeClusterResponse(
+        throttle_time_ms=0,
+        error_code=ErrorCode.NONE,
+        error_message=None,
+        endpoint_type=ENDPOINT_BROKERS,
+        cluster_id=cluster.cluster_id,
+        controller_id=cluster.controller_id,
+        brokers=[
+            DescribeClusterBroker(broker_id=n.node_id, host=n.host, port=n.port, rack=n.rack)
+            for n in sorted(cluster.nodes.values(), key=lambda n: n.node_id)
+        ],
+        cluster_authorized_operations=(
+            CLUSTER_OPERATIONS if req.include_cluster_authorized_operations else AUTHORIZED_OPERATIONS_OMITTED
+        ),
+    )
