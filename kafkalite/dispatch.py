@@ -21,9 +21,8 @@ from kafkalite.wire.headers import (
     response_header_flexible,
     start_response,
 )
-from kafkalite.wire.messages import all_apis
 from kafkalite.wire.primitives import DecodeError
-from kafkalite.wire.schema import decode, encode_into, is_flexible
+from kafkalite.wire.schema import decode, declared_message, encode_into, is_flexible
 
 log = logging.getLogger("kafkalite.dispatch")
 trace_log = logging.getLogger("kafkalite.trace")
@@ -68,17 +67,23 @@ def handles(api_key: int, *, min_version: int, max_version: int) -> Callable[[Ha
     """Register the decorated coroutine as the handler of *api_key* for these versions."""
 
     def register(fn: Handler) -> Handler:
-        api = all_apis()[int(api_key)]
-        valid = api.request.__kafka_valid__
+        # The handler module has imported its message module: look the classes up there
+        # rather than importing every declared API at start-up.
+        request_cls = declared_message(int(api_key), "request")
+        response_cls = declared_message(int(api_key), "response")
+        if request_cls is None or response_cls is None:
+            raise RuntimeError(f"{fn.__name__}: no message declared for API key {int(api_key)}")
+        name = request_cls.__name__[: -len("Request")]
+        valid = request_cls.__kafka_valid__
         if min_version < valid.lo or (valid.hi is not None and max_version > valid.hi):
             raise RuntimeError(
-                f"{fn.__name__} serves {api.name} v{min_version}-{max_version} but the "
+                f"{fn.__name__} serves {name} v{min_version}-{max_version} but the "
                 f"schema declares only {valid}"
             )
         if int(api_key) in HANDLERS:
-            raise RuntimeError(f"two handlers for {api.name}")
+            raise RuntimeError(f"two handlers for {name}")
         HANDLERS[int(api_key)] = HandlerSpec(
-            int(api_key), api.name, min_version, max_version, fn, api.request, api.response
+            int(api_key), name, min_version, max_version, fn, request_cls, response_cls
         )
         return fn
 

@@ -1,0 +1,26 @@
+"""The commit log: segments, indexes, `PartitionLog`, retention, recovery, memory mode.
+
+Synchronous, no trio, no protocol messages; from the wire layer only the record-batch header
+code (`kafkalite.wire.records`). See `kafkalite.storage.log` for the layout on disk.
+"""
+
+from kafkalite.storage.config import LogConfig
+from kafkalite.storage.errors import CorruptSegmentError, KafkaStorageError, OffsetOutOfRange
+from kafkalite.storage.files import FaultyFiles, Files, MemoryFiles, OsFiles
+from kafkalite.storage.log import AppendInfo, MemoryLog, PartitionLog
+from kafkalite.storage.store import LogStore
+
+__all__ = [
+    "AppendInfo",
+    "CorruptSegmentError",
+    "FaultyFiles",
+    "Files",
+    "KafkaStorageError",
+    "LogConfig",
+    "LogStore",
+    "MemoryFiles",
+    "MemoryLog",
+    "OffsetOutOfRange",
+    "OsFiles",
+    "PartitionLog",
+]

@@ -192,6 +192,43 @@ def field(
     )
 
 
+class KafkaStruct:
+    """Base of every declared struct and message: value equality and a readable repr.
+
+    attrs generates ``__init__`` (frozen, keyword-only, defaulted) for each declaration;
+    equality and repr are shared here rather than generated per class, which keeps the
+    ~150 declarations cheap to create at start-up.
+    """
+
+    __slots__ = ()
+    __kafka_fields__: tuple[FieldSpec, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(
+            getattr(self, spec.name) == getattr(other, spec.name) for spec in self.__kafka_fields__
+        ) and self.unknown_tagged_fields == other.unknown_tagged_fields  # type: ignore[attr-defined]
+
+    def __ne__(self, other: object) -> bool:
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{spec.name}={getattr(self, spec.name)!r}" for spec in self.__kafka_fields__)
+        return f"{self.__class__.__name__}({inner})"
+
+
+_DECLARED: dict[tuple[int, str], type] = {}
+
+
+def declared_message(api_key: int, kind: str) -> type | None:
+    """The message class declared for *api_key* and *kind* ("request" / "response"), if imported."""
+    return _DECLARED.get((api_key, kind))
+
+
 def _make_class(name: str, fields: tuple[FieldSpec, ...]) -> type:
     seen = set()
     attributes: dict[str, Any] = {}
@@ -201,7 +238,9 @@ def _make_class(name: str, fields: tuple[FieldSpec, ...]) -> type:
         seen.add(spec.name)
         attributes[spec.name] = attrs.field(default=spec.default)
     attributes["unknown_tagged_fields"] = attrs.field(default=None, repr=False)
-    cls = attrs.make_class(name, attributes, frozen=True, slots=True, kw_only=True)
+    cls = attrs.make_class(
+        name, attributes, bases=(KafkaStruct,), frozen=True, slots=True, kw_only=True, eq=False, repr=False
+    )
     cls.__kafka_fields__ = fields  # type: ignore[attr-defined]
     return cls
 
@@ -227,6 +266,8 @@ def message(
     cls.__kafka_api_key__ = api_key  # type: ignore[attr-defined]
     cls.__kafka_valid__ = Versions.parse(valid)  # type: ignore[attr-defined]
     cls.__kafka_flexible__ = Versions.parse(flexible)  # type: ignore[attr-defined]
+    kind = "request" if name.endswith("Request") else "response"
+    _DECLARED[(api_key, kind)] = cls
     return cls
 
 

@@ -1,0 +1,82 @@
+"""`LogConfig`: the topic configs one partition log acts on."""
+
+from __future__ import annotations
+
+import attrs
+from attrs.validators import ge, instance_of, optional
+
+__all__ = ["LogConfig"]
+
+_LONG_MAX = 9223372036854775807
+
+
+def _int_value(configs: dict[str, str], name: str, default: int) -> int:
+    raw = configs.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"topic config {name}={raw!r} is not a number") from None
+
+
+@attrs.frozen(kw_only=True)
+class LogConfig:
+    """Segment, index, retention and flush settings of one partition log (Kafka's names).
+
+    ``retention_ms`` and ``retention_bytes`` of -1 mean unlimited. ``flush_messages`` and
+    ``flush_ms`` of None never fsync on that trigger (Kafka's default of Long.MAX_VALUE);
+    ``fsync`` True fsyncs the segment after every append (the ``--fsync`` broker option).
+    Without any of them, appended data reaches the OS page cache on every append, which
+    survives a kill -9 of the broker but not a power loss.
+    """
+
+    segment_bytes: int = attrs.field(default=1073741824, validator=[instance_of(int), ge(14)])
+    segment_ms: int = attrs.field(default=604800000, validator=[instance_of(int), ge(1)])
+    retention_ms: int = attrs.field(default=604800000, validator=[instance_of(int), ge(-1)])
+    retention_bytes: int = attrs.field(default=-1, validator=[instance_of(int), ge(-1)])
+    index_interval_bytes: int = attrs.field(default=4096, validator=[instance_of(int), ge(0)])
+    segment_index_bytes: int = attrs.field(default=10485760, validator=[instance_of(int), ge(12)])
+    flush_messages: int | None = attrs.field(
+        default=None, validator=optional([instance_of(int), ge(1)])
+    )
+    flush_ms: int | None = attrs.field(default=None, validator=optional([instance_of(int), ge(0)]))
+    fsync: bool = attrs.field(default=False, validator=instance_of(bool))
+
+    def __attrs_post_init__(self) -> None:
+        if self.segment_bytes > 2**31 - 1:
+            raise ValueError(
+                f"segment_bytes {self.segment_bytes} does not fit the 4-byte positions of the "
+                "offset index (at most 2147483647)"
+            )
+
+    @classmethod
+    def from_topic_configs(
+        cls, configs: dict[str, str], *, base: LogConfig | None = None
+    ) -> LogConfig:
+        """Build a config from Kafka topic configs (strings), over *base* (or the defaults).
+
+        Reads ``segment.bytes``, ``segment.ms``, ``retention.ms``, ``retention.bytes``,
+        ``index.interval.bytes``, ``segment.index.bytes``, ``flush.messages`` and
+        ``flush.ms``; other names are ignored (``cleanup.policy`` is stored by the broker,
+        compaction is not implemented). A flush setting of Long.MAX_VALUE means never.
+
+        Raises:
+            ValueError: a value that is not a number or is out of range.
+        """
+        base = base or cls()
+        flush_messages = _int_value(
+            configs, "flush.messages", base.flush_messages if base.flush_messages else _LONG_MAX
+        )
+        flush_ms = _int_value(configs, "flush.ms", _LONG_MAX if base.flush_ms is None else base.flush_ms)
+        return cls(
+            segment_bytes=_int_value(configs, "segment.bytes", base.segment_bytes),
+            segment_ms=_int_value(configs, "segment.ms", base.segment_ms),
+            retention_ms=_int_value(configs, "retention.ms", base.retention_ms),
+            retention_bytes=_int_value(configs, "retention.bytes", base.retention_bytes),
+            index_interval_bytes=_int_value(configs, "index.interval.bytes", base.index_interval_bytes),
+            segment_index_bytes=_int_value(configs, "segment.index.bytes", base.segment_index_bytes),
+            flush_messages=None if flush_messages >= _LONG_MAX else flush_messages,
+            flush_ms=None if flush_ms >= _LONG_MAX else flush_ms,
+            fsync=base.fsync,
+        )
