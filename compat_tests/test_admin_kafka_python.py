@@ -37,7 +37,7 @@ def test_created_topic_is_listed_with_its_partitions(admin: KafkaAdminClient, to
     assert topic_name in admin.list_topics()
     (described,) = admin.describe_topics([topic_name])
     assert described["error_code"] == 0
-    assert sorted(p["partition"] for p in described["partitions"]) == [0, 1, 2]
+    assert sorted(p["partition_index"] for p in described["partitions"]) == [0, 1, 2]
 
 
 def test_duplicate_create_is_topic_already_exists(admin: KafkaAdminClient, topic_name: str) -> None:

@@ -1,37 +1,184 @@
 """The broker's shared state, handed to every handler through its `RequestContext`.
 
-`Broker` owns the cluster model and (as the storage, produce and group layers arrive) the
-partition logs and the group coordinator. Handlers change topics only through its methods,
-so that everything a topic change implies (logs, persistence) happens in one place.
+`Broker` owns the cluster model, the partition logs (through a `LogStore`), the
+idempotent-producer state and the wake-ups of waiting fetches. Handlers change topics only
+through its methods, so that everything a topic change implies (logs, persistence) happens
+in one place.
+
+Durability: the cluster id, topics (ids, partitions, replicas, configs) and the producer-id
+watermark are written to ``DATA_DIR/meta/cluster.json`` atomically on every change, and
+reloaded by `Broker.create`; the logs recover themselves when opened.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+import uuid
+from typing import Any, Iterable
 
 import attrs
+import trio
 
 from kafkalite.cluster import ClusterState, PartitionState, Topic, new_cluster_id
 from kafkalite.config import BrokerConfig
+from kafkalite.producers import ProducerStates
+from kafkalite.storage import LogConfig, LogStore, PartitionLog
 
 log = logging.getLogger("kafkalite.broker")
+
+METADATA_VERSION = 1
+PRODUCER_ID_BLOCK = 1000
+
+TopicPartition = tuple[str, int]
+
+
+class InconsistentClusterId(Exception):
+    """The data dir belongs to another cluster than the configured cluster id."""
 
 
 @attrs.define(eq=False)
 class Broker:
     config: BrokerConfig
     cluster: ClusterState
+    store: LogStore
+    producers: ProducerStates = attrs.Factory(ProducerStates)
     started_at: float = attrs.field(factory=time.time)
+    _producer_id_limit: int = attrs.field(init=False, default=0)
+    _waiters: dict[TopicPartition, set[trio.Event]] = attrs.field(init=False, factory=dict)
 
     @classmethod
     def create(cls, config: BrokerConfig) -> Broker:
-        cluster = ClusterState(
-            cluster_id=config.cluster_id or new_cluster_id(),
-            node_ids=[config.node_id + i for i in range(config.brokers)],
-        )
-        return cls(config=config, cluster=cluster)
+        """Open (or initialise) the data dir and return the broker state.
+
+        Raises:
+            InconsistentClusterId: the data dir was written by another cluster.
+        """
+        store = LogStore.open(None if config.memory else config.data_dir)
+        meta = store.load_metadata()
+        cluster_id = config.cluster_id or (meta or {}).get("cluster_id") or new_cluster_id()
+        if meta and config.cluster_id and meta.get("cluster_id") != config.cluster_id:
+            raise InconsistentClusterId(
+                f"{config.data_dir} belongs to cluster {meta.get('cluster_id')}, not {config.cluster_id}"
+            )
+        cluster = ClusterState(cluster_id=cluster_id, node_ids=[config.node_id + i for i in range(config.brokers)])
+        broker = cls(config=config, cluster=cluster, store=store)
+        if meta:
+            broker._restore(meta)
+        broker._producer_id_limit = broker.producers.next_producer_id
+        broker.save_metadata()
+        return broker
+
+    def _restore(self, meta: dict[str, Any]) -> None:
+        self.producers.next_producer_id = int(meta.get("next_producer_id", self.producers.next_producer_id))
+        node_ids = self.cluster.node_ids
+        for t in meta.get("topics", []):
+            partitions = []
+            for p in t["partitions"]:
+                replicas = [r for r in p["replicas"] if r in node_ids] or [node_ids[p["index"] % len(node_ids)]]
+                moved = replicas != p["replicas"]
+                partitions.append(
+                    PartitionState(p["index"], replicas[0], replicas, list(replicas), p["leader_epoch"] + int(moved))
+                )
+            topic = Topic(
+                name=t["name"],
+                topic_id=uuid.UUID(t["topic_id"]),
+                partitions=partitions,
+                configs=dict(t.get("configs", {})),
+                is_internal=bool(t.get("is_internal", False)),
+            )
+            self.cluster.add_topic(topic)
+            for p in partitions:
+                self._open_log(topic, p.partition_index)
+        log.info("restored %d topic(s) from %s", len(self.cluster.topics), self.config.data_dir)
+
+    def metadata_snapshot(self) -> dict[str, Any]:
+        return {
+            "version": METADATA_VERSION,
+            "cluster_id": self.cluster.cluster_id,
+            "next_producer_id": self._producer_id_limit,
+            "topics": [
+                {
+                    "name": t.name,
+                    "topic_id": str(t.topic_id),
+                    "is_internal": t.is_internal,
+                    "configs": t.configs,
+                    "partitions": [
+                        {"index": p.partition_index, "replicas": p.replicas, "leader_epoch": p.leader_epoch}
+                        for p in t.partitions
+                    ],
+                }
+                for t in self.cluster.topics.values()
+            ],
+        }
+
+    def save_metadata(self) -> None:
+        self.store.save_metadata(self.metadata_snapshot())
+
+    # -- logs ----------------------------------------------------------------------------
+
+    def log_config(self, topic: Topic) -> LogConfig:
+        return LogConfig.from_topic_configs(topic.configs)
+
+    def _open_log(self, topic: Topic, partition: int) -> PartitionLog:
+        plog = self.store.log(topic.name, partition, self.log_config(topic))
+        # Rebuild idempotent-producer state from the batches the log holds.
+        for header, _view in plog.batches_from(plog.log_start_offset):
+            if header.producer_id >= 0 and header.base_sequence >= 0 and not header.is_control:
+                self.producers.record(
+                    topic.name,
+                    partition,
+                    header.producer_id,
+                    header.producer_epoch,
+                    header.base_sequence,
+                    header.base_sequence + header.last_offset_delta,
+                    header.base_offset,
+                    header.last_offset,
+                    header.max_timestamp,
+                )
+        return plog
+
+    def log_for(self, topic: str, partition: int) -> PartitionLog | None:
+        return self.store.get(topic, partition)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- producer ids --------------------------------------------------------------------
+
+    def new_producer_id(self) -> int:
+        """Issue a producer id never issued before, also across restarts.
+
+        Ids are reserved in blocks whose end is persisted before any id of the block is
+        handed out, as Kafka's controller allocates producer-id blocks.
+        """
+        if self.producers.next_producer_id >= self._producer_id_limit:
+            self._producer_id_limit = self.producers.next_producer_id + PRODUCER_ID_BLOCK
+            self.save_metadata()
+        return self.producers.new_producer_id()
+
+    # -- fetch wake-ups ------------------------------------------------------------------
+
+    def register_waiter(self, partitions: Iterable[TopicPartition]) -> trio.Event:
+        """An event set as soon as any of *partitions* gets new data (or is deleted)."""
+        event = trio.Event()
+        for tp in partitions:
+            self._waiters.setdefault(tp, set()).add(event)
+        return event
+
+    def unregister_waiter(self, event: trio.Event, partitions: Iterable[TopicPartition]) -> None:
+        for tp in partitions:
+            waiting = self._waiters.get(tp)
+            if waiting is not None:
+                waiting.discard(event)
+                if not waiting:
+                    del self._waiters[tp]
+
+    def notify(self, topic: str, partition: int) -> None:
+        waiting = self._waiters.pop((topic, partition), None)
+        if waiting:
+            for event in waiting:
+                event.set()
 
     # -- topics --------------------------------------------------------------------------
 
@@ -48,9 +195,10 @@ class Broker:
             num_partitions = self.config.num_partitions
         if replication_factor == -1:
             replication_factor = self.config.default_replication_factor
-        topic = self.cluster.create_topic(
-            name, num_partitions, replication_factor, assignments, configs
-        )
+        topic = self.cluster.create_topic(name, num_partitions, replication_factor, assignments, configs)
+        for p in topic.partitions:
+            self._open_log(topic, p.partition_index)
+        self.save_metadata()
         log.info("created topic %s with %d partition(s)", name, len(topic.partitions))
         return topic
 
@@ -71,13 +219,20 @@ class Broker:
 
     def delete_topic(self, name: str) -> Topic:
         topic = self.cluster.delete_topic(name)
+        for p in topic.partitions:
+            self.store.drop(name, p.partition_index)
+            self.notify(name, p.partition_index)
+        self.producers.drop_partition(name)
+        self.save_metadata()
         log.info("deleted topic %s", name)
         return topic
 
-    def add_partitions(
-        self, name: str, total: int, assignments: list[list[int]] | None = None
-    ) -> list[PartitionState]:
+    def add_partitions(self, name: str, total: int, assignments: list[list[int]] | None = None) -> list[PartitionState]:
         new = self.cluster.add_partitions(name, total, assignments)
+        topic = self.cluster.topics[name]
+        for p in new:
+            self._open_log(topic, p.partition_index)
+        self.save_metadata()
         log.info("topic %s now has %d partitions", name, total)
         return new
 
@@ -85,3 +240,9 @@ class Broker:
         """Replace the config overrides of topic *name* (already validated)."""
         topic = self.cluster.topics[name]
         topic.configs = dict(configs)
+        log_config = self.log_config(topic)
+        for p in topic.partitions:
+            plog = self.log_for(name, p.partition_index)
+            if plog is not None:
+                plog.update_config(log_config)
+        self.save_metadata()

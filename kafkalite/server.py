@@ -88,6 +88,13 @@ async def serve(
     """
     load_handlers()
     broker = Broker.create(config)
+    try:
+        await _serve(broker, config, task_status)
+    finally:
+        broker.close()
+
+
+async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskStatus[ServerInfo]) -> None:
     listeners_by_node: list[tuple[int, list[trio.SocketListener]]] = []
     nodes = []
     try:
@@ -109,9 +116,21 @@ async def serve(
         for node_id, listeners in listeners_by_node:
             handler = functools.partial(_serve_stream, broker, node_id)
             nursery.start_soon(trio.serve_listeners, handler, listeners)
+        nursery.start_soon(_housekeeping, broker)
         info = ServerInfo(broker, tuple(nodes))
         log.info("kafkalite ready on %s (cluster %s)", info.bootstrap_servers, broker.cluster.cluster_id)
         task_status.started(info)
+
+
+async def _housekeeping(broker: Broker) -> None:
+    """Apply retention and time-based flushes periodically (log.retention.check.interval.ms)."""
+    interval = broker.config.retention_check_interval_ms / 1000
+    while True:
+        await trio.sleep(interval)
+        deleted = broker.store.apply_retention()
+        if deleted:
+            log.info("retention deleted %d segment(s)", deleted)
+        broker.store.maybe_flush()
 
 
 async def _serve_stream(broker: Broker, node_id: int, stream: trio.SocketStream) -> None:

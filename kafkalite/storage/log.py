@@ -393,7 +393,10 @@ class PartitionLog:
 
         segment = self._segments[-1]
         if self._should_roll(segment, total, max_timestamp, last_offset, now):
-            self._roll(now)
+            try:
+                self._roll(now)
+            except OSError as exc:
+                raise KafkaStorageError(f"{self.directory}: roll failed: {exc}") from exc
             segment = self._segments[-1]
 
         start = segment.size

@@ -265,11 +265,16 @@ class Segment:
         file_size = self.log_file.size()
         bad = self._full_scan()
         if bad is not None:
+            kept = (
+                f"offsets {self.base_offset} to {self.next_offset - 1} are intact and kept"
+                if self.next_offset > self.base_offset
+                else "no whole batch before it"
+            )
             logger.warning(
                 "%s: recovery truncates %d bytes at position %d of %d, everything from offset "
-                "%d on (offsets %d to %d are intact and kept): %s",
+                "%d on (%s): %s",
                 self.log_path, file_size - bad.position, bad.position, file_size,
-                self.next_offset, self.base_offset, self.next_offset - 1, bad.reason,
+                self.next_offset, kept, bad.reason,
             )
             self.log_file.truncate(bad.position)
         self.write_indexes(durable=False)

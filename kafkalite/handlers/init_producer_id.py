@@ -1,0 +1,39 @@
+# InitProducerId: v0-5
+#
+# Version notes:
+# * v1: same layout (throttling semantics)
+# * v2: flexible versions
+# * v3: producer_id / producer_epoch in the request, to bump an epoch (KIP-360)
+# * v4: no layout change (the client may retry after PRODUCER_FENCED)
+# * v5: no layout change (KIP-890 transactions v2 signalling)
+#
+# For an idempotent producer (no transactional id) Kafka always issues a fresh producer id
+# with epoch 0, whatever producer id and epoch the request carries; so does kafkalite.
+# Transactions are not implemented: a transactional id is answered with
+# TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a fatal error that clients report at once rather
+# than retrying (see the README's "Not implemented").
+"""InitProducerId: issue producer ids to idempotent producers."""
+
+from __future__ import annotations
+
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
+
+
+@handles(ApiKey.INIT_PRODUCER_ID, min_version=0, max_version=5)
+async def init_producer_id(ctx: RequestContext, req: InitProducerIdRequest) -> InitProducerIdResponse:
+    if req.transactional_id is not None:
+        return InitProducerIdResponse(
+            throttle_time_ms=0,
+            error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            producer_id=-1,
+            producer_epoch=-1,
+        )
+    return InitProducerIdResponse(
+        throttle_time_ms=0,
+        error_code=ErrorCode.NONE,
+        producer_id=ctx.broker.new_producer_id(),
+        producer_epoch=0,
+    )

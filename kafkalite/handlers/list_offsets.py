@@ -1,0 +1,91 @@
+# ListOffsets: v1-10
+#
+# Version notes:
+# * v1: one offset per partition (timestamp + offset), replacing v0's offset lists
+# * v2: isolation_level; throttle_time_ms
+# * v4: current_leader_epoch in the request, leader_epoch in the response (KIP-320)
+# * v6: flexible versions
+# * v7: timestamp -3 = the record with the largest timestamp (KIP-734)
+# * v8: timestamp -4 = earliest local offset (KIP-405): the log start here, no tiered storage
+# * v9: timestamp -5 = latest tiered offset (KIP-1005): the high watermark here
+# * v10: timeout_ms (KIP-1075)
+"""ListOffsets: earliest, latest, max-timestamp and by-timestamp offset lookups."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.list_offsets import (
+    ListOffsetsPartitionResponse,
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    ListOffsetsTopicResponse,
+)
+
+LATEST = -1
+EARLIEST = -2
+MAX_TIMESTAMP = -3
+EARLIEST_LOCAL = -4
+LATEST_TIERED = -5
+
+
+@handles(ApiKey.LIST_OFFSETS, min_version=1, max_version=10)
+async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
+    broker = ctx.broker
+    version = ctx.api_version
+    counts = Counter((t.name, p.partition_index) for t in req.topics for p in t.partitions)
+    topics = []
+    for wanted in req.topics:
+        topic = broker.cluster.topic(wanted.name)
+        partitions = []
+        for p in wanted.partitions:
+            index = p.partition_index
+
+            def answer(code: int, offset: int = -1, timestamp: int = -1, epoch: int = -1) -> None:
+                partitions.append(
+                    ListOffsetsPartitionResponse(
+                        partition_index=index, error_code=code, timestamp=timestamp, offset=offset, leader_epoch=epoch
+                    )
+                )
+
+            if counts[(wanted.name, index)] > 1:
+                answer(ErrorCode.INVALID_REQUEST)
+                continue
+            if topic is None or not 0 <= index < len(topic.partitions):
+                answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+                continue
+            state = topic.partitions[index]
+            if state.leader_id != ctx.node_id:
+                answer(ErrorCode.NOT_LEADER_OR_FOLLOWER)
+                continue
+            if p.current_leader_epoch > state.leader_epoch:
+                answer(ErrorCode.UNKNOWN_LEADER_EPOCH)
+                continue
+            if 0 <= p.current_leader_epoch < state.leader_epoch:
+                answer(ErrorCode.FENCED_LEADER_EPOCH)
+                continue
+            plog = broker.log_for(topic.name, index)
+            assert plog is not None
+            epoch = state.leader_epoch
+            ts = p.timestamp
+            if ts == LATEST or (ts == LATEST_TIERED and version >= 9):
+                answer(ErrorCode.NONE, plog.high_watermark, -1, epoch)
+            elif ts == EARLIEST or (ts == EARLIEST_LOCAL and version >= 8):
+                answer(ErrorCode.NONE, plog.log_start_offset, -1, epoch)
+            elif ts == MAX_TIMESTAMP and version >= 7:
+                max_ts, offset = plog.max_timestamp
+                answer(ErrorCode.NONE, offset, max_ts, epoch if offset >= 0 else -1)
+            elif ts < 0:
+                answer(ErrorCode.UNSUPPORTED_VERSION if ts >= LATEST_TIERED else ErrorCode.INVALID_REQUEST)
+            else:
+                found = plog.offset_for_timestamp(ts)
+                if found is None:
+                    answer(ErrorCode.NONE, -1, -1, -1)
+                else:
+                    offset, timestamp = found
+                    answer(ErrorCode.NONE, offset, timestamp, epoch)
+        topics.append(ListOffsetsTopicResponse(name=wanted.name, partitions=partitions))
+    return ListOffsetsResponse(throttle_time_ms=0, topics=topics)

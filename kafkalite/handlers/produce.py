@@ -1,0 +1,230 @@
+# Produce: v3-11 served; v0-2 advertised (old librdkafka turns compression on only if
+# Produce v0 is in range) and answered UNSUPPORTED_VERSION per partition, as Kafka 4 does.
+#
+# Version notes:
+# * v3: transactional_id; only RecordBatch v2 (magic 2), exactly one batch per partition
+# * v5: log_start_offset in the response
+# * v7: zstd allowed
+# * v8: record_errors and error_message in the response (KIP-467)
+# * v9: flexible versions
+# * v10: current_leader and node_endpoints tagged fields for NOT_LEADER_OR_FOLLOWER (KIP-951)
+# * v11: no layout change (KIP-890 server-side defence)
+"""Produce: validate the batch header and CRC, check idempotent sequences, append.
+
+Records are never decoded here: only the 61-byte batch header is parsed, the CRC-32C is
+checked over the bytes as received, and the log patches the base offset in place.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kafkalite.configs import topic_config_int, topic_config_value
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.producers import SequenceVerdict
+from kafkalite.storage import KafkaStorageError
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.produce import (
+    BatchIndexAndErrorMessage,
+    LeaderIdAndEpoch,
+    NodeEndpoint,
+    PartitionProduceResponse,
+    ProduceRequest,
+    ProduceResponse,
+    TopicProduceResponse,
+)
+from kafkalite.wire.primitives import DecodeError
+from kafkalite.wire.records import (
+    BATCH_HEADER_SIZE,
+    MAGIC_OFFSET,
+    UnsupportedMagicError,
+    batch_crc_ok,
+    parse_batch_header,
+)
+
+_SEQUENCE_ERRORS = {
+    SequenceVerdict.OUT_OF_ORDER: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    SequenceVerdict.STALE_EPOCH: ErrorCode.INVALID_PRODUCER_EPOCH,
+    SequenceVerdict.UNKNOWN_PRODUCER: ErrorCode.UNKNOWN_PRODUCER_ID,
+}
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@handles(ApiKey.PRODUCE, min_version=0, max_version=11)
+async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | None:
+    broker = ctx.broker
+    version = ctx.api_version
+    leaders_moved: set[int] = set()
+    responses = []
+    for topic_data in req.topic_data:
+        name = topic_data.name
+        topic = broker.cluster.topic(name)
+        partition_responses = []
+        for data in topic_data.partition_data:
+            index = data.index
+            try:
+                if version < 3:
+                    raise _Refused(
+                        ErrorCode.UNSUPPORTED_VERSION, "Produce v0-2 (message formats 0 and 1) are not supported"
+                    )
+                if topic is None or not 0 <= index < len(topic.partitions):
+                    raise _Refused(
+                        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"{name}-{index} does not exist on this cluster"
+                    )
+                partition = topic.partitions[index]
+                if partition.leader_id != ctx.node_id:
+                    leaders_moved.add(partition.leader_id)
+                    partition_responses.append(
+                        PartitionProduceResponse(
+                            index=index,
+                            error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER,
+                            base_offset=-1,
+                            error_message=f"node {ctx.node_id} is not the leader of {name}-{index}",
+                            current_leader=LeaderIdAndEpoch(
+                                leader_id=partition.leader_id, leader_epoch=partition.leader_epoch
+                            ),
+                        )
+                    )
+                    continue
+                partition_responses.append(_append(ctx, topic, index, data.records, req.transactional_id))
+            except _Refused as refused:
+                partition_responses.append(
+                    PartitionProduceResponse(
+                        index=index,
+                        error_code=refused.code,
+                        base_offset=-1,
+                        error_message=refused.message,
+                        record_errors=[BatchIndexAndErrorMessage(batch_index=0, batch_index_error_message=refused.message)]
+                        if refused.code in (ErrorCode.INVALID_RECORD, ErrorCode.INVALID_TIMESTAMP)
+                        else [],
+                    )
+                )
+        responses.append(TopicProduceResponse(name=name, partition_responses=partition_responses))
+    if req.acks == 0:
+        return None
+    node_endpoints = []
+    if leaders_moved and version >= 10:
+        nodes = broker.cluster.nodes
+        node_endpoints = [
+            NodeEndpoint(node_id=n, host=nodes[n].host, port=nodes[n].port, rack=nodes[n].rack)
+            for n in sorted(leaders_moved)
+            if n in nodes
+        ]
+    return ProduceResponse(responses=responses, throttle_time_ms=0, node_endpoints=node_endpoints)
+
+
+def _append(ctx: RequestContext, topic, index: int, records, transactional_id: str | None) -> PartitionProduceResponse:
+    broker = ctx.broker
+    name = topic.name
+    if records is None or len(records) == 0:
+        raise _Refused(ErrorCode.INVALID_RECORD, "the produce request carries no record batch")
+    size = len(records)
+    if size < BATCH_HEADER_SIZE:
+        if size > MAGIC_OFFSET and records[MAGIC_OFFSET] != 2:
+            raise _Refused(ErrorCode.INVALID_RECORD, f"record batch magic {records[MAGIC_OFFSET]} is not 2")
+        raise _Refused(ErrorCode.CORRUPT_MESSAGE, f"record set of {size} bytes is shorter than a batch header")
+    try:
+        header = parse_batch_header(records, 0)
+    except UnsupportedMagicError as exc:
+        raise _Refused(ErrorCode.INVALID_RECORD, str(exc)) from None
+    except DecodeError as exc:
+        raise _Refused(ErrorCode.CORRUPT_MESSAGE, str(exc)) from None
+    if header.size != size:
+        # Produce v3+ carries exactly one batch, and its length must cover the record set.
+        if header.size < size:
+            raise _Refused(ErrorCode.INVALID_RECORD, "Produce v3+ must carry exactly one record batch")
+        raise _Refused(ErrorCode.CORRUPT_MESSAGE, f"batch length {header.size} does not match the {size} bytes sent")
+    max_message_bytes = topic_config_int(topic.configs, "max.message.bytes")
+    if size > max_message_bytes:
+        raise _Refused(
+            ErrorCode.MESSAGE_TOO_LARGE,
+            f"the batch of {size} bytes is larger than max.message.bytes={max_message_bytes} of {name}",
+        )
+    if header.last_offset_delta < 0 or header.records_count != header.last_offset_delta + 1:
+        raise _Refused(
+            ErrorCode.INVALID_RECORD,
+            f"batch declares {header.records_count} records but last offset delta {header.last_offset_delta}",
+        )
+    if not batch_crc_ok(records, 0, header):
+        raise _Refused(ErrorCode.CORRUPT_MESSAGE, "record batch CRC-32C does not match its contents")
+    if header.is_control:
+        raise _Refused(ErrorCode.INVALID_RECORD, "clients may not produce control batches")
+    if header.is_transactional or transactional_id is not None:
+        raise _Refused(ErrorCode.INVALID_TXN_STATE, "transactions are not implemented by kafkalite")
+
+    now = _now_ms()
+    log_append_time = topic_config_value(topic.configs, "message.timestamp.type") == "LogAppendTime"
+    if not log_append_time:
+        before = topic_config_int(topic.configs, "message.timestamp.before.max.ms")
+        after = topic_config_int(topic.configs, "message.timestamp.after.max.ms")
+        for ts in (header.base_timestamp, header.max_timestamp):
+            if ts >= 0 and (now - ts > before or ts - now > after):
+                raise _Refused(
+                    ErrorCode.INVALID_TIMESTAMP,
+                    f"timestamp {ts} is outside the allowed range [now - {before}, now + {after}] of {name}",
+                )
+
+    producer_id = header.producer_id
+    idempotent = producer_id >= 0 and header.base_sequence >= 0
+    if idempotent:
+        last_seq = header.base_sequence + header.last_offset_delta
+        check = broker.producers.check(
+            name, index, producer_id, header.producer_epoch, header.base_sequence, last_seq
+        )
+        if check.verdict is SequenceVerdict.DUPLICATE:
+            cached = check.duplicate_of
+            assert cached is not None
+            plog = broker.log_for(name, index)
+            return PartitionProduceResponse(
+                index=index,
+                error_code=ErrorCode.NONE,
+                base_offset=cached.base_offset,
+                log_append_time_ms=cached.timestamp if log_append_time else -1,
+                log_start_offset=plog.log_start_offset if plog else -1,
+            )
+        if check.verdict is not SequenceVerdict.APPEND:
+            raise _Refused(_SEQUENCE_ERRORS[check.verdict], check.message)
+
+    plog = broker.log_for(name, index)
+    assert plog is not None, f"no log for {name}-{index}"
+    partition = topic.partitions[index]
+    try:
+        info = plog.append(
+            records,
+            leader_epoch=partition.leader_epoch,
+            now_ms=now,
+            log_append_time_ms=now if log_append_time else None,
+        )
+    except KafkaStorageError as exc:
+        raise _Refused(ErrorCode.KAFKA_STORAGE_ERROR, str(exc)) from None
+    if idempotent:
+        broker.producers.record(
+            name,
+            index,
+            producer_id,
+            header.producer_epoch,
+            header.base_sequence,
+            header.base_sequence + header.last_offset_delta,
+            info.base_offset,
+            info.last_offset,
+            now if log_append_time else header.max_timestamp,
+        )
+    broker.notify(name, index)
+    return PartitionProduceResponse(
+        index=index,
+        error_code=ErrorCode.NONE,
+        base_offset=info.base_offset,
+        log_append_time_ms=now if log_append_time else -1,
+        log_start_offset=plog.log_start_offset,
+    )
