@@ -118,7 +118,7 @@ class Broker:
     # -- logs ----------------------------------------------------------------------------
 
     def log_config(self, topic: Topic) -> LogConfig:
-        return LogConfig.from_topic_configs(topic.configs)
+        return LogConfig.from_topic_configs(topic.configs, base=LogConfig(fsync=self.config.fsync))
 
     def _open_log(self, topic: Topic, partition: int) -> PartitionLog:
         plog = self.store.log(topic.name, partition, self.log_config(topic))

@@ -56,6 +56,8 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--advertised-port", type=int, default=_env_int("ADVERTISED_PORT", None))
     s.add_argument("--data-dir", default=_env("DATA_DIR", "kafkalite-data"))
     s.add_argument("--memory", action="store_true", default=_env_bool("MEMORY"), help="keep nothing on disk")
+    s.add_argument("--fsync", action="store_true", default=_env_bool("FSYNC"),
+                   help="fsync every append (survives power loss, slower)")
     s.add_argument("--node-id", type=int, default=_env_int("NODE_ID", 0))
     s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
@@ -77,6 +79,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         brokers=args.brokers,
         data_dir=args.data_dir,
         memory=args.memory,
+        fsync=args.fsync,
         num_partitions=args.partitions,
         auto_create_topics=not args.no_auto_create_topics,
         trace=args.trace,

@@ -34,6 +34,9 @@ class BrokerConfig:
     default_replication_factor: int = attrs.field(default=1, validator=v.ge(1))
     max_request_bytes: int = attrs.field(default=DEFAULT_MAX_REQUEST_BYTES, validator=v.ge(1024))
     trace: bool = False
+    # fsync every append (power-loss durability). Without it, appended data reaches the OS on
+    # every append, which a kill -9 of the broker cannot lose.
+    fsync: bool = False
     # How often retention (retention.ms / retention.bytes) and time-based flushes run, as
     # Kafka's log.retention.check.interval.ms (default 5 minutes).
     retention_check_interval_ms: int = attrs.field(default=300_000, validator=v.ge(1))

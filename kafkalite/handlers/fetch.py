@@ -45,7 +45,8 @@ def _error(index: int, code: int, high_watermark: int = -1, log_start_offset: in
         last_stable_offset=high_watermark,
         log_start_offset=log_start_offset,
         aborted_transactions=None,
-        records=None,
+        # Kafka sends an empty record set, never null: librdkafka fails to parse a null one.
+        records=b"",
     )
 
 

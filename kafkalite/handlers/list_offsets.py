@@ -18,6 +18,8 @@ from collections import Counter
 from kafkalite.dispatch import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.primitives import DecodeError
+from kafkalite.wire.records import decode_records, parse_batch_header, record_timestamp
 from kafkalite.wire.messages.list_offsets import (
     ListOffsetsPartitionResponse,
     ListOffsetsRequest,
@@ -30,6 +32,34 @@ EARLIEST = -2
 MAX_TIMESTAMP = -3
 EARLIEST_LOCAL = -4
 LATEST_TIERED = -5
+
+
+def _record_at_or_after(plog, target: int) -> tuple[int, int] | None:
+    """The first record whose timestamp is >= *target*: (offset, timestamp), or None.
+
+    The time index finds the first batch whose max timestamp reaches the target; like Kafka
+    (LogSegment.findOffsetByTimestamp) we then look inside that batch for the exact record,
+    decompressing it if need be. Only this lookup decodes records, never produce or fetch.
+    """
+    found = plog.offset_for_timestamp(target)
+    if found is None:
+        return None
+    batch_offset, batch_max_timestamp = found
+    chunks = plog.read(batch_offset, 1)
+    if not chunks:
+        return found
+    view = chunks[0]
+    header = parse_batch_header(view, 0)
+    try:
+        records = decode_records(view[: header.size])
+    except DecodeError:
+        return batch_offset, batch_max_timestamp
+    for record in records:
+        timestamp = record_timestamp(header, record)
+        offset = header.base_offset + record.offset_delta
+        if timestamp >= target and offset >= batch_offset:
+            return offset, timestamp
+    return batch_offset, batch_max_timestamp
 
 
 @handles(ApiKey.LIST_OFFSETS, min_version=1, max_version=10)
@@ -81,7 +111,7 @@ async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffs
             elif ts < 0:
                 answer(ErrorCode.UNSUPPORTED_VERSION if ts >= LATEST_TIERED else ErrorCode.INVALID_REQUEST)
             else:
-                found = plog.offset_for_timestamp(ts)
+                found = _record_at_or_after(plog, ts)
                 if found is None:
                     answer(ErrorCode.NONE, -1, -1, -1)
                 else:

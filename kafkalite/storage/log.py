@@ -411,6 +411,7 @@ class PartitionLog:
             segment.track_batch(start + position, base, last, max_ts, size)
             if max_ts == max_timestamp and offset_of_max < 0:
                 offset_of_max = last
+        segment.remember(last_offset + 1, segment.size)
         if max_timestamp > self._max_timestamp[0]:
             self._max_timestamp = (max_timestamp, offset_of_max)
 

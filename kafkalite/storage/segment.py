@@ -154,6 +154,8 @@ class Segment:
     synced: bool = True
     #: (epoch, start offset) where the partition leader epoch grew, found by a recovery scan.
     epoch_starts: list[tuple[int, int]] = attrs.field(factory=list)
+    #: offset -> position of batches known to start there (see `remember`).
+    _hints: dict[int, int] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         if self.next_offset < 0:
@@ -239,6 +241,7 @@ class Segment:
         self.rolling_timestamp = None
         self.bytes_since_last_index_entry = 0
         self.epoch_starts = []
+        self._hints.clear()
 
     def _full_scan(self) -> BadBatch | None:
         """Rebuild all in-memory state from the .log; return the first bad batch, if any."""
@@ -401,19 +404,24 @@ class Segment:
 
     # -- reads --
 
-    def _locate(self, offset: int, readahead: int) -> tuple[int, bytes, int] | None:
+    def _locate(self, offset: int) -> tuple[int, bytes, int] | None:
         """Find the batch holding *offset*: (file position, buffer, position in buffer).
 
-        The buffer holds at least that batch's first 27 bytes. None when *offset* is past
-        this segment's batches.
+        Strategy: the offset index gives the position of a batch at or before the target (its
+        entries hold batches' last offsets, so usually the batch just before it); from there
+        walk batch headers through small windows (about one index interval), so that
+        stepping over a large batch does not read it. The buffer holds at least the found
+        batch's first 27 bytes; `read` then reads exactly the bytes it returns.
+        None when *offset* is past this segment's batches.
         """
         size = self.size
         position = self.offset_index.lookup(offset)
+        window = min(max(2 * self.index_interval_bytes, 16384), 262144)
         buf = b""
         off = 0
         while position < size:
             if len(buf) - off < _WALK_SIZE:
-                buf = self.log_file.pread(min(size - position, readahead), position)
+                buf = self.log_file.pread(min(size - position, window), position)
                 off = 0
                 if len(buf) < _WALK_SIZE:
                     raise OSError(f"{self.log_path}: short read at position {position}")
@@ -434,18 +442,25 @@ class Segment:
         the segment, so the caller may continue in the next one).
         """
         size = self.size
-        if offset is None:
-            if size == 0:
+        hint = None if offset is None else self._hints.get(offset)
+        if offset is None or hint is not None:
+            # From a known batch start: one read of exactly the budget (or the first batch).
+            start = 0 if offset is None else hint
+            if start >= size:
                 return None, True
-            start = 0
-            buf = self.log_file.pread(min(size, max(budget, _WALK_SIZE)), 0)
+            # A large budget reads the first header alone first: if that batch is larger than
+            # the budget, the data is still read once, not twice.
+            head = _WALK_SIZE if budget > 65536 else max(budget, _WALK_SIZE)
+            buf = self.log_file.pread(min(size - start, head), start)
             off = 0
+            if len(buf) < _WALK_SIZE:
+                raise OSError(f"{self.log_path}: short read at position {start}")
         else:
-            found = self._locate(offset, budget + self.index_interval_bytes + 8192)
+            found = self._locate(offset)
             if found is None:
                 return None, True
             start, buf, off = found
-        base_offset, batch_length, _ = _unpack_walk(buf, off)
+        base_offset, batch_length, last_offset_delta = _unpack_walk(buf, off)
         first_size = batch_length + LOG_OVERHEAD
         if base_offset >= max_offset or (first_size > budget and not must_take_one):
             return None, False
@@ -457,17 +472,32 @@ class Segment:
             if len(data) < want:
                 raise OSError(f"{self.log_path}: short read at position {start}")
         end = first_size
+        next_offset = base_offset + last_offset_delta + 1
         limit = len(data)
-        while end + _WALK_SIZE <= limit:
-            base_offset, batch_length, _ = _unpack_walk(data, end)
+        at_end = False
+        while True:
+            if end + _WALK_SIZE > limit:
+                at_end = start + end >= size
+                break
+            base_offset, batch_length, last_offset_delta = _unpack_walk(data, end)
             if base_offset >= max_offset or end + batch_length + LOG_OVERHEAD > limit:
-                return data[:end], False
+                break
             end += batch_length + LOG_OVERHEAD
-        return data[:end], start + end >= size
+            next_offset = base_offset + last_offset_delta + 1
+        self.remember(next_offset, start + end)
+        return data[:end], at_end
+
+    def remember(self, offset: int, position: int) -> None:
+        """Note that the batch at *offset* starts at *position* (a consumer's next fetch, or
+        the next append): a sequential reader then skips the index lookup and header walk."""
+        hints = self._hints
+        if len(hints) >= 64:
+            hints.clear()
+        hints[offset] = position
 
     def iter_batches_from(self, offset: int) -> Iterator[tuple[BatchHeader, memoryview]]:
         """Batches from the one holding *offset* to the current end of the segment."""
-        found = self._locate(offset, 65536)
+        found = self._locate(offset)
         if found is None:
             return
         position = found[0]
