@@ -22,6 +22,7 @@ import trio
 
 from kafkalite.cluster import ClusterState, PartitionState, Topic, new_cluster_id
 from kafkalite.config import BrokerConfig
+from kafkalite.groups.coordinator import GroupCoordinator
 from kafkalite.producers import ProducerStates
 from kafkalite.storage import LogConfig, LogStore, PartitionLog
 
@@ -46,6 +47,8 @@ class Broker:
     started_at: float = attrs.field(factory=time.time)
     _producer_id_limit: int = attrs.field(init=False, default=0)
     _waiters: dict[TopicPartition, set[trio.Event]] = attrs.field(init=False, factory=dict)
+    # Consumer groups and committed offsets (__consumer_offsets), set up by `create`.
+    groups: GroupCoordinator = attrs.field(init=False)
 
     @classmethod
     def create(cls, config: BrokerConfig) -> Broker:
@@ -66,6 +69,8 @@ class Broker:
         if meta:
             broker._restore(meta)
         broker._producer_id_limit = broker.producers.next_producer_id
+        # Creates __consumer_offsets if missing and rebuilds groups and offsets from it.
+        broker.groups = GroupCoordinator.load(broker)
         broker.save_metadata()
         return broker
 
@@ -223,6 +228,7 @@ class Broker:
             self.store.drop(name, p.partition_index)
             self.notify(name, p.partition_index)
         self.producers.drop_partition(name)
+        self.groups.on_topic_deleted(name)
         self.save_metadata()
         log.info("deleted topic %s", name)
         return topic

@@ -40,6 +40,18 @@ class BrokerConfig:
     # How often retention (retention.ms / retention.bytes) and time-based flushes run, as
     # Kafka's log.retention.check.interval.ms (default 5 minutes).
     retention_check_interval_ms: int = attrs.field(default=300_000, validator=v.ge(1))
+    # Consumer groups (Kafka's names in snake_case). __consumer_offsets partitions
+    # (offsets.topic.num.partitions); a group lives in abs(hash(group id)) % this.
+    offsets_topic_partitions: int = attrs.field(default=50, validator=[v.ge(1), v.le(1000)])
+    # group.initial.rebalance.delay.ms: Kafka's default is 3000; 0 here, so that a new
+    # group's first consumer gets its partitions at once.
+    group_initial_rebalance_delay_ms: int = attrs.field(default=0, validator=v.ge(0))
+    group_min_session_timeout_ms: int = attrs.field(default=6000, validator=v.ge(1))
+    group_max_session_timeout_ms: int = attrs.field(default=1_800_000, validator=v.ge(1))
+    group_max_size: int = attrs.field(default=2**31 - 1, validator=v.ge(1))
+    offsets_retention_minutes: int = attrs.field(default=10080, validator=v.ge(1))
+    offsets_retention_check_interval_ms: int = attrs.field(default=600_000, validator=v.ge(1))
+    offset_metadata_max_bytes: int = attrs.field(default=4096, validator=v.ge(0))
 
     def __attrs_post_init__(self) -> None:
         if self.default_replication_factor > self.brokers:
@@ -49,3 +61,8 @@ class BrokerConfig:
             )
         if self.advertised_port is not None and self.brokers > 1:
             raise ValueError("advertised_port cannot be set with several emulated brokers")
+        if self.group_min_session_timeout_ms > self.group_max_session_timeout_ms:
+            raise ValueError(
+                f"group_min_session_timeout_ms {self.group_min_session_timeout_ms} is more than "
+                f"group_max_session_timeout_ms {self.group_max_session_timeout_ms}"
+            )

@@ -26,7 +26,8 @@ class ServerInfo:
     """What `serve` reports once it accepts connections."""
 
     broker: Broker
-    nodes: tuple[BrokerNode, ...]
+    nodes: tuple[BrokerNode, ...]  # as advertised to clients
+    bound: tuple[tuple[str, int], ...]  # (host, port) each node's listener is bound to
 
     @property
     def host(self) -> str:
@@ -38,7 +39,12 @@ class ServerInfo:
 
     @property
     def bootstrap_servers(self) -> str:
-        """The "host:port[,host:port...]" string Kafka clients take."""
+        """The "host:port[,host:port...]" string Kafka clients take (bound addresses)."""
+        return ",".join(f"{host}:{port}" for host, port in self.bound)
+
+    @property
+    def advertised_servers(self) -> str:
+        """The addresses Metadata gives clients (differs with --advertised-host/port)."""
         return ",".join(f"{n.host}:{n.port}" for n in self.nodes)
 
 
@@ -65,6 +71,11 @@ async def _open_listeners(host: str, port: int) -> list[trio.SocketListener]:
             if exc.errno != errno.EADDRINUSE:
                 raise
     return result
+
+
+def _bound_host(config: BrokerConfig) -> str:
+    """The host to reach a listener at: the configured host, or localhost for a wildcard."""
+    return "localhost" if config.host in _WILDCARDS else config.host
 
 
 def _advertised_host(config: BrokerConfig) -> str:
@@ -97,11 +108,13 @@ async def serve(
 async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskStatus[ServerInfo]) -> None:
     listeners_by_node: list[tuple[int, list[trio.SocketListener]]] = []
     nodes = []
+    bound = []
     try:
         for i, node_id in enumerate(broker.cluster.node_ids):
             port = config.port + i if config.port else 0
             listeners = await _open_listeners(config.host, port)
             bound_port = listeners[0].socket.getsockname()[1]
+            bound.append((_bound_host(config), bound_port))
             listeners_by_node.append((node_id, listeners))
             advertised_port = config.advertised_port or bound_port
             node = BrokerNode(node_id, _advertised_host(config), advertised_port)
@@ -117,8 +130,14 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
             handler = functools.partial(_serve_stream, broker, node_id)
             nursery.start_soon(trio.serve_listeners, handler, listeners)
         nursery.start_soon(_housekeeping, broker)
-        info = ServerInfo(broker, tuple(nodes))
-        log.info("kafkalite ready on %s (cluster %s)", info.bootstrap_servers, broker.cluster.cluster_id)
+        nursery.start_soon(broker.groups.run)  # group session / rebalance deadlines
+        info = ServerInfo(broker, tuple(nodes), tuple(bound))
+        log.info(
+            "kafkalite ready on %s, advertised as %s (cluster %s)",
+            info.bootstrap_servers,
+            info.advertised_servers,
+            broker.cluster.cluster_id,
+        )
         task_status.started(info)
 
 

@@ -1,0 +1,106 @@
+"""The part of Kafka's ConsumerProtocol the coordinator reads: the subscribed topics.
+
+Group members of protocol type ``consumer`` put a ``ConsumerProtocolSubscription`` in their
+JoinGroup protocol metadata: int16 version, then (in every version, as its prefix) an array
+of topic names (int32 count, int16-length strings), then fields the coordinator ignores
+(user data, owned partitions, generation, rack). The broker never builds assignments; it only
+needs the topics, to know which committed offsets are in use (offset expiry, OffsetDelete).
+Parsing only the version-0 prefix keeps it working for any later version, as Kafka does.
+"""
+
+from __future__ import annotations
+
+import struct
+
+_i16 = struct.Struct(">h")
+_i32 = struct.Struct(">i")
+
+
+class ConsumerProtocolError(ValueError):
+    """The metadata is not a ConsumerProtocolSubscription."""
+
+
+def subscribed_topics(metadata: bytes) -> list[str]:
+    """The topics of a ConsumerProtocolSubscription (any version).
+
+    Raises:
+        ConsumerProtocolError: the bytes are short or malformed.
+    """
+    try:
+        version = _i16.unpack_from(metadata, 0)[0]
+        if version < 0:
+            raise ConsumerProtocolError(f"negative consumer protocol version {version}")
+        count = _i32.unpack_from(metadata, 2)[0]
+        if count < 0 or count > len(metadata):
+            raise ConsumerProtocolError(f"invalid topic count {count}")
+        pos = 6
+        topics = []
+        for _ in range(count):
+            length = _i16.unpack_from(metadata, pos)[0]
+            pos += 2
+            if length < 0 or pos + length > len(metadata):
+                raise ConsumerProtocolError(f"topic name of {length} bytes at offset {pos} does not fit")
+            topics.append(bytes(metadata[pos : pos + length]).decode("utf-8"))
+            pos += length
+        return topics
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise ConsumerProtocolError(f"not a consumer protocol subscription: {exc}") from None
+
+
+def encode_subscription(topics: list[str], version: int = 0, user_data: bytes | None = None) -> bytes:
+    """A version-0 ConsumerProtocolSubscription (for tests and tools)."""
+    out = bytearray(_i16.pack(version))
+    out += _i32.pack(len(topics))
+    for topic in topics:
+        raw = topic.encode("utf-8")
+        out += _i16.pack(len(raw)) + raw
+    if user_data is None:
+        out += _i32.pack(-1)
+    else:
+        out += _i32.pack(len(user_data)) + user_data
+    return bytes(out)
+
+
+def encode_assignment(partitions: dict[str, list[int]], version: int = 0) -> bytes:
+    """A ConsumerProtocolAssignment: int16 version, [topic, [partition]], null user data."""
+    out = bytearray(_i16.pack(version))
+    out += _i32.pack(len(partitions))
+    for topic, indexes in partitions.items():
+        raw = topic.encode("utf-8")
+        out += _i16.pack(len(raw)) + raw
+        out += _i32.pack(len(indexes))
+        for index in indexes:
+            out += _i32.pack(index)
+    out += _i32.pack(-1)
+    return bytes(out)
+
+
+def assigned_partitions(assignment: bytes) -> dict[str, list[int]]:
+    """The partitions of a ConsumerProtocolAssignment (any version; the v0 prefix).
+
+    Raises:
+        ConsumerProtocolError: the bytes are short or malformed.
+    """
+    try:
+        _i16.unpack_from(assignment, 0)
+        count = _i32.unpack_from(assignment, 2)[0]
+        if count < 0 or count > len(assignment):
+            raise ConsumerProtocolError(f"invalid topic count {count}")
+        pos = 6
+        result: dict[str, list[int]] = {}
+        for _ in range(count):
+            length = _i16.unpack_from(assignment, pos)[0]
+            pos += 2
+            if length < 0 or pos + length > len(assignment):
+                raise ConsumerProtocolError(f"topic name of {length} bytes at offset {pos} does not fit")
+            topic = bytes(assignment[pos : pos + length]).decode("utf-8")
+            pos += length
+            n = _i32.unpack_from(assignment, pos)[0]
+            pos += 4
+            if n < 0 or pos + 4 * n > len(assignment):
+                raise ConsumerProtocolError(f"invalid partition count {n}")
+            result[topic] = [_i32.unpack_from(assignment, pos + 4 * i)[0] for i in range(n)]
+            pos += 4 * n
+        return result
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise ConsumerProtocolError(f"not a consumer protocol assignment: {exc}") from None
