@@ -121,47 +121,85 @@ class FrameBuffer:
 
     ``feed(data)`` adds bytes; ``next_frame()`` returns one whole frame body (without its
     4-byte size) or None when it does not have one yet. A declared size above *max_size*
-    raises `FrameTooLarge` as soon as the 4 size bytes arrive, before any body is buffered.
+    (or a negative one) raises `FrameTooLarge` from `next_frame` once the frames before it
+    are taken, and nothing of its body is ever buffered.
+
+    Strategy: small frames are cut out of a shared buffer as ``bytes``. A frame of
+    ``LARGE`` bytes or more (a produce request with a big batch) gets a ``bytearray`` of its
+    own as soon as its size is known, and later bytes are copied straight into it: one copy
+    from the socket chunk, no re-buffering, and the handler receives a *writable* buffer, so
+    the log can patch the batch's base offset in place instead of copying it.
     """
 
-    __slots__ = ("_buf", "_pos", "max_size")
+    LARGE = 64 * 1024
+
+    __slots__ = ("_buf", "_big", "_fill", "_ready", "_error", "max_size")
 
     def __init__(self, max_size: int) -> None:
         self._buf = bytearray()
-        self._pos = 0
+        self._big: bytearray | None = None
+        self._fill = 0
+        self._ready: list[bytes | bytearray] = []
+        self._error: FrameTooLarge | None = None
         self.max_size = max_size
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
-        if self._pos and self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
-        self._buf += data
+        if self._error is not None:
+            return  # the stream is already beyond repair; ignore the rest
+        view = memoryview(data)
+        while view:
+            big = self._big
+            if big is not None:
+                n = min(len(view), len(big) - self._fill)
+                big[self._fill : self._fill + n] = view[:n]
+                self._fill += n
+                view = view[n:]
+                if self._fill == len(big):
+                    self._ready.append(big)
+                    self._big = None
+                continue
+            self._buf += view
+            view = view[len(view) :]
+            self._split()
+
+    def _split(self) -> None:
+        buf = self._buf
+        pos = 0
+        while len(buf) - pos >= 4:
+            size = _size.unpack_from(buf, pos)[0]
+            if size < 0 or size > self.max_size:
+                self._error = FrameTooLarge(
+                    f"frame of {size} bytes is larger than the maximum of {self.max_size}"
+                    if size >= 0
+                    else f"frame declares a negative size {size}"
+                )
+                buf.clear()
+                return
+            end = pos + 4 + size
+            if len(buf) >= end:
+                body = buf[pos + 4 : end]  # a bytearray copy: writable, like a big frame's
+                self._ready.append(body if size >= self.LARGE else bytes(body))
+                pos = end
+                continue
+            if size >= self.LARGE:
+                big = bytearray(size)
+                have = len(buf) - pos - 4
+                big[:have] = buf[pos + 4 :]
+                self._big, self._fill = big, have
+                buf.clear()
+                return
+            break
+        if pos:
+            del buf[:pos]
 
     def buffered(self) -> int:
-        return len(self._buf) - self._pos
+        ready = sum(len(f) + 4 for f in self._ready)
+        partial = (self._fill + 4) if self._big is not None else 0
+        return ready + partial + len(self._buf)
 
-    def next_frame(self) -> bytes | None:
-        buf = self._buf
-        pos = self._pos
-        if len(buf) - pos < 4:
-            self._compact()
-            return None
-        size = _size.unpack_from(buf, pos)[0]
-        if size < 0 or size > self.max_size:
-            raise FrameTooLarge(
-                f"frame of {size} bytes is larger than the maximum of {self.max_size}"
-                if size >= 0
-                else f"frame declares a negative size {size}"
-            )
-        end = pos + 4 + size
-        if len(buf) < end:
-            self._compact()
-            return None
-        frame = bytes(buf[pos + 4 : end])
-        self._pos = end
-        return frame
-
-    def _compact(self) -> None:
-        if self._pos:
-            del self._buf[: self._pos]
-            self._pos = 0
+    def next_frame(self) -> bytes | bytearray | None:
+        if self._ready:
+            return self._ready.pop(0)
+        if self._error is not None:
+            raise self._error
+        return None

@@ -83,3 +83,25 @@ def test_flexible_header_keeps_unknown_tags() -> None:
     assert header.client_id is None
     assert header.unknown_tagged_fields == {5: b"hi"}
     assert pos == len(out)
+
+
+def test_large_frames_arrive_whole_and_writable_in_any_split() -> None:
+    big = bytes(range(256)) * 1024  # 256 KiB, above FrameBuffer.LARGE
+    stream = frame(b"a") + frame(big) + frame(b"b")
+    for chunk in (1, 3, 1000, 70_000, len(stream)):
+        frames = FrameBuffer(1 << 20)
+        got = []
+        for i in range(0, len(stream), chunk):
+            frames.feed(stream[i : i + chunk])
+            while (f := frames.next_frame()) is not None:
+                got.append(f)
+        assert got == [b"a", big, b"b"]
+        assert isinstance(got[1], bytearray)  # the log may patch it in place
+
+
+def test_frames_before_an_oversized_one_are_still_delivered() -> None:
+    frames = FrameBuffer(100)
+    frames.feed(frame(b"ok") + struct.pack(">i", 1000) + b"junk")
+    assert frames.next_frame() == b"ok"
+    with pytest.raises(FrameTooLarge):
+        frames.next_frame()
