@@ -58,20 +58,26 @@ class Broker:
             InconsistentClusterId: the data dir was written by another cluster.
         """
         store = LogStore.open(None if config.memory else config.data_dir)
-        meta = store.load_metadata()
-        cluster_id = config.cluster_id or (meta or {}).get("cluster_id") or new_cluster_id()
-        if meta and config.cluster_id and meta.get("cluster_id") != config.cluster_id:
-            raise InconsistentClusterId(
-                f"{config.data_dir} belongs to cluster {meta.get('cluster_id')}, not {config.cluster_id}"
+        try:
+            meta = store.load_metadata()
+            if meta and config.cluster_id and meta.get("cluster_id") != config.cluster_id:
+                raise InconsistentClusterId(
+                    f"{config.data_dir} belongs to cluster {meta.get('cluster_id')}, not {config.cluster_id}"
+                )
+            cluster_id = config.cluster_id or (meta or {}).get("cluster_id") or new_cluster_id()
+            cluster = ClusterState(
+                cluster_id=cluster_id, node_ids=[config.node_id + i for i in range(config.brokers)]
             )
-        cluster = ClusterState(cluster_id=cluster_id, node_ids=[config.node_id + i for i in range(config.brokers)])
-        broker = cls(config=config, cluster=cluster, store=store)
-        if meta:
-            broker._restore(meta)
-        broker._producer_id_limit = broker.producers.next_producer_id
-        # Creates __consumer_offsets if missing and rebuilds groups and offsets from it.
-        broker.groups = GroupCoordinator.load(broker)
-        broker.save_metadata()
+            broker = cls(config=config, cluster=cluster, store=store)
+            if meta:
+                broker._restore(meta)
+            broker._producer_id_limit = broker.producers.next_producer_id
+            # Creates __consumer_offsets if missing and rebuilds groups and offsets from it.
+            broker.groups = GroupCoordinator.load(broker)
+            broker.save_metadata()
+        except BaseException:
+            store.close()
+            raise
         return broker
 
     def _restore(self, meta: dict[str, Any]) -> None:
