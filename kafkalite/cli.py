@@ -58,11 +58,24 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--memory", action="store_true", default=_env_bool("MEMORY"), help="keep nothing on disk")
     s.add_argument("--fsync", action="store_true", default=_env_bool("FSYNC"),
                    help="fsync every append (survives power loss, slower)")
+    s.add_argument("--retention-check-interval-ms", type=int,
+                   default=_env_int("RETENTION_CHECK_INTERVAL_MS", 300_000),
+                   help="how often retention and time-based flushes run (default 300000)")
     s.add_argument("--node-id", type=int, default=_env_int("NODE_ID", 0))
     s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
     s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
+    s.add_argument("--offsets-topic-partitions", type=int, default=_env_int("OFFSETS_TOPIC_PARTITIONS", 50),
+                   help="partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)")
+    s.add_argument("--group-initial-rebalance-delay-ms", type=int,
+                   default=_env_int("GROUP_INITIAL_REBALANCE_DELAY_MS", 0),
+                   help="wait this long for more members before a new group's first rebalance (Kafka: 3000)")
+    s.add_argument("--group-min-session-timeout-ms", type=int, default=_env_int("GROUP_MIN_SESSION_TIMEOUT_MS", 6000))
+    s.add_argument("--group-max-session-timeout-ms", type=int,
+                   default=_env_int("GROUP_MAX_SESSION_TIMEOUT_MS", 1_800_000))
+    s.add_argument("--offsets-retention-minutes", type=int, default=_env_int("OFFSETS_RETENTION_MINUTES", 10080),
+                   help="how long an empty group's committed offsets are kept")
     s.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"),
                    choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"])
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
@@ -80,8 +93,14 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         data_dir=args.data_dir,
         memory=args.memory,
         fsync=args.fsync,
+        retention_check_interval_ms=args.retention_check_interval_ms,
         num_partitions=args.partitions,
         auto_create_topics=not args.no_auto_create_topics,
+        offsets_topic_partitions=args.offsets_topic_partitions,
+        group_initial_rebalance_delay_ms=args.group_initial_rebalance_delay_ms,
+        group_min_session_timeout_ms=args.group_min_session_timeout_ms,
+        group_max_session_timeout_ms=args.group_max_session_timeout_ms,
+        offsets_retention_minutes=args.offsets_retention_minutes,
         trace=args.trace,
     )
 
