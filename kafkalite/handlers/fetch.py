@@ -106,6 +106,10 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[li
                 partitions.append(_error(index, ErrorCode.KAFKA_STORAGE_ERROR, hw, start))
                 continue
             size = sum(len(c) for c in chunks)
+            if size > limit and total > 0:
+                # Only the first non-empty partition may exceed the limits (KIP-74); a later
+                # partition whose next batch does not fit returns nothing this time.
+                chunks, size = [], 0
             total += size
             partitions.append(
                 PartitionData(

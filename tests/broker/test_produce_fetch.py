@@ -337,3 +337,16 @@ async def test_not_leader_on_another_emulated_node(nursery) -> None:
         assert result.error_code == expected
         if expected:
             assert result.current_leader.leader_id == p.leader_id
+
+
+async def test_only_the_first_partition_may_exceed_max_bytes(client: Client, topic: str) -> None:
+    await produce(client, topic, batch(b"x" * 3000), partition=0)
+    await produce(client, topic, batch(b"y" * 3000), partition=1)
+    request = FetchRequest(max_wait_ms=0, min_bytes=1, max_bytes=1000, topics=[FetchTopic(topic=topic, partitions=[
+        FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=1 << 20),
+        FetchPartition(partition=1, fetch_offset=0, partition_max_bytes=1 << 20),
+    ])])
+    parts = (await client.request(request, 12)).responses[0].partitions
+    assert values_of(parts[0].records) == [b"x" * 3000]
+    assert values_of(parts[1].records) == []
+    assert parts[1].error_code == 0 and parts[1].high_watermark == 1
