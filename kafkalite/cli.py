@@ -2,6 +2,10 @@
 
 Every option of ``serve`` can also come from an environment variable, as containers are
 configured: ``--advertised-host`` is ``KAFKALITE_ADVERTISED_HOST``, and so on.
+
+The tools (``kafkalite topics``, ``groups``, ``produce``, ``consume``, ``dump-log``,
+``health``) live in `kafkalite.tools`; this module only dispatches to them, before importing
+trio or the broker, so that they start fast.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ import signal
 import sys
 from typing import Sequence
 
-import trio
-
 from kafkalite.config import BrokerConfig
-from kafkalite.server import serve
+from kafkalite.tools import TOOLS
 
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+_LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"]
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -36,7 +40,18 @@ def _env_int(name: str, default: int | None) -> int | None:
 
 
 def _env_bool(name: str) -> bool:
-    return (_env(name) or "").lower() in _TRUE
+    raw = (_env(name) or "").strip().lower()
+    if raw not in _TRUE and raw not in _FALSE:
+        # A typo must not silently mean "off" (KAFKALITE_MEMORY=ture would write to disk).
+        raise SystemExit(f"KAFKALITE_{name} must be one of 1/0, true/false, yes/no, on/off, not {raw!r}")
+    return raw in _TRUE
+
+
+def _env_choice(name: str, default: str, choices: list[str]) -> str:
+    raw = _env(name) or default
+    if raw not in choices:
+        raise SystemExit(f"KAFKALITE_{name} must be one of {', '.join(choices[: len(choices) // 2])}, not {raw!r}")
+    return raw
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     s = sub.add_parser("serve", help="run a broker (the default)")
     add_serve_options(s)
+    for name, (_module, help_text) in TOOLS.items():
+        sub.add_parser(name, help=help_text, add_help=False)  # parsed by kafkalite.tools
     return parser
 
 
@@ -62,6 +79,8 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                    default=_env_int("RETENTION_CHECK_INTERVAL_MS", 300_000),
                    help="how often retention and time-based flushes run (default 300000)")
     s.add_argument("--node-id", type=int, default=_env_int("NODE_ID", 0))
+    s.add_argument("--cluster-id", default=_env("CLUSTER_ID"),
+                   help="cluster id (default: the data dir's, or a new one); a data dir of another cluster is refused")
     s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
@@ -76,10 +95,11 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                    default=_env_int("GROUP_MAX_SESSION_TIMEOUT_MS", 1_800_000))
     s.add_argument("--offsets-retention-minutes", type=int, default=_env_int("OFFSETS_RETENTION_MINUTES", 10080),
                    help="how long an empty group's committed offsets are kept")
-    s.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"),
-                   choices=["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"])
+    s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
-                   help="log every request and response")
+                   help="learning mode: log every request and response, decoded, with the reasons of errors")
+    s.add_argument("--trace-file", default=_env("TRACE_FILE"), metavar="PATH",
+                   help="also write every request and response to PATH as JSON lines (implies --trace)")
 
 
 def config_from_args(args: argparse.Namespace) -> BrokerConfig:
@@ -89,6 +109,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         advertised_host=args.advertised_host,
         advertised_port=args.advertised_port,
         node_id=args.node_id,
+        cluster_id=args.cluster_id or None,
         brokers=args.brokers,
         data_dir=args.data_dir,
         memory=args.memory,
@@ -101,24 +122,40 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         group_min_session_timeout_ms=args.group_min_session_timeout_ms,
         group_max_session_timeout_ms=args.group_max_session_timeout_ms,
         offsets_retention_minutes=args.offsets_retention_minutes,
-        trace=args.trace,
+        trace=args.trace or bool(args.trace_file),
+        trace_file=args.trace_file or None,
     )
 
 
 async def run_until_signalled(config: BrokerConfig) -> None:
-    """Serve until SIGINT or SIGTERM, then stop accepting and return."""
+    """Serve until SIGINT or SIGTERM, then shut down gracefully and return.
+
+    Graceful: stop accepting, let in-flight requests finish (0.6 s at most), close the logs
+    (see `kafkalite.drain`). A second signal during that time is ignored.
+    """
+    import trio
+
+    from kafkalite.server import serve
+
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             info = await nursery.start(serve, config)
             print(f"kafkalite listening on {info.bootstrap_servers}", flush=True)
             async for signum in signals:
                 logging.getLogger("kafkalite").info("received %s, shutting down", signal.Signals(signum).name)
-                nursery.cancel_scope.cancel()
+                info.shutdown()
                 break
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in TOOLS:
+        from kafkalite.tools import run
+
+        return run(argv[0], argv[1:])
+    if argv and argv[0] in ("-h", "--help"):
+        build_parser().print_help()
+        return 0
     if not argv or argv[0].startswith("-"):
         argv.insert(0, "serve")
     parser = build_parser()
@@ -128,15 +165,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=args.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-        if args.trace and args.log_level.upper() not in ("DEBUG", "INFO"):
+        if (args.trace or args.trace_file) and args.log_level.upper() not in ("DEBUG", "INFO"):
             logging.getLogger("kafkalite.trace").setLevel(logging.INFO)
         try:
             config = config_from_args(args)
         except (ValueError, TypeError) as exc:
             parser.error(str(exc))
+        import trio
+
+        from kafkalite.broker import InconsistentClusterId
+        from kafkalite.storage import KafkaStorageError
+
         try:
             trio.run(run_until_signalled, config)
-        except OSError as exc:
+        except (OSError, KafkaStorageError, InconsistentClusterId, ExceptionGroup) as exc:
+            # trio's nurseries wrap start-up errors in (nested) exception groups.
+            while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+                exc = exc.exceptions[0]
+            if isinstance(exc, (KafkaStorageError, InconsistentClusterId)):
+                print(f"kafkalite: {exc}", file=sys.stderr)
+                return 1
+            if not isinstance(exc, OSError):
+                raise
             print(f"kafkalite: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
             return 1
         return 0

@@ -34,6 +34,8 @@ class BrokerConfig:
     default_replication_factor: int = attrs.field(default=1, validator=v.ge(1))
     max_request_bytes: int = attrs.field(default=DEFAULT_MAX_REQUEST_BYTES, validator=v.ge(1024))
     trace: bool = False
+    # With trace on, also write every request and response to this file as JSON lines.
+    trace_file: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
     # fsync every append (power-loss durability). Without it, appended data reaches the OS on
     # every append, which a kill -9 of the broker cannot lose.
     fsync: bool = False

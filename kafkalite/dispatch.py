@@ -25,7 +25,6 @@ from kafkalite.wire.primitives import DecodeError
 from kafkalite.wire.schema import decode, declared_message, encode_into, is_flexible
 
 log = logging.getLogger("kafkalite.dispatch")
-trace_log = logging.getLogger("kafkalite.trace")
 
 
 class UnsupportedRequest(Exception):
@@ -122,23 +121,20 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     request, _end = decode(spec.request_cls, api_version, frame, pos)
     ctx = RequestContext(broker, header, node_id, peer)
     tracing = broker.config.trace
-    if tracing:
-        trace_log.info(
-            "-> %s v%d corr=%d client=%s", spec.name, api_version, correlation_id, header.client_id
-        )
+    if tracing:  # learning mode (kafkalite.trace), imported only when on
+        from kafkalite.trace import tracer_for
+
+        tracer = tracer_for(broker)
+        started = tracer.request(spec.name, header, request, peer, node_id)
     response = await spec.fn(ctx, request)
     if response is None:
         if tracing:
-            trace_log.info("<- %s v%d corr=%d (no response)", spec.name, api_version, correlation_id)
+            tracer.response(spec.name, header, request, None, node_id, started)
         return None
     out = start_response(correlation_id, response_header_flexible(api_key, flexible))
     encode_into(out, response, api_version)
     if tracing:
-        errors = sorted(set(error_codes(response)))
-        trace_log.info(
-            "<- %s v%d corr=%d errors=%s", spec.name, api_version, correlation_id,
-            ",".join(_error_name(e) for e in errors) or "none",
-        )
+        tracer.response(spec.name, header, request, response, node_id, started)
     return finish_frame(out)
 
 
@@ -174,15 +170,6 @@ def error_codes(obj: Any) -> list[int]:
             elif hasattr(type(value), "__kafka_fields__"):
                 stack.append(value)
     return found
-
-
-def _error_name(code: int) -> str:
-    try:
-        from kafkalite.wire.error_codes import ErrorCode
-
-        return ErrorCode(code).name
-    except (ImportError, ValueError):
-        return str(code)
 
 
 __all__ = [

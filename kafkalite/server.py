@@ -15,6 +15,7 @@ from kafkalite.cluster import BrokerNode
 from kafkalite.config import BrokerConfig
 from kafkalite.connection import handle_connection
 from kafkalite.dispatch import load_handlers
+from kafkalite.drain import Connections
 
 log = logging.getLogger("kafkalite.server")
 
@@ -28,6 +29,13 @@ class ServerInfo:
     broker: Broker
     nodes: tuple[BrokerNode, ...]  # as advertised to clients
     bound: tuple[tuple[str, int], ...]  # (host, port) each node's listener is bound to
+    connections: Connections | None = attrs.field(default=None, repr=False, eq=False)
+
+    def shutdown(self, grace_s: float | None = None) -> None:
+        """Stop gracefully: stop accepting, let in-flight requests finish (up to *grace_s*),
+        close the logs; `serve` then returns. Call from the broker's trio thread."""
+        if self.connections is not None:
+            self.connections.shutdown(grace_s)
 
     @property
     def host(self) -> str:
@@ -91,7 +99,7 @@ async def serve(
     *,
     task_status: trio.TaskStatus[ServerInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run a broker until cancelled.
+    """Run a broker until cancelled, or until ``info.shutdown()`` (graceful: returns).
 
     Opens one listener per emulated node, then reports a `ServerInfo` through
     ``task_status.started`` once connections are accepted. Use as
@@ -125,13 +133,13 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
             for listener in listeners:
                 await listener.aclose()
         raise
+    connections = Connections()
     async with trio.open_nursery() as nursery:
         for node_id, listeners in listeners_by_node:
-            handler = functools.partial(_serve_stream, broker, node_id)
-            nursery.start_soon(trio.serve_listeners, handler, listeners)
+            connections.listen(listeners, functools.partial(_serve_stream, broker, node_id))
         nursery.start_soon(_housekeeping, broker)
         nursery.start_soon(broker.groups.run)  # group session / rebalance deadlines
-        info = ServerInfo(broker, tuple(nodes), tuple(bound))
+        info = ServerInfo(broker, tuple(nodes), tuple(bound), connections)
         log.info(
             "kafkalite ready on %s, advertised as %s (cluster %s)",
             info.bootstrap_servers,
@@ -139,6 +147,8 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
             broker.cluster.cluster_id,
         )
         task_status.started(info)
+        await connections.run()  # returns after a graceful shutdown has drained
+        nursery.cancel_scope.cancel()
 
 
 async def _housekeeping(broker: Broker) -> None:
@@ -152,7 +162,7 @@ async def _housekeeping(broker: Broker) -> None:
         broker.store.maybe_flush()
 
 
-async def _serve_stream(broker: Broker, node_id: int, stream: trio.SocketStream) -> None:
+async def _serve_stream(broker: Broker, node_id: int, stream: trio.abc.Stream) -> None:
     try:
         stream.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
     except OSError:

@@ -87,6 +87,12 @@ def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
+def client_host(peer: str) -> str:
+    """A member's client_host as Kafka shows it (``/127.0.0.1``) from a "host:port" peer."""
+    host = peer.rsplit(":", 1)[0] if ":" in peer else peer
+    return "/" + host
+
+
 # -- request and result values ---------------------------------------------------------------
 
 

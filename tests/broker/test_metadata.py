@@ -18,7 +18,8 @@ async def test_null_topics_lists_all_topics(broker: Broker, client: Client) -> N
     broker.create_topic("a", 2)
     broker.create_topic("b", 1)
     response = await client.request(MetadataRequest(topics=None), 12)
-    assert sorted(t.name for t in response.topics) == ["a", "b"]
+    # __consumer_offsets (internal, created at start) is listed too, as Kafka lists it.
+    assert sorted(t.name for t in response.topics) == ["__consumer_offsets", "a", "b"]
     assert response.cluster_id == broker.cluster.cluster_id
     assert response.controller_id == 0
     assert [(b.node_id, b.host, b.port) for b in response.brokers] == [(0, "localhost", 9092)]
@@ -27,7 +28,7 @@ async def test_null_topics_lists_all_topics(broker: Broker, client: Client) -> N
 async def test_v0_empty_list_means_all_topics(broker: Broker, client: Client) -> None:
     broker.create_topic("a", 1)
     response = await client.request(MetadataRequest(topics=[]), 0)
-    assert [t.name for t in response.topics] == ["a"]
+    assert [t.name for t in response.topics if t.name != "__consumer_offsets"] == ["a"]
 
 
 async def test_v1_empty_list_means_no_topics(broker: Broker, client: Client) -> None:

@@ -1,0 +1,158 @@
+"""Accepting connections, and stopping gracefully.
+
+`Connections` runs the accept loops of a broker's listeners and one task per connection.
+`Connections.shutdown` is the graceful stop that SIGTERM / SIGINT (and the in-process API's
+``stop``) ask for:
+
+1. stop accepting: the accept loops end and the listening sockets are closed;
+2. finish in-flight requests: a connection busy with a request completes it and writes the
+   response; an idle connection (and a busy one once it is done) sees end-of-stream at its
+   next read, so `handle_connection` returns as if the client had closed it;
+3. after ``grace_s`` the requests still running (a Fetch parked in long polling, a JoinGroup
+   parked until its rebalance completes) are cancelled and their connections closed: clients
+   retry those on another connection, as they do when a real broker restarts.
+
+`run` returns once every connection is gone, and the server then closes the logs (index
+files written; with ``fsync`` also synced), so a restart finds everything acknowledged.
+
+The wrapper stream is the only coupling with `connection.py`: it reports end-of-stream once
+the shutdown began, and the connection loop needs no shutdown logic of its own.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from typing import Any, Awaitable, Callable
+
+import trio
+
+log = logging.getLogger("kafkalite.server")
+
+#: How long in-flight requests get to finish after a shutdown is asked for. Clients' long
+#: polls default to 500 ms (fetch.wait.max.ms, fetch_max_wait_ms), so a Fetch that has just
+#: started still completes, and the process exits within a second.
+DEFAULT_GRACE_S = 0.6
+
+# accept() errors that mean "out of resources for now", as trio.serve_listeners handles them.
+_ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+
+Handler = Callable[[trio.abc.Stream], Awaitable[None]]
+
+
+class DrainingStream(trio.abc.HalfCloseableStream):
+    """A socket stream that reads as closed by the peer once its `Connections` drains."""
+
+    def __init__(self, stream: trio.SocketStream, connections: Connections) -> None:
+        self._stream = stream
+        self._connections = connections
+        self.socket = stream.socket  # for the peer name
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self._connections.draining:
+            return b""
+        with trio.CancelScope() as scope:
+            self._connections._idle.add(scope)
+            try:
+                return await self._stream.receive_some(max_bytes)
+            finally:
+                self._connections._idle.discard(scope)
+        # Cancelled by the drain while waiting for a request: nothing was read.
+        return b""
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    def setsockopt(self, *args: Any) -> None:
+        self._stream.setsockopt(*args)
+
+    def getsockopt(self, *args: Any) -> Any:
+        return self._stream.getsockopt(*args)
+
+
+class Connections:
+    """The listeners of one broker and its connection tasks. Use from the broker's trio thread."""
+
+    def __init__(self, grace_s: float = DEFAULT_GRACE_S) -> None:
+        self.grace_s = grace_s
+        self.draining = False
+        self._listeners: list[tuple[list[trio.SocketListener], Handler]] = []
+        self._idle: set[trio.CancelScope] = set()
+        self._requested = trio.Event()
+        self._changed = trio.Event()  # set when a connection ends
+        self._open = 0
+
+    def listen(self, listeners: list[trio.SocketListener], handler: Handler) -> None:
+        """Serve connections of *listeners* with ``await handler(stream)`` once `run` runs.
+
+        `run` closes the listeners; *handler* must close the stream it is given.
+        """
+        self._listeners.append((listeners, handler))
+
+    def shutdown(self, grace_s: float | None = None) -> None:
+        """Ask for a graceful stop (see the module docstring); `run` then returns. Idempotent."""
+        if grace_s is not None:
+            self.grace_s = grace_s
+        self._requested.set()
+
+    @property
+    def open_connections(self) -> int:
+        return self._open
+
+    async def run(self) -> None:
+        """Accept and serve until `shutdown`, then drain; return once no connection is left."""
+        async with trio.open_nursery() as connections:
+            try:
+                async with trio.open_nursery() as accepting:
+                    for listeners, handler in self._listeners:
+                        for listener in listeners:
+                            accepting.start_soon(self._accept_loop, listener, handler, connections)
+                    await self._requested.wait()
+                    accepting.cancel_scope.cancel()
+            finally:
+                with trio.CancelScope(shield=True):
+                    for listeners, _handler in self._listeners:
+                        for listener in listeners:
+                            await listener.aclose()
+            self.draining = True
+            log.info("shutting down: no new connections; finishing %d connection(s)", self._open)
+            for scope in list(self._idle):
+                scope.cancel()
+            with trio.move_on_after(self.grace_s):
+                while self._open:
+                    self._changed = trio.Event()
+                    await self._changed.wait()
+            if self._open:
+                log.info("cancelling %d request(s) still in flight after %.1f s", self._open, self.grace_s)
+            connections.cancel_scope.cancel()
+
+    async def _accept_loop(
+        self, listener: trio.SocketListener, handler: Handler, connections: trio.Nursery
+    ) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
+                    log.error("accept failed (%s); retrying in 100 ms", exc)
+                    await trio.sleep(0.1)
+                    continue
+                raise
+            connections.start_soon(self._serve_one, stream, handler)
+
+    async def _serve_one(self, stream: trio.SocketStream, handler: Handler) -> None:
+        self._open += 1
+        try:
+            await handler(DrainingStream(stream, self))
+        finally:
+            self._open -= 1
+            self._changed.set()

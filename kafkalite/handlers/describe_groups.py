@@ -1,0 +1,87 @@
+# DescribeGroups: v0-6
+#
+# Version notes:
+# * v1: throttle_time_ms
+# * v3: include_authorized_operations / authorized_operations (KIP-430): no ACLs here, so
+#       every group operation (READ, DELETE, DESCRIBE)
+# * v4: group_instance_id per member (KIP-345)
+# * v5: flexible versions
+# * v6: error_message; an unknown group answers GROUP_ID_NOT_FOUND (KIP-1043) where older
+#       versions answer NONE with state "Dead"
+#
+# Member metadata and assignments are shown only while the group is Stable, as Kafka does.
+"""DescribeGroups: state, protocol and members of groups."""
+
+from __future__ import annotations
+
+from kafkalite.cluster import AUTHORIZED_OPERATIONS_OMITTED
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.describe_groups import (
+    DescribedGroup,
+    DescribedGroupMember,
+    DescribeGroupsRequest,
+    DescribeGroupsResponse,
+)
+
+# READ 3, DELETE 6, DESCRIBE 8: the operations a group resource has.
+GROUP_OPERATIONS = sum(1 << op for op in (3, 6, 8))
+
+
+@handles(ApiKey.DESCRIBE_GROUPS, min_version=0, max_version=6)
+async def describe_groups(ctx: RequestContext, req: DescribeGroupsRequest) -> DescribeGroupsResponse:
+    coordinator = ctx.broker.groups
+    version = ctx.api_version
+    include_ops = version >= 3 and req.include_authorized_operations
+    described = []
+    for group_id in req.groups:
+        error = coordinator.check_coordinator(group_id, ctx.node_id)
+        if error is not None:
+            described.append(
+                DescribedGroup(error_code=error, group_id=group_id, group_state="", protocol_type="", protocol_data="")
+            )
+            continue
+        summary = coordinator.describe_group(group_id)
+        if summary is None:
+            if version >= 6:
+                described.append(
+                    DescribedGroup(
+                        error_code=ErrorCode.GROUP_ID_NOT_FOUND,
+                        error_message=f"Group {group_id} not found.",
+                        group_id=group_id,
+                        group_state="Dead",
+                    )
+                )
+            else:
+                described.append(
+                    DescribedGroup(
+                        error_code=ErrorCode.NONE,
+                        group_id=group_id,
+                        group_state="Dead",
+                        authorized_operations=GROUP_OPERATIONS if include_ops else AUTHORIZED_OPERATIONS_OMITTED,
+                    )
+                )
+            continue
+        described.append(
+            DescribedGroup(
+                error_code=ErrorCode.NONE,
+                group_id=group_id,
+                group_state=summary.state.value,
+                protocol_type=summary.protocol_type,
+                protocol_data=summary.protocol_data,
+                members=[
+                    DescribedGroupMember(
+                        member_id=m.member_id,
+                        group_instance_id=m.group_instance_id,
+                        client_id=m.client_id,
+                        client_host=m.client_host,
+                        member_metadata=m.metadata,
+                        member_assignment=m.assignment,
+                    )
+                    for m in summary.members
+                ],
+                authorized_operations=GROUP_OPERATIONS if include_ops else AUTHORIZED_OPERATIONS_OMITTED,
+            )
+        )
+    return DescribeGroupsResponse(throttle_time_ms=0, groups=described)

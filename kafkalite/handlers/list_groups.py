@@ -1,0 +1,43 @@
+# ListGroups: v0-5
+#
+# Version notes:
+# * v1: throttle_time_ms
+# * v3: flexible versions
+# * v4: states_filter, compared case-insensitively; group_state per group (KIP-518)
+# * v5: types_filter; group_type per group (KIP-848): every group here is "classic"
+#
+# Each node lists the groups it coordinates, so that an admin client asking every node sees
+# each group once.
+"""ListGroups: the consumer groups this node coordinates."""
+
+from __future__ import annotations
+
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.groups.coordinator import GROUP_TYPE_CLASSIC
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.list_groups import ListedGroup, ListGroupsRequest, ListGroupsResponse
+
+
+@handles(ApiKey.LIST_GROUPS, min_version=0, max_version=5)
+async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroupsResponse:
+    coordinator = ctx.broker.groups
+    version = ctx.api_version
+    groups = coordinator.list_groups(
+        states=req.states_filter if version >= 4 else (),
+        types=req.types_filter if version >= 5 else (),
+    )
+    return ListGroupsResponse(
+        throttle_time_ms=0,
+        error_code=ErrorCode.NONE,
+        groups=[
+            ListedGroup(
+                group_id=g.group_id,
+                protocol_type=g.protocol_type or "",
+                group_state=g.state.value,
+                group_type=GROUP_TYPE_CLASSIC,
+            )
+            for g in groups
+            if coordinator.coordinator_node(g.group_id) == ctx.node_id
+        ],
+    )

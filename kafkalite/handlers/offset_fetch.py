@@ -1,0 +1,116 @@
+# OffsetFetch: v1-9
+#
+# Version notes:
+# * v1: offsets from __consumer_offsets; no top-level error, so group errors go on every
+#       partition
+# * v2: a null topic list asks for every committed offset of the group; top-level error_code
+# * v3: throttle_time_ms
+# * v5: committed_leader_epoch per partition
+# * v6: flexible versions
+# * v7: require_stable (KIP-447): wait for pending transactional commits. kafkalite has no
+#       transactional offset commits, so every committed offset is stable at once.
+# * v8: several groups per request (KIP-709), each with its own error_code
+# * v9: member_id and member_epoch per group (KIP-848 consumer groups); ignored for classic
+#       groups, as Kafka does
+#
+# A partition without a committed offset answers offset -1, leader epoch -1, metadata "".
+"""OffsetFetch: a group's committed offsets."""
+
+from __future__ import annotations
+
+from kafkalite.dispatch import RequestContext, handles
+from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.offset_fetch import (
+    OffsetFetchRequest,
+    OffsetFetchResponse,
+    OffsetFetchResponseGroup,
+    OffsetFetchResponsePartition,
+    OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic,
+    OffsetFetchResponseTopics,
+)
+
+
+def _fetch_group(ctx: RequestContext, group_id: str | None, topics: list[tuple[str, list[int]]] | None) -> tuple[int, list]:
+    """(group error, [(topic, [FetchedOffset])]) for one group."""
+    coordinator = ctx.broker.groups
+    if group_id is None:
+        return ErrorCode.INVALID_GROUP_ID, []
+    not_here = coordinator.check_coordinator(group_id, ctx.node_id)
+    if not_here is not None:
+        return not_here, []
+    return ErrorCode.NONE, coordinator.fetch_offsets(group_id, topics)
+
+
+@handles(ApiKey.OFFSET_FETCH, min_version=1, max_version=9)
+async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFetchResponse:
+    version = ctx.api_version
+    if version >= 8:
+        groups = []
+        for g in req.groups:
+            wanted = None if g.topics is None else [(t.name, list(t.partition_indexes)) for t in g.topics]
+            error, found = _fetch_group(ctx, g.group_id, wanted)
+            groups.append(
+                OffsetFetchResponseGroup(
+                    group_id=g.group_id,
+                    error_code=error,
+                    topics=[
+                        OffsetFetchResponseTopics(
+                            name=topic,
+                            partitions=[
+                                OffsetFetchResponsePartitions(
+                                    partition_index=o.partition,
+                                    committed_offset=o.offset,
+                                    committed_leader_epoch=o.leader_epoch,
+                                    metadata=o.metadata,
+                                    error_code=o.error,
+                                )
+                                for o in offsets
+                            ],
+                        )
+                        for topic, offsets in found
+                    ],
+                )
+            )
+        return OffsetFetchResponse(throttle_time_ms=0, groups=groups)
+
+    wanted = None if req.topics is None else [(t.name, list(t.partition_indexes)) for t in req.topics]
+    error, found = _fetch_group(ctx, req.group_id, wanted)
+    if error is not ErrorCode.NONE and version < 2:
+        # No top-level error before v2: every requested partition carries it.
+        return OffsetFetchResponse(
+            throttle_time_ms=0,
+            topics=[
+                OffsetFetchResponseTopic(
+                    name=name,
+                    partitions=[
+                        OffsetFetchResponsePartition(
+                            partition_index=p, committed_offset=-1, metadata="", error_code=error
+                        )
+                        for p in partitions
+                    ],
+                )
+                for name, partitions in wanted or []
+            ],
+        )
+    return OffsetFetchResponse(
+        throttle_time_ms=0,
+        error_code=error,
+        topics=[
+            OffsetFetchResponseTopic(
+                name=topic,
+                partitions=[
+                    OffsetFetchResponsePartition(
+                        partition_index=o.partition,
+                        committed_offset=o.offset,
+                        committed_leader_epoch=o.leader_epoch,
+                        metadata=o.metadata,
+                        error_code=o.error,
+                    )
+                    for o in offsets
+                ],
+            )
+            for topic, offsets in found
+        ],
+    )

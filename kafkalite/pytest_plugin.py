@@ -1,0 +1,160 @@
+"""pytest plugin: a ready Kafka broker for tests (registered through the pytest11 entry point).
+
+Fixtures:
+
+* ``kafkalite_broker``: a fresh in-memory broker per test, running in a background thread;
+  a `kafkalite.inprocess.BrokerThread` with ``bootstrap_servers`` and the helpers
+  (``create_topic``, ``produce``, ``records``, ``committed``, ``wait_for_group``,
+  ``wait_for_committed``, ``wait_for_records`` ...).
+* ``kafkalite_shared_broker``: the same, but one broker for the whole session, emptied
+  before each test (topics, groups, offsets and producer state dropped) in a few
+  milliseconds instead of a restart of a few hundred.
+* ``kafkalite_session_broker``: that session broker itself, never reset.
+
+Settings, from the most general to the most specific:
+
+* ini (``pytest.ini`` / ``[tool.pytest.ini_options]``): ``kafkalite_partitions`` (partitions
+  of an auto-created topic), ``kafkalite_brokers`` (emulated broker nodes),
+  ``kafkalite_log_level`` (level of kafkalite's own log records during tests, default
+  WARNING), ``kafkalite_trace`` (log every request and response, see ``--trace``);
+* a marker on a test: ``@pytest.mark.kafkalite(partitions=4, auto_create_topics=False)``
+  (any `BrokerConfig` field; a shared broker accepts only ``partitions`` and
+  ``auto_create_topics``);
+* indirect parametrisation: ``@pytest.mark.parametrize("kafkalite_broker", [{"partitions": 2}],
+  indirect=True)``.
+
+Nothing heavier than pytest is imported until a fixture is used.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+
+if TYPE_CHECKING:
+    from kafkalite.inprocess import BrokerThread
+
+_INI = {
+    "kafkalite_partitions": ("partitions of a topic created automatically (default 1)", "1"),
+    "kafkalite_brokers": ("emulated broker nodes (default 1)", "1"),
+    "kafkalite_log_level": ("level of kafkalite's log records during tests (default WARNING)", "WARNING"),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    for name, (help_text, default) in _INI.items():
+        parser.addini(name, help_text, default=default)
+    parser.addini("kafkalite_trace", "log every request and response (learning mode)", type="bool", default=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "kafkalite(**fields): BrokerConfig fields for this test's kafkalite broker, "
+        "e.g. partitions=4 or auto_create_topics=False",
+    )
+
+
+def _int_ini(config: pytest.Config, name: str) -> int:
+    raw = config.getini(name)
+    try:
+        return int(raw)
+    except ValueError:
+        raise pytest.UsageError(f"ini setting {name} must be a whole number, not {raw!r}") from None
+
+
+def _ini_overrides(config: pytest.Config) -> dict[str, Any]:
+    return {
+        "num_partitions": _int_ini(config, "kafkalite_partitions"),
+        "brokers": _int_ini(config, "kafkalite_brokers"),
+        "trace": bool(config.getini("kafkalite_trace")),
+    }
+
+
+def _test_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("kafkalite"))):
+        if marker.args:
+            raise pytest.UsageError("@pytest.mark.kafkalite takes keyword arguments only, e.g. partitions=4")
+        overrides.update(marker.kwargs)
+    param = getattr(request, "param", None)
+    if param is not None:
+        if not isinstance(param, dict):
+            raise pytest.UsageError(
+                f"kafkalite_broker parameters must be dicts of BrokerConfig fields, not {param!r}"
+            )
+        overrides.update(param)
+    if "partitions" in overrides:
+        overrides["num_partitions"] = overrides.pop("partitions")
+    return overrides
+
+
+class _LogLevel:
+    """Set the level of the ``kafkalite`` logger while a broker is in use."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        level = str(config.getini("kafkalite_log_level")).upper()
+        if level not in logging.getLevelNamesMapping():
+            raise pytest.UsageError(f"kafkalite_log_level {level!r} is not a logging level")
+        self.level = level
+        self.logger = logging.getLogger("kafkalite")
+        self.previous = self.logger.level
+        trace = logging.getLogger("kafkalite.trace")
+        self.trace_previous = trace.level
+        if config.getini("kafkalite_trace"):
+            trace.setLevel(logging.INFO)
+
+    def __enter__(self) -> None:
+        self.logger.setLevel(self.level)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.logger.setLevel(self.previous)
+        logging.getLogger("kafkalite.trace").setLevel(self.trace_previous)
+
+
+def _start(overrides: dict[str, Any]) -> BrokerThread:
+    from kafkalite.inprocess import BrokerThread
+
+    try:
+        broker = BrokerThread(**overrides)
+    except (TypeError, ValueError) as exc:
+        raise pytest.UsageError(f"kafkalite: invalid broker settings {overrides}: {exc}") from None
+    return broker.start()
+
+
+@pytest.fixture
+def kafkalite_broker(request: pytest.FixtureRequest) -> Iterator[BrokerThread]:
+    """A fresh in-memory kafkalite broker for this test (stopped afterwards)."""
+    overrides = {**_ini_overrides(request.config), **_test_overrides(request)}
+    with _LogLevel(request.config):
+        broker = _start(overrides)
+        try:
+            yield broker
+        finally:
+            broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafkalite_session_broker(request: pytest.FixtureRequest) -> Iterator[BrokerThread]:
+    """One kafkalite broker for the whole session, never reset (see kafkalite_shared_broker)."""
+    with _LogLevel(request.config):
+        broker = _start(_ini_overrides(request.config))
+        try:
+            yield broker
+        finally:
+            broker.stop()
+
+
+@pytest.fixture
+def kafkalite_shared_broker(
+    request: pytest.FixtureRequest, kafkalite_session_broker: BrokerThread
+) -> BrokerThread:
+    """The session's broker, emptied for this test: no topics, groups, offsets or producers."""
+    overrides = _test_overrides(request)
+    try:
+        kafkalite_session_broker.reset(**overrides)
+    except ValueError as exc:
+        raise pytest.UsageError(f"kafkalite_shared_broker: {exc}") from None
+    return kafkalite_session_broker

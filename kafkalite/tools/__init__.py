@@ -1,0 +1,117 @@
+"""Command-line tools in the spirit of Kafka's scripts, for kafkalite or any Kafka cluster.
+
+``kafkalite topics | groups | produce | consume | dump-log | health``: each is a module here
+with a ``main(argv) -> int``; `run` dispatches to it. They talk to brokers through
+`kafkalite.tools.client` (kafkalite's own codec over a socket), so no client library is
+needed; ``dump-log`` reads segment files directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from typing import Callable, Sequence, TextIO
+
+#: tool name -> (module, one-line help)
+TOOLS: dict[str, tuple[str, str]] = {
+    "topics": ("topics", "list, describe, create and delete topics (like kafka-topics)"),
+    "groups": ("groups", "list and describe consumer groups, with lag (like kafka-consumer-groups)"),
+    "produce": ("produce", "send lines of stdin as records (like kafka-console-producer)"),
+    "consume": ("consume", "print records as lines (like kafka-console-consumer)"),
+    "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
+    "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
+}
+
+
+def run(name: str, argv: Sequence[str]) -> int:
+    """Run tool *name* with *argv*; return its exit status (1 on a `ToolError`)."""
+    from kafkalite.tools.client import ToolError
+
+    module = importlib.import_module(f"kafkalite.tools.{TOOLS[name][0]}")
+    try:
+        return int(module.main(list(argv)) or 0)
+    except ToolError as exc:
+        print(f"kafkalite {name}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `kafkalite consume ... | head`: the reader went away; that is not an error.
+        try:
+            sys.stdout = open("/dev/null", "w")  # noqa: SIM115 - keep the interpreter from complaining at exit
+        except OSError:
+            pass
+        return 0
+
+
+def parser(name: str, description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog=f"kafkalite {name}", description=description)
+
+
+def add_connection_options(p: argparse.ArgumentParser, *, subcommand: bool = False) -> None:
+    """``--bootstrap-server`` and ``--timeout``. A tool with subcommands adds them to its
+    own parser and, with *subcommand*, to each subcommand's, so that they may come before
+    or after the subcommand (``topics --bootstrap-server X list`` or ``topics list
+    --bootstrap-server X``)."""
+    from kafkalite.tools.client import DEFAULT_TIMEOUT_S, default_bootstrap
+
+    p.add_argument(
+        "--bootstrap-server",
+        default=argparse.SUPPRESS if subcommand else default_bootstrap(),
+        metavar="HOST:PORT",
+        help="broker(s) to connect to (default: $KAFKALITE_BOOTSTRAP_SERVER or localhost:9092)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=argparse.SUPPRESS if subcommand else DEFAULT_TIMEOUT_S,
+        metavar="SECONDS", help=f"network timeout (default {DEFAULT_TIMEOUT_S:g})",
+    )
+
+
+class Progress:
+    """A progress line on stderr, rewritten in place, only when stderr is a terminal.
+
+    ``render()`` returns the text; it is redrawn at most every 0.2 s, and cleared by `done`.
+    """
+
+    def __init__(self, render: Callable[[], str], *, enabled: bool | None = None, stream: TextIO | None = None):
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            enabled = _isatty(self.stream)
+        self.enabled = enabled
+        self.render = render
+        self._last = 0.0
+        self._shown = False
+
+    def tick(self) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last = now
+        self.stream.write("\r\x1b[K" + self.render())
+        self.stream.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        if self._shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._shown = False
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"

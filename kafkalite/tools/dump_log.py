@@ -1,0 +1,276 @@
+"""``kafkalite dump-log``: print the batches and records of segment files, as kafka-dump-log.
+
+    kafkalite dump-log kafkalite-data/orders-0/00000000000000000000.log --print-data-log
+    kafkalite dump-log kafkalite-data/orders-0                  # every segment of a partition
+    kafkalite dump-log --data-dir kafkalite-data --topic orders  # every partition of a topic
+    kafkalite dump-log kafkalite-data/__consumer_offsets-12 --offsets-decoder
+    kafkalite dump-log kafkalite-data/orders-0/00000000000000000000.index
+
+A ``.log`` prints one line per batch, in kafka-dump-log's words (baseOffset, lastOffset,
+count, baseSequence, producerId, ..., position, CreateTime, size, compresscodec, crc,
+isvalid); with ``--print-data-log`` (or ``--deep-iteration``) one ``| offset: ...`` line per
+record follows, with the key and payload. ``--offsets-decoder`` shows the records of
+``__consumer_offsets`` decoded: committed offsets and group metadata. An ``.index`` prints
+``offset: N position: P`` entries and a ``.timeindex`` ``timestamp: T offset: N``.
+
+The files are only read (memory-mapped), so a running broker's data dir can be dumped;
+bytes after the last whole batch (an append in progress, or a torn write that recovery will
+cut) are reported, not an error. A large file shows its progress on stderr when stderr is a
+terminal and the dump is not printed to that same terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mmap
+import struct
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+from kafkalite.tools import Progress, human_bytes, parser
+from kafkalite.tools.client import ToolError
+
+_CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+_OFFSET_ENTRY = struct.Struct(">ii")
+_TIME_ENTRY = struct.Struct(">qi")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = parser("dump-log", "Print the batches and records of segment files.")
+    p.add_argument("files", nargs="*", metavar="PATH", help=".log / .index / .timeindex files or partition dirs")
+    p.add_argument("--files", dest="files_option", help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", help="a kafkalite (or Kafka) data dir, with --topic")
+    p.add_argument("--topic", help="dump every partition of this topic (with --data-dir)")
+    p.add_argument("--partition", type=int, help="only this partition (with --topic)")
+    p.add_argument("--print-data-log", action="store_true", help="print every record with its key and payload")
+    p.add_argument("--deep-iteration", action="store_true", help="print every record (without data)")
+    p.add_argument("--offsets-decoder", action="store_true", help="decode __consumer_offsets records")
+    p.add_argument("--max-bytes", type=int, default=0, help="stop after this many bytes of each file")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    paths = [Path(f) for f in args.files]
+    if args.files_option:
+        paths += [Path(f) for f in args.files_option.split(",")]
+    if args.topic:
+        if not args.data_dir:
+            raise ToolError("--topic needs --data-dir")
+        paths += _topic_dirs(Path(args.data_dir), args.topic, args.partition)
+    elif args.data_dir and not paths:
+        raise ToolError("--data-dir needs --topic (or give segment files or partition dirs)")
+    if not paths:
+        raise ToolError("give a segment file, a partition dir, or --data-dir with --topic")
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix in (".log", ".index", ".timeindex"))
+            found.sort(key=lambda p: (p.stem, {".log": 0, ".index": 1, ".timeindex": 2}[p.suffix]))
+            files += [p for p in found if p.suffix == ".log"] or found
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ToolError(f"{path} does not exist")
+    records = args.print_data_log or args.deep_iteration or args.offsets_decoder
+    out = sys.stdout
+    for path in files:
+        out.write(f"Dumping {path}\n")
+        if path.suffix == ".index":
+            _dump_index(path, out)
+        elif path.suffix == ".timeindex":
+            _dump_time_index(path, out)
+        else:
+            _dump_log(path, out, records=records, data=args.print_data_log or args.offsets_decoder,
+                      offsets_decoder=args.offsets_decoder, max_bytes=args.max_bytes)
+    return 0
+
+
+def _topic_dirs(data_dir: Path, topic: str, partition: int | None) -> list[Path]:
+    if not data_dir.is_dir():
+        raise ToolError(f"{data_dir} is not a directory")
+    found = []
+    for child in data_dir.iterdir():
+        name, _, index = child.name.rpartition("-")
+        if child.is_dir() and name == topic and index.isdigit() and (partition is None or int(index) == partition):
+            found.append((int(index), child))
+    if not found:
+        which = f"{topic}-{partition}" if partition is not None else f"{topic}-*"
+        raise ToolError(f"no partition folder {which} in {data_dir}")
+    return [path for _index, path in sorted(found)]
+
+
+def _mapped(path: Path) -> tuple[Any, int]:
+    size = path.stat().st_size
+    if size == 0:
+        return b"", 0
+    with open(path, "rb") as fh:
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), size
+
+
+def _dump_log(path: Path, out: Any, *, records: bool, data: bool, offsets_decoder: bool, max_bytes: int) -> None:
+    from kafkalite.wire.records import (
+        LOG_OVERHEAD,
+        MIN_BATCH_LENGTH,
+        CorruptBatchError,
+        UnsupportedMagicError,
+        batch_crc_ok,
+        decode_records,
+        parse_batch_header,
+    )
+
+    buf, size = _mapped(path)
+    end = min(size, max_bytes) if max_bytes else size
+    try:
+        base = int(path.stem) if path.stem.isdigit() else 0
+    except ValueError:
+        base = 0
+    out.write(f"Log starting offset: {base}\n")
+    position = 0
+    progress = Progress(
+        lambda: f"{path.name}: {human_bytes(position)} of {human_bytes(end)} ({100 * position / max(end, 1):.0f}%)",
+        enabled=_progress_wanted(out),
+    )
+    try:
+        while end - position >= LOG_OVERHEAD:
+            batch_length = struct.unpack_from(">i", buf, position + 8)[0]
+            if batch_length < MIN_BATCH_LENGTH or position + batch_length + LOG_OVERHEAD > end:
+                break
+            try:
+                h = parse_batch_header(buf, position)
+            except (CorruptBatchError, UnsupportedMagicError) as exc:
+                out.write(f"Found a bad batch at position {position}: {exc}\n")
+                return
+            valid = batch_crc_ok(buf, position, h)
+            delete_horizon = (
+                f"OptionalLong[{h.base_timestamp}]" if h.attributes & 0x40 else "OptionalLong.empty"
+            )
+            last_sequence = h.base_sequence + h.last_offset_delta if h.base_sequence >= 0 else -1
+            ts_name = "LogAppendTime" if h.timestamp_type else "CreateTime"
+            out.write(
+                f"baseOffset: {h.base_offset} lastOffset: {h.last_offset} count: {h.records_count} "
+                f"baseSequence: {h.base_sequence} lastSequence: {last_sequence} producerId: {h.producer_id} "
+                f"producerEpoch: {h.producer_epoch} partitionLeaderEpoch: {h.partition_leader_epoch} "
+                f"isTransactional: {_bool(h.is_transactional)} isControl: {_bool(h.is_control)} "
+                f"deleteHorizonMs: {delete_horizon} position: {position} {ts_name}: {h.max_timestamp} "
+                f"size: {h.size} magic: {h.magic} compresscodec: {_CODECS.get(h.compression, h.compression)} "
+                f"crc: {h.crc} isvalid: {_bool(valid)}\n"
+            )
+            if records:
+                for line in _record_lines(buf, position, h, data=data, offsets_decoder=offsets_decoder,
+                                          decode_records=decode_records):
+                    out.write(line)
+            position += h.size
+            progress.tick()
+    finally:
+        progress.done()
+        if isinstance(buf, mmap.mmap):
+            buf.close()
+    if position < end:
+        out.write(f"Found {end - position} invalid bytes at the end of {path.name}\n")
+
+
+def _record_lines(buf: Any, position: int, h: Any, *, data: bool, offsets_decoder: bool, decode_records: Any) -> Iterator[str]:
+    from kafkalite.wire.records import record_timestamp
+
+    try:
+        records = decode_records(buf, position)
+    except Exception as exc:  # noqa: BLE001 - show what cannot be decoded, keep going
+        yield f"| cannot decode the records of this batch: {exc}\n"
+        return
+    ts_name = "LogAppendTime" if h.timestamp_type else "CreateTime"
+    for r in records:
+        sequence = h.base_sequence + r.offset_delta if h.base_sequence >= 0 else -1
+        line = (
+            f"| offset: {h.base_offset + r.offset_delta} {ts_name}: {record_timestamp(h, r)} "
+            f"keySize: {-1 if r.key is None else len(r.key)} valueSize: {-1 if r.value is None else len(r.value)} "
+            f"sequence: {sequence} headerKeys: [{','.join(k for k, _v in r.headers)}]"
+        )
+        if h.is_control:
+            line += _control_text(r)
+        elif offsets_decoder:
+            line += _offsets_text(r.key, r.value)
+        elif data:
+            if r.key is not None:
+                line += f" key: {_text(r.key)}"
+            line += f" payload: {_text(r.value)}"
+        yield line + "\n"
+
+
+def _control_text(record: Any) -> str:
+    from kafkalite.wire.records import parse_control_record
+
+    try:
+        kind, coordinator_epoch = parse_control_record(record)
+    except Exception:  # noqa: BLE001
+        return " endTxnMarker: (undecodable)"
+    return f" endTxnMarker: {kind.name} coordinatorEpoch: {coordinator_epoch}"
+
+
+def _offsets_text(key: bytes | None, value: bytes | None) -> str:
+    from kafkalite.groups.records import GroupMetadataRecord, OffsetCommitRecord, parse_record
+    from kafkalite.trace import to_data
+
+    try:
+        record = parse_record(key, value)
+    except Exception as exc:  # noqa: BLE001
+        return f" key: {_text(key)} payload: {_text(value)} (not decodable: {exc})"
+    if isinstance(record, OffsetCommitRecord):
+        k = {"type": "offset_commit", "group": record.group, "topic": record.topic, "partition": record.partition}
+    elif isinstance(record, GroupMetadataRecord):
+        k = {"type": "group_metadata", "group": record.group}
+    else:
+        return f" key: {_text(key)} payload: {_text(value)}"
+    payload = None if record.value is None else to_data(record.value, None, api_key=11)
+    return f" key: {json.dumps(k)} payload: {json.dumps(payload, default=str)}"
+
+
+def _text(value: bytes | None) -> str:
+    if value is None:
+        return "null"
+    return value.decode("utf-8", "backslashreplace")
+
+
+def _bool(flag: bool) -> str:
+    return "true" if flag else "false"
+
+
+def _progress_wanted(out: Any) -> bool | None:
+    """Progress only when stderr is a terminal the dump itself is not written to."""
+    try:
+        if out.isatty():
+            return False
+    except (AttributeError, ValueError):
+        pass
+    return None
+
+
+def _dump_index(path: Path, out: Any) -> None:
+    base = int(path.stem) if path.stem.isdigit() else 0
+    buf, size = _mapped(path)
+    try:
+        for pos in range(0, size - size % _OFFSET_ENTRY.size, _OFFSET_ENTRY.size):
+            relative, position = _OFFSET_ENTRY.unpack_from(buf, pos)
+            if relative == 0 and position == 0 and pos > 0:
+                break  # preallocated, unused space (Kafka's index files are sized in advance)
+            out.write(f"offset: {base + relative} position: {position}\n")
+    finally:
+        if isinstance(buf, mmap.mmap):
+            buf.close()
+
+
+def _dump_time_index(path: Path, out: Any) -> None:
+    base = int(path.stem) if path.stem.isdigit() else 0
+    buf, size = _mapped(path)
+    try:
+        for pos in range(0, size - size % _TIME_ENTRY.size, _TIME_ENTRY.size):
+            timestamp, relative = _TIME_ENTRY.unpack_from(buf, pos)
+            if timestamp == 0 and relative == 0 and pos > 0:
+                break
+            out.write(f"timestamp: {timestamp} offset: {base + relative}\n")
+    finally:
+        if isinstance(buf, mmap.mmap):
+            buf.close()
+

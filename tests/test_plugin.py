@@ -1,0 +1,194 @@
+"""The pytest plugin, as a user's project sees it: pytester runs small test projects that use
+the fixtures with confluent-kafka and kafka-python."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+INI = """
+[pytest]
+addopts = -p no:cacheprovider
+filterwarnings =
+    error
+    ignore:(read_text|open_text) is deprecated:DeprecationWarning
+{extra}
+"""
+
+
+def project(pytester: pytest.Pytester, extra_ini: str = "", **files: str) -> None:
+    pytester.makefile(".ini", pytest=INI.format(extra=extra_ini))
+    pytester.makepyfile(**files)
+
+
+APP_TESTS = '''
+import uuid
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from kafka import KafkaConsumer, KafkaProducer
+
+
+def test_confluent_produce_consume_commit(kafkalite_broker):
+    broker = kafkalite_broker
+    broker.create_topic("orders", 1)
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers})
+    for i in range(5):
+        producer.produce("orders", key=b"k", value=b"order-%d" % i)
+    assert producer.flush(10) == 0
+    records = broker.wait_for_records("orders", 5)
+    assert [r.value for r in records] == [b"order-%d" % i for i in range(5)]
+
+    consumer = Consumer({
+        "bootstrap.servers": broker.bootstrap_servers,
+        "group.id": "billing",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+    })
+    consumer.subscribe(["orders"])
+    group = broker.wait_for_group("billing", members=1)
+    assert group.assignment() == {("orders", 0): group.members[0].member_id}
+    seen = []
+    while len(seen) < 5:
+        message = consumer.poll(5)
+        assert message is not None and not message.error()
+        seen.append(message.value())
+    consumer.commit(asynchronous=False)
+    assert broker.wait_for_committed("billing", "orders", 0, 5) == 5
+    assert broker.committed("billing", "orders", 0) == 5
+    assert broker.lag("billing", "orders") == {0: 0}
+    consumer.close()
+
+
+def test_kafka_python_sees_what_the_helpers_produce(kafkalite_broker):
+    broker = kafkalite_broker
+    broker.create_topic("events", 2)
+    broker.produce("events", "one", partition=1, headers={"h": "v"})
+    consumer = KafkaConsumer(
+        "events",
+        bootstrap_servers=broker.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    message = next(iter(consumer))
+    assert (message.partition, message.value, message.headers) == (1, b"one", [("h", b"v")])
+    consumer.close()
+
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+    producer.send("events", key=b"a", value=b"two").get(timeout=10)
+    producer.close()
+    assert [r.value for r in broker.wait_for_records("events", 2)] == [b"one", b"two"] or \\
+        sorted(broker.values("events")) == [b"one", b"two"]
+
+
+@pytest.mark.kafkalite(partitions=3)
+def test_marker_sets_partitions_of_auto_created_topics(kafkalite_broker):
+    producer = Producer({"bootstrap.servers": kafkalite_broker.bootstrap_servers})
+    producer.produce("auto", value=b"x")
+    producer.flush(10)
+    assert kafkalite_broker.topics() == {"auto": 3}
+
+
+@pytest.mark.parametrize("kafkalite_broker", [{"partitions": 2}, {"partitions": 5}], indirect=True)
+def test_indirect_parameters(kafkalite_broker):
+    kafkalite_broker.produce("t", "x")
+    assert kafkalite_broker.topics()["t"] in (2, 5)
+
+
+def test_ini_partitions_apply(kafkalite_broker):
+    kafkalite_broker.produce("from-ini", "x")
+    assert kafkalite_broker.topics() == {"from-ini": 4}
+'''
+
+
+def test_fixture_serves_confluent_kafka_and_kafka_python(pytester: pytest.Pytester) -> None:
+    project(pytester, "kafkalite_partitions = 4", test_app=APP_TESTS)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=6)
+
+
+SHARED_TESTS = '''
+from confluent_kafka import Consumer, Producer
+
+SEEN = []
+
+
+def test_first_leaves_state_behind(kafkalite_shared_broker):
+    broker = kafkalite_shared_broker
+    SEEN.append(broker.bootstrap_servers)
+    broker.create_topic("leftover", 2)
+    broker.produce("leftover", "x", partition=0)
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "enable.idempotence": True})
+    producer.produce("leftover", value=b"y", partition=0)
+    producer.flush(10)
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": "g",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe(["leftover"])
+    broker.wait_for_group("g", 1)
+    while consumer.poll(5) is None:
+        pass
+    consumer.commit(asynchronous=False)
+    broker.wait_for_committed("g", "leftover", 0, 1)
+    consumer.close()
+
+
+def test_second_starts_empty_on_the_same_broker(kafkalite_shared_broker):
+    broker = kafkalite_shared_broker
+    assert broker.bootstrap_servers == SEEN[0]
+    assert broker.topics() == {}
+    assert broker.groups() == []
+    assert broker.committed("g", "leftover", 0) is None
+    broker.produce("leftover", "fresh")
+    assert broker.topics() == {"leftover": 1}
+    assert broker.values("leftover") == [b"fresh"]
+
+
+import pytest
+
+@pytest.mark.kafkalite(partitions=6)
+def test_marker_on_the_shared_broker(kafkalite_shared_broker):
+    kafkalite_shared_broker.produce("wide", "x")
+    assert kafkalite_shared_broker.topics() == {"wide": 6}
+
+
+def test_marker_does_not_leak_into_the_next_test(kafkalite_shared_broker):
+    kafkalite_shared_broker.produce("narrow", "x")
+    assert kafkalite_shared_broker.topics() == {"narrow": 1}
+'''
+
+
+def test_shared_broker_is_reset_between_tests(pytester: pytest.Pytester) -> None:
+    project(pytester, test_shared=SHARED_TESTS)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=4)
+
+
+WAIT_TESTS = '''
+def test_wait_names_what_it_waited_for(kafkalite_broker):
+    kafkalite_broker.produce("orders", "only one")
+    kafkalite_broker.wait_for_records("orders", 3, timeout=0.2)
+'''
+
+
+def test_a_wait_that_times_out_says_expected_and_seen(pytester: pytest.Pytester) -> None:
+    project(pytester, test_wait=WAIT_TESTS)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*WaitTimeout*orders to hold 3 record(s); last seen: 1 record(s)*"])
+
+
+def test_a_marker_field_a_shared_broker_cannot_change_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    project(
+        pytester,
+        test_bad='''
+import pytest
+
+@pytest.mark.kafkalite(brokers=3)
+def test_it(kafkalite_shared_broker):
+    pass
+''',
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*brokers cannot change on a running broker*"])
