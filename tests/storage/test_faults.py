@@ -89,16 +89,13 @@ def test_permission_denied_on_open_is_a_storage_error():
         MemoryLog(files=faulty)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_read_only_directory_on_disk_is_a_storage_error(tmp_path):
+def test_unusable_directory_on_disk_is_a_storage_error(tmp_path):
+    # A real OS error that root cannot bypass (unlike permissions): the partition
+    # "directory" is a plain file.
     directory = tmp_path / "t-0"
-    directory.mkdir()
-    directory.chmod(0o500)
-    try:
-        with pytest.raises(KafkaStorageError):
-            PartitionLog.open(directory, LogConfig())
-    finally:
-        directory.chmod(0o700)
+    directory.write_text("not a directory")
+    with pytest.raises(KafkaStorageError):
+        PartitionLog.open(directory, LogConfig())
 
 
 def test_os_files_short_writev_is_completed(tmp_path, monkeypatch):
