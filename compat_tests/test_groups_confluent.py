@@ -357,3 +357,37 @@ def test_describe_list_and_delete_the_group(bootstrap: str, admin: AdminClient, 
     future.result(TIMEOUT)
     listed = admin.list_consumer_groups().result(TIMEOUT)
     assert group_id not in {g.group_id for g in listed.valid}
+
+
+def test_committed_offsets_and_groups_survive_a_broker_restart(tmp_path, topic_name: str, group_id: str) -> None:
+    from .conftest import EXTERNAL, start_broker, stop_broker
+
+    if EXTERNAL:
+        pytest.skip("restarts a kafkalite broker of its own")
+    proc, bootstrap = start_broker("--data-dir", str(tmp_path), "--offsets-topic-partitions", "5", "--log-level", "WARNING")
+    try:
+        create_topic(AdminClient({"bootstrap.servers": bootstrap}), topic_name, 2)
+        produce(bootstrap, topic_name, {0: 6, 1: 6})
+        first = Member(bootstrap, group_id, topic_name)
+        try:
+            wait_until(lambda: len(first.messages) == 12)
+            first.commit([TopicPartition(topic_name, 0, 2), TopicPartition(topic_name, 1, 4)])
+        finally:
+            first.stop()
+    finally:
+        assert stop_broker(proc) == 0
+    proc, bootstrap = start_broker("--data-dir", str(tmp_path), "--offsets-topic-partitions", "5", "--log-level", "WARNING")
+    try:
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        [future] = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group_id)]).values()
+        assert {tp.partition: tp.offset for tp in future.result(TIMEOUT).topic_partitions} == {0: 2, 1: 4}
+        assert group_id in {g.group_id for g in admin.list_consumer_groups().result(TIMEOUT).valid}
+        second = Member(bootstrap, group_id, topic_name)
+        try:
+            wait_until(lambda: len(second.messages) >= 6)
+            time.sleep(0.3)
+            assert sorted((p, o) for p, o, _v in second.messages) == [(0, o) for o in range(2, 6)] + [(1, 4), (1, 5)]
+        finally:
+            second.stop()
+    finally:
+        stop_broker(proc)

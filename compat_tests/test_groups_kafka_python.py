@@ -339,3 +339,37 @@ def test_describe_list_and_delete_the_group(bootstrap: str, admin, topic_name: s
         member.stop()
     assert admin.delete_groups([group_id]) == {group_id: "OK"}
     assert group_id not in {g["group_id"] for g in admin.list_groups()}
+
+
+def test_committed_offsets_survive_a_broker_restart(tmp_path, topic_name: str, group_id: str) -> None:
+    from .conftest import EXTERNAL, start_broker, stop_broker
+
+    if EXTERNAL:
+        pytest.skip("restarts a kafkalite broker of its own")
+    proc, bootstrap = start_broker("--data-dir", str(tmp_path), "--log-level", "WARNING")
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            create_topic(admin, topic_name, 1)
+        finally:
+            admin.close()
+        produce(bootstrap, topic_name, {0: 8})
+        first = Member(bootstrap, group_id, topic_name)
+        try:
+            wait_until(lambda: len(first.messages) == 8)
+            first.commit({0: 3})
+        finally:
+            first.stop()
+    finally:
+        assert stop_broker(proc) == 0
+    proc, bootstrap = start_broker("--data-dir", str(tmp_path), "--log-level", "WARNING")
+    try:
+        second = Member(bootstrap, group_id, topic_name)
+        try:
+            wait_until(lambda: len(second.messages) >= 5)
+            time.sleep(0.3)
+            assert [o for _p, o, _v in second.messages] == [3, 4, 5, 6, 7]
+        finally:
+            second.stop()
+    finally:
+        stop_broker(proc)

@@ -56,6 +56,8 @@ class BrokerConfig:
     offset_metadata_max_bytes: int = attrs.field(default=4096, validator=v.ge(0))
 
     def __attrs_post_init__(self) -> None:
+        if self.trace_file is not None and not self.trace:
+            raise ValueError("trace_file is only written with trace on: set trace=True as well")
         if self.default_replication_factor > self.brokers:
             raise ValueError(
                 f"default_replication_factor {self.default_replication_factor} is more than "

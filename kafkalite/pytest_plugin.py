@@ -92,26 +92,26 @@ def _test_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 class _LogLevel:
-    """Set the level of the ``kafkalite`` logger while a broker is in use."""
+    """Set the levels of kafkalite's loggers for the duration of one test, then restore them."""
 
     def __init__(self, config: pytest.Config) -> None:
         level = str(config.getini("kafkalite_log_level")).upper()
         if level not in logging.getLevelNamesMapping():
             raise pytest.UsageError(f"kafkalite_log_level {level!r} is not a logging level")
         self.level = level
+        self.trace = bool(config.getini("kafkalite_trace"))
         self.logger = logging.getLogger("kafkalite")
-        self.previous = self.logger.level
-        trace = logging.getLogger("kafkalite.trace")
-        self.trace_previous = trace.level
-        if config.getini("kafkalite_trace"):
-            trace.setLevel(logging.INFO)
+        self.trace_logger = logging.getLogger("kafkalite.trace")
+        self.previous = (self.logger.level, self.trace_logger.level)
 
     def __enter__(self) -> None:
         self.logger.setLevel(self.level)
+        if self.trace:
+            self.trace_logger.setLevel(logging.INFO)
 
     def __exit__(self, *exc: Any) -> None:
-        self.logger.setLevel(self.previous)
-        logging.getLogger("kafkalite.trace").setLevel(self.trace_previous)
+        self.logger.setLevel(self.previous[0])
+        self.trace_logger.setLevel(self.previous[1])
 
 
 def _start(overrides: dict[str, Any]) -> BrokerThread:
@@ -139,22 +139,22 @@ def kafkalite_broker(request: pytest.FixtureRequest) -> Iterator[BrokerThread]:
 @pytest.fixture(scope="session")
 def kafkalite_session_broker(request: pytest.FixtureRequest) -> Iterator[BrokerThread]:
     """One kafkalite broker for the whole session, never reset (see kafkalite_shared_broker)."""
-    with _LogLevel(request.config):
-        broker = _start(_ini_overrides(request.config))
-        try:
-            yield broker
-        finally:
-            broker.stop()
+    broker = _start(_ini_overrides(request.config))
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.fixture
 def kafkalite_shared_broker(
     request: pytest.FixtureRequest, kafkalite_session_broker: BrokerThread
-) -> BrokerThread:
+) -> Iterator[BrokerThread]:
     """The session's broker, emptied for this test: no topics, groups, offsets or producers."""
     overrides = _test_overrides(request)
-    try:
-        kafkalite_session_broker.reset(**overrides)
-    except ValueError as exc:
-        raise pytest.UsageError(f"kafkalite_shared_broker: {exc}") from None
-    return kafkalite_session_broker
+    with _LogLevel(request.config):
+        try:
+            kafkalite_session_broker.reset(**overrides)
+        except ValueError as exc:
+            raise pytest.UsageError(f"kafkalite_shared_broker: {exc}") from None
+        yield kafkalite_session_broker

@@ -144,3 +144,20 @@ def test_health_fails_without_a_kafka_broker() -> None:
         capture_output=True, text=True, timeout=30,
     )
     assert closed.returncode == 1 and "Connection refused" in closed.stderr
+
+
+def test_the_readme_table_documents_every_serve_option_and_its_variable() -> None:
+    readme = (ROOT / "README.md").read_text()
+    serve = next(
+        action.choices["serve"] for action in build_parser()._actions if getattr(action, "choices", None)
+    )
+    for action in serve._actions:
+        flags = [f for f in action.option_strings if f.startswith("--")]
+        if not flags or flags[0] == "--help":
+            continue
+        flag = flags[0]
+        variable = "KAFKALITE_" + flag[2:].upper().replace("-", "_")
+        assert f"`{flag}`" in readme, f"{flag} is not in the README's options table"
+        # The table gives the max session timeout's variable as `..._MAX_...` beside the min's.
+        shown = variable if "_MAX_SESSION" not in variable else variable.replace("_MAX_", "_MIN_")
+        assert f"`{shown}" in readme, f"{variable} is not in the README's options table"

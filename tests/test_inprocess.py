@@ -31,6 +31,7 @@ def test_import_kafkalite_is_cheap_and_exports_the_api() -> None:
 
 def test_run_in_thread_from_a_plain_thread() -> None:
     results: dict[str, object] = {}
+    before = sum(1 for t in threading.enumerate() if t.name == "kafkalite-broker")
 
     def worker() -> None:
         with kafkalite.run_in_thread(partitions=2) as broker:
@@ -39,14 +40,14 @@ def test_run_in_thread_from_a_plain_thread() -> None:
             producer.flush(10)
             results["records"] = broker.wait_for_records("events", 1)
             results["topics"] = broker.topics()
-        results["alive"] = [t.name for t in threading.enumerate() if t.name == "kafkalite-broker"]
+        results["alive"] = sum(1 for t in threading.enumerate() if t.name == "kafkalite-broker") - before
 
     thread = threading.Thread(target=worker)
     thread.start()
     thread.join(30)
     assert [r.value for r in results["records"]] == [b"v"]  # type: ignore[attr-defined]
     assert results["topics"] == {"events": 2}
-    assert results["alive"] == []
+    assert results["alive"] == 0  # the broker's thread ended with the block
 
 
 def test_stop_closes_the_port_and_is_idempotent() -> None:
@@ -135,8 +136,10 @@ def test_reset_drops_topics_groups_offsets_and_producers_in_milliseconds() -> No
                              "auto.offset.reset": "earliest"})
         consumer.subscribe(["a"])
         broker.wait_for_group("g", 1)
+        message = consumer.poll(10)  # its assignment served (librdkafka's close() can hang otherwise)
+        assert message is not None and not message.error()
         started = time.perf_counter()
-        broker.reset()  # the consumer is still a member: its parked requests are answered
+        broker.reset()  # the consumer is still a member: it is told UNKNOWN_MEMBER_ID and rejoins
         elapsed = time.perf_counter() - started
         assert broker.topics() == {} and broker.groups() == []
         assert broker.call(lambda: broker.broker.producers._entries) == {}
@@ -179,3 +182,32 @@ def test_progress_draws_only_on_a_terminal() -> None:
         progress.done()
     assert tty.getvalue() == "\r\x1b[K42 records\r\x1b[K"
     assert pipe.getvalue() == ""
+
+
+def test_the_unittest_pattern_of_the_readme() -> None:
+    import unittest
+
+    seen: list[str] = []
+
+    class OrdersTest(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls) -> None:
+            super().setUpClass()
+            cls.kafka = kafkalite.run_in_thread(partitions=3)
+            cls.addClassCleanup(cls.kafka.stop)
+
+        def setUp(self) -> None:
+            self.kafka.reset()
+
+        def test_a(self) -> None:
+            self.kafka.produce("orders", "x")
+            seen.append(self.kafka.bootstrap_servers)
+            self.assertEqual(self.kafka.topics(), {"orders": 3})
+
+        def test_b(self) -> None:
+            seen.append(self.kafka.bootstrap_servers)
+            self.assertEqual(self.kafka.topics(), {})
+
+    result = unittest.TextTestRunner(stream=io.StringIO()).run(unittest.defaultTestLoader.loadTestsFromTestCase(OrdersTest))
+    assert result.wasSuccessful(), result.failures + result.errors
+    assert len(set(seen)) == 1 and len(seen) == 2

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+import kafkalite.inprocess  # noqa: F401
+import kafkalite.server  # noqa: F401
+from kafkalite.dispatch import load_handlers
+
 pytest_plugins = ["pytester"]
+
+# pytester's in-process runs forget the modules first imported during them; import the
+# broker and its handler registry here, once, so that they are never imported twice.
+load_handlers()
 
 INI = """
 [pytest]
@@ -126,8 +134,8 @@ def test_first_leaves_state_behind(kafkalite_shared_broker):
                          "auto.offset.reset": "earliest"})
     consumer.subscribe(["leftover"])
     broker.wait_for_group("g", 1)
-    while consumer.poll(5) is None:
-        pass
+    message = consumer.poll(10)
+    assert message is not None and not message.error()
     consumer.commit(asynchronous=False)
     broker.wait_for_committed("g", "leftover", 0, 1)
     consumer.close()
@@ -192,3 +200,21 @@ def test_it(kafkalite_shared_broker):
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*brokers cannot change on a running broker*"])
+
+
+LOGGING_TESTS = '''
+from kafkalite.tools.client import Client
+
+
+def test_broker_log_and_trace_reach_the_test_log(kafkalite_broker, caplog):
+    kafkalite_broker.create_topic("seen")
+    with Client(kafkalite_broker.bootstrap_servers) as client:
+        client.metadata(["seen"])
+    assert "created topic seen with 1 partition(s)" in caplog.text
+    assert "-> Metadata v12" in caplog.text and "! " not in caplog.text
+'''
+
+
+def test_ini_log_level_and_trace(pytester: pytest.Pytester) -> None:
+    project(pytester, "kafkalite_log_level = INFO\nkafkalite_trace = true", test_logs=LOGGING_TESTS)
+    pytester.runpytest().assert_outcomes(passed=1)

@@ -372,7 +372,7 @@ class GroupCoordinator:
         # Members loaded from the log must heartbeat within their session from now on.
         for group in list(self.groups.values()):
             for member in list(group.members.values()):
-                if not self.timers.__contains__(self._hb_key(group, member.member_id)):
+                if self._hb_key(group, member.member_id) not in self.timers:
                     self._reschedule_heartbeat(group, member)
         self._schedule_cleanup()
         await self.timers.run()
@@ -1198,6 +1198,26 @@ class GroupCoordinator:
         self.timers.cancel(("sync", group.group_id))
         log.info("group %s: deleted with %d offset(s)", group.group_id, len(offsets))
         return ErrorCode.NONE
+
+    def clear(self) -> None:
+        """Forget every group, answering parked requests UNKNOWN_MEMBER_ID (their clients
+        rejoin from scratch) and cancelling the groups' deadlines. Writes nothing: the caller
+        empties __consumer_offsets itself (used to reset an in-process broker between tests).
+        """
+        for group in list(self.groups.values()):
+            for member in list(group.members.values()):
+                if member.join_waiter is not None:
+                    member.join_waiter.complete(JoinResult(ErrorCode.UNKNOWN_MEMBER_ID, member.member_id))
+                    member.join_waiter = None
+                if member.sync_waiter is not None:
+                    member.sync_waiter.complete(SyncResult(ErrorCode.UNKNOWN_MEMBER_ID))
+                    member.sync_waiter = None
+                self._cancel_heartbeat(group, member.member_id)
+            for member_id in list(group.pending_members):
+                self._cancel_heartbeat(group, member_id)
+            self.timers.cancel(("join", group.group_id))
+            self.timers.cancel(("sync", group.group_id))
+        self.groups.clear()
 
     # -- expiry and topic deletion -------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from typing import Callable, Sequence, TextIO
@@ -38,11 +39,10 @@ def run(name: str, argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # `kafkalite consume ... | head`: the reader went away; that is not an error.
-        try:
-            sys.stdout = open("/dev/null", "w")  # noqa: SIM115 - keep the interpreter from complaining at exit
-        except OSError:
-            pass
+        # `kafkalite consume ... | head`: the reader went away; that is not an error. Point
+        # stdout at /dev/null so that flushing it at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
 
 

@@ -140,6 +140,7 @@ class Consumer:
     def poll(self, max_wait_ms: int) -> Iterator[tuple[int, int, int, int, Any]]:
         """One Fetch per leader; yield (partition, offset, timestamp, timestamp type, record)."""
         from kafkalite.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
+        from kafkalite.wire.primitives import DecodeError
         from kafkalite.wire.records import decode_records, iter_batches, record_timestamp
 
         by_leader: dict[int, list[int]] = {}
@@ -182,7 +183,13 @@ class Consumer:
                     for pos, header in iter_batches(data):
                         if header.is_control or header.last_offset < self.offsets[p]:
                             continue
-                        for record in decode_records(data, pos):
+                        try:
+                            records = decode_records(data, pos)
+                        except DecodeError as exc:
+                            raise ToolError(
+                                f"{self.topic}-{p}: cannot read the batch at offset {header.base_offset}: {exc}"
+                            ) from None
+                        for record in records:
                             offset = header.base_offset + record.offset_delta
                             if offset < self.offsets[p]:
                                 continue
@@ -232,7 +239,7 @@ def main(argv: list[str]) -> int:
                 if args.exit_at_end and consumer.at_end():
                     break
         except KeyboardInterrupt:
-            pass
+            print(file=sys.stderr)  # Ctrl-C ends the consumer normally, after the ^C
         finally:
             if args.group:
                 _commit(client, args.group, topic, consumer.offsets)

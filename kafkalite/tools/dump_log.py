@@ -240,11 +240,10 @@ def _bool(flag: bool) -> str:
 def _progress_wanted(out: Any) -> bool | None:
     """Progress only when stderr is a terminal the dump itself is not written to."""
     try:
-        if out.isatty():
-            return False
+        to_terminal = out.isatty()
     except (AttributeError, ValueError):
-        pass
-    return None
+        to_terminal = False
+    return False if to_terminal else None
 
 
 def _dump_index(path: Path, out: Any) -> None:

@@ -16,6 +16,7 @@ Kafka's spelling works too: ``--list``, ``--describe --group G``, ``--delete --g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
@@ -160,11 +161,8 @@ def describe_offsets(client: Client, group: str) -> int:
         by_topic.setdefault(topic, []).append(p)
     ends: dict[tuple[str, int], int] = {}
     for topic, indexes in by_topic.items():
-        try:
-            for p, offset in client.list_offsets(topic, indexes, -1).items():
-                ends[(topic, p)] = offset
-        except ToolError:
-            pass  # a deleted topic: no log end offset
+        with contextlib.suppress(ToolError):  # a deleted topic has no log end offset: "-"
+            ends.update(((topic, p), offset) for p, offset in client.list_offsets(topic, indexes, -1).items())
     if not described.members:
         print(f"\nConsumer group '{group}' has no active members.\n")
     elif described.group_state != "Stable":

@@ -454,3 +454,41 @@ async def test_pending_member_may_leave(broker: Broker, member) -> None:
     assert (await a.join_once()).error_code == E.MEMBER_ID_REQUIRED
     assert (await a.leave()).members[0].error_code == E.NONE
     assert broker.groups.groups["g"].pending_members == set()
+
+
+async def test_a_superseded_parked_join_is_answered(broker: Broker, member, nursery, autojump_clock) -> None:
+    a = member()
+    await a.join_and_sync()
+    b = member()
+    assert (await b.join_once()).error_code == E.MEMBER_ID_REQUIRED
+    first: dict[str, object] = {}
+
+    async def park() -> None:
+        first["response"] = await b.join_once()
+
+    nursery.start_soon(park)
+    await trio.sleep(1)
+    # The same member joins again from another connection (its client gave up waiting).
+    again = GroupMember(connect(broker, nursery))
+    again.member_id = b.member_id
+    nursery.start_soon(again.join_once)
+    await trio.sleep(1)
+    assert first["response"].error_code == E.REBALANCE_IN_PROGRESS  # no handler waits forever
+
+
+async def test_clear_answers_parked_requests_and_forgets_every_group(broker: Broker, member, nursery,
+                                                                    autojump_clock) -> None:
+    a = member()
+    await a.join_and_sync()
+    b = member()
+    parked: dict[str, object] = {}
+
+    async def b_joins() -> None:
+        parked["b"] = await b.join()
+
+    nursery.start_soon(b_joins)
+    await trio.sleep(1)
+    broker.groups.clear()
+    await trio.sleep(1)
+    assert parked["b"].error_code == E.UNKNOWN_MEMBER_ID
+    assert broker.groups.groups == {} and await a.heartbeat() == E.UNKNOWN_MEMBER_ID
