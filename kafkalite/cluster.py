@@ -37,27 +37,27 @@ class TopicError(Exception):
 
 
 class InvalidTopicName(TopicError):
-    pass
+    """The name is empty, too long, "." / "..", has illegal characters, or collides."""
 
 
 class TopicAlreadyExists(TopicError):
-    pass
+    """A topic of that name exists."""
 
 
 class UnknownTopic(TopicError):
-    pass
+    """No topic of that name."""
 
 
 class InvalidPartitions(TopicError):
-    pass
+    """A partition count that is not positive, or that would not grow the topic."""
 
 
 class InvalidReplicationFactor(TopicError):
-    pass
+    """A replication factor below 1 or above the number of broker nodes."""
 
 
 class InvalidReplicaAssignment(TopicError):
-    pass
+    """A manual assignment with gaps, duplicates, uneven sizes or unknown nodes."""
 
 
 def validate_topic_name(name: str) -> None:
