@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -163,8 +164,7 @@ async def _housekeeping(broker: Broker) -> None:
 
 
 async def _serve_stream(broker: Broker, node_id: int, stream: trio.abc.Stream) -> None:
-    try:
+    # Best effort: a socket that refuses TCP_NODELAY still works, only with Nagle's delay.
+    with contextlib.suppress(OSError):
         stream.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
-    except OSError:
-        pass
     await handle_connection(broker, stream, node_id)

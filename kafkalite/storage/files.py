@@ -15,6 +15,7 @@ Paths are `pathlib.Path`. Errors are `OSError`, as from the OS; the log turns th
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -171,16 +172,12 @@ class OsFiles:
         os.makedirs(path, exist_ok=True)
 
     def remove(self, path: Path) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):  # already gone is the goal reached
             os.remove(path)
-        except FileNotFoundError:
-            pass
 
     def remove_tree(self, path: Path) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(path)
-        except FileNotFoundError:
-            pass
 
     def fsync_dir(self, path: Path) -> None:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -296,7 +293,7 @@ class MemoryFiles:
         self._dirs = {d for d in self._dirs if not (d == path or path in d.parents)}
 
     def fsync_dir(self, path: Path) -> None:
-        pass
+        """Nothing to make durable: in-memory directories live as long as the process."""
 
     def mtime_ms(self, path: Path) -> int:
         try:
