@@ -18,22 +18,22 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "BrokerConfig": "kafkalite.config",
-    "serve": "kafkalite.server",
-    "ServerInfo": "kafkalite.server",
-    "run_in_thread": "kafkalite.inprocess",
-    "BrokerThread": "kafkalite.inprocess",
-    "ConsumedRecord": "kafkalite.inprocess",
-    "GroupInfo": "kafkalite.inprocess",
-    "WaitTimeout": "kafkalite.inprocess",
+    "BrokerConfig": "kafkalite.broker.settings",
+    "serve": "kafkalite.server.serve",
+    "ServerInfo": "kafkalite.server.serve",
+    "run_in_thread": "kafkalite.testing.thread",
+    "BrokerThread": "kafkalite.testing.thread",
+    "ConsumedRecord": "kafkalite.testing.thread",
+    "GroupInfo": "kafkalite.testing.thread",
+    "WaitTimeout": "kafkalite.testing.thread",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from kafkalite.config import BrokerConfig
-    from kafkalite.inprocess import BrokerThread, ConsumedRecord, GroupInfo, WaitTimeout, run_in_thread
-    from kafkalite.server import ServerInfo, serve
+    from kafkalite.broker.settings import BrokerConfig
+    from kafkalite.testing.thread import BrokerThread, ConsumedRecord, GroupInfo, WaitTimeout, run_in_thread
+    from kafkalite.server.serve import ServerInfo, serve
 
 
 def __getattr__(name: str) -> Any:

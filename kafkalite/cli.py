@@ -17,7 +17,7 @@ import signal
 import sys
 from typing import Sequence
 
-from kafkalite.config import BrokerConfig
+from kafkalite.broker.settings import BrokerConfig
 from kafkalite.tools import TOOLS
 
 _TRUE = ("1", "true", "yes", "on")
@@ -135,7 +135,7 @@ async def run_until_signalled(config: BrokerConfig) -> None:
     """
     import trio
 
-    from kafkalite.server import serve
+    from kafkalite.server.serve import serve
 
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(str(exc))
         import trio
 
-        from kafkalite.broker import InconsistentClusterId
+        from kafkalite.broker.state import InconsistentClusterId
         from kafkalite.storage import KafkaStorageError
 
         try:

@@ -12,7 +12,7 @@ import trio
 from confluent_kafka import Consumer, Producer
 
 import kafkalite
-from kafkalite.inprocess import BrokerNotRunning, BrokerThread, WaitTimeout
+from kafkalite.testing.thread import BrokerNotRunning, BrokerThread, WaitTimeout
 from kafkalite.tools import Progress
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-import kafkalite.inprocess  # noqa: F401
-import kafkalite.server  # noqa: F401
-from kafkalite.dispatch import load_handlers
+import kafkalite.testing.thread  # noqa: F401
+import kafkalite.server.serve  # noqa: F401
+from kafkalite.server.dispatch import load_handlers
 
 pytest_plugins = ["pytester"]
 

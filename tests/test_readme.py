@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kafkalite.dispatch import load_handlers
+from kafkalite.server.dispatch import load_handlers
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from confluent_kafka import Producer
 
-from kafkalite.inprocess import BrokerThread
+from kafkalite.testing.thread import BrokerThread
 from kafkalite.tools.client import Connection
 from kafkalite.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
 

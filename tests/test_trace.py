@@ -14,8 +14,8 @@ import trio
 import trio.testing
 from confluent_kafka import Consumer, Producer
 
-from kafkalite.connection import handle_connection
-from kafkalite.inprocess import BrokerThread
+from kafkalite.server.connection import handle_connection
+from kafkalite.testing.thread import BrokerThread
 from kafkalite.tools.client import Connection
 from kafkalite.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
 from kafkalite.wire.messages.heartbeat import HeartbeatRequest

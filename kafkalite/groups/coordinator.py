@@ -66,7 +66,7 @@ from kafkalite.wire.primitives import DecodeError
 from kafkalite.wire.records import NewRecord, build_batch, decode_records
 
 if TYPE_CHECKING:
-    from kafkalite.broker import Broker
+    from kafkalite.broker.state import Broker
 
 log = logging.getLogger("kafkalite.groups")
 

@@ -10,9 +10,9 @@
 
 from __future__ import annotations
 
-from kafkalite.admin import alter_topic_configs
-from kafkalite.configs import validate_topic_configs
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.alter_configs import alter_topic_configs
+from kafkalite.broker.topic_configs import validate_topic_configs
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.messages.alter_configs import (
     AlterConfigsRequest,

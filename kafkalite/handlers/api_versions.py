@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from kafkalite.dispatch import HANDLERS, RequestContext, handles
+from kafkalite.broker.registry import HANDLERS, RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.api_versions import (

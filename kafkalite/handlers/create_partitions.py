@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kafkalite.dispatch import RequestContext, handles
-from kafkalite.errors import ANSWERABLE, error_code_for
+from kafkalite.broker.registry import RequestContext, handles
+from kafkalite.broker.errors import ANSWERABLE, error_code_for
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.create_partitions import (

@@ -14,9 +14,9 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
-from kafkalite.configs import describe_topic_configs
-from kafkalite.dispatch import RequestContext, handles
-from kafkalite.errors import ANSWERABLE, error_code_for
+from kafkalite.broker.topic_configs import describe_topic_configs
+from kafkalite.broker.registry import RequestContext, handles
+from kafkalite.broker.errors import ANSWERABLE, error_code_for
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.create_topics import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.delete_topics import (

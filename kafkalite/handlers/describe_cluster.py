@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
-from kafkalite.dispatch import RequestContext, handles
-from kafkalite.cluster import AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS
+from kafkalite.broker.registry import RequestContext, handles
+from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.describe_cluster import (

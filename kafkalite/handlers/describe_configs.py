@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-from kafkalite.configs import (
+from kafkalite.broker.topic_configs import (
     ConfigEntry,
     ConfigResourceType,
     describe_broker_configs,
     describe_topic_configs,
 )
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.describe_configs import (

@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
-from kafkalite.cluster import AUTHORIZED_OPERATIONS_OMITTED
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.describe_groups import (

@@ -22,7 +22,7 @@ import uuid
 
 import trio
 
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.storage import KafkaStorageError, OffsetOutOfRange
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode

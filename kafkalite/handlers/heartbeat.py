@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.messages.heartbeat import HeartbeatRequest, HeartbeatResponse
 

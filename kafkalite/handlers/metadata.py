@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 
-from kafkalite.cluster import (
+from kafkalite.broker.cluster import (
     AUTHORIZED_OPERATIONS_OMITTED,
     CLUSTER_OPERATIONS,
     TOPIC_OPERATIONS,
@@ -27,7 +27,7 @@ from kafkalite.cluster import (
     TopicError,
     validate_topic_name,
 )
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.metadata import (

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.groups.coordinator import CommitRequest
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from kafkalite.dispatch import RequestContext, handles
+from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.offset_delete import (

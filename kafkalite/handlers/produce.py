@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import time
 
-from kafkalite.configs import topic_config_int, topic_config_value
-from kafkalite.dispatch import RequestContext, handles
-from kafkalite.producers import SequenceVerdict
+from kafkalite.broker.topic_configs import topic_config_int, topic_config_value
+from kafkalite.broker.registry import RequestContext, handles
+from kafkalite.broker.producers import SequenceVerdict
 from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode

@@ -211,7 +211,7 @@ def _control_text(record: Any) -> str:
 
 def _offsets_text(key: bytes | None, value: bytes | None) -> str:
     from kafkalite.groups.records import GroupMetadataRecord, OffsetCommitRecord, parse_record
-    from kafkalite.trace import to_data
+    from kafkalite.trace.tracer import to_data
 
     try:
         record = parse_record(key, value)

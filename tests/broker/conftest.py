@@ -9,11 +9,11 @@ import pytest
 import trio
 import trio.testing
 
-from kafkalite.broker import Broker
-from kafkalite.cluster import BrokerNode
-from kafkalite.config import BrokerConfig
-from kafkalite.connection import handle_connection
-from kafkalite.dispatch import load_handlers
+from kafkalite.broker.state import Broker
+from kafkalite.broker.cluster import BrokerNode
+from kafkalite.broker.settings import BrokerConfig
+from kafkalite.server.connection import handle_connection
+from kafkalite.server.dispatch import load_handlers
 from kafkalite.wire.headers import RequestHeader, read_response_header, write_request_header
 from kafkalite.wire.messages import all_apis
 from kafkalite.wire.schema import decode, encode_into, is_flexible

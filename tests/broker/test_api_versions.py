@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import struct
 
-from kafkalite.dispatch import HANDLERS
+from kafkalite.broker.registry import HANDLERS
 from kafkalite.wire.headers import read_response_header
 from kafkalite.wire.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse
 from kafkalite.wire.schema import decode

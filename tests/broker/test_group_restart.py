@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import trio
 
-from kafkalite.broker import Broker
-from kafkalite.cluster import BrokerNode
-from kafkalite.config import BrokerConfig
-from kafkalite.dispatch import load_handlers
+from kafkalite.broker.state import Broker
+from kafkalite.broker.cluster import BrokerNode
+from kafkalite.broker.settings import BrokerConfig
+from kafkalite.server.dispatch import load_handlers
 from kafkalite.groups.coordinator import OFFSETS_TOPIC
 from kafkalite.groups.records import offset_commit_key, partition_for
 from kafkalite.wire.error_codes import ErrorCode as E

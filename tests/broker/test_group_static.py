@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from kafkalite.broker import Broker
+from kafkalite.broker.state import Broker
 from kafkalite.wire.error_codes import ErrorCode as E
 
 from ..groups.helpers import GroupMember, connect, start_broker, subscription

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from kafkalite.broker import Broker
+from kafkalite.broker.state import Broker
 from kafkalite.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
 
 from .conftest import Client, make_broker
@@ -66,7 +66,7 @@ async def test_unknown_topic_without_auto_create_is_unknown_topic(broker: Broker
 async def test_auto_create_disabled_by_broker_config(version: int, nursery) -> None:
     import trio.testing
 
-    from kafkalite.connection import handle_connection
+    from kafkalite.server.connection import handle_connection
 
     broker = make_broker(auto_create_topics=False)
     ours, theirs = trio.testing.memory_stream_pair()
@@ -97,7 +97,7 @@ async def test_lookup_by_topic_id(broker: Broker, client: Client) -> None:
 async def test_several_emulated_brokers_spread_leaders(nursery) -> None:
     import trio.testing
 
-    from kafkalite.connection import handle_connection
+    from kafkalite.server.connection import handle_connection
 
     broker = make_broker(brokers=3)
     broker.create_topic("t", 6, 2)

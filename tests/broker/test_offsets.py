@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from kafkalite.broker import Broker
+from kafkalite.broker.state import Broker
 from kafkalite.groups.coordinator import OFFSETS_TOPIC
 from kafkalite.groups.records import OffsetCommitRecord, parse_record, partition_for
 from kafkalite.wire.error_codes import ErrorCode as E

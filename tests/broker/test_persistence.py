@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from kafkalite.broker import Broker, InconsistentClusterId
-from kafkalite.config import BrokerConfig
-from kafkalite.producers import SequenceVerdict
+from kafkalite.broker.state import Broker, InconsistentClusterId
+from kafkalite.broker.settings import BrokerConfig
+from kafkalite.broker.producers import SequenceVerdict
 from kafkalite.wire.records import build_batch
 
 

@@ -9,8 +9,8 @@ import pytest
 import trio
 import trio.testing
 
-from kafkalite.broker import Broker
-from kafkalite.connection import handle_connection
+from kafkalite.broker.state import Broker
+from kafkalite.server.connection import handle_connection
 from kafkalite.wire.messages.delete_records import DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic
 from kafkalite.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
 from kafkalite.wire.messages.init_producer_id import InitProducerIdRequest

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from kafkalite.broker import Broker
+from kafkalite.broker.state import Broker
 from kafkalite.wire.messages.alter_configs import AlterableConfig, AlterConfigsRequest, AlterConfigsResource
 from kafkalite.wire.messages.create_partitions import (
     CreatePartitionsAssignment,

@@ -8,8 +8,8 @@ from typing import Any
 import trio
 import trio.testing
 
-from kafkalite.broker import Broker
-from kafkalite.connection import handle_connection
+from kafkalite.broker.state import Broker
+from kafkalite.server.connection import handle_connection
 from kafkalite.groups.consumer_protocol import encode_subscription
 from kafkalite.wire.messages.heartbeat import HeartbeatRequest
 from kafkalite.wire.messages.join_group import JoinGroupRequest, JoinGroupRequestProtocol

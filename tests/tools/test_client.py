@@ -7,7 +7,7 @@ import os
 import pytest
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
-from kafkalite.inprocess import BrokerThread
+from kafkalite.testing.thread import BrokerThread
 from kafkalite.tools.client import Client, Connection, ToolError, parse_address, parse_bootstrap
 from kafkalite.tools.partitioner import murmur2, partition_for_key
 

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import Producer
 
 from kafkalite.groups.records import partition_for
-from kafkalite.inprocess import BrokerThread
+from kafkalite.testing.thread import BrokerThread
 from tests.tools.conftest import Run
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confluent_kafka import Consumer
 
-from kafkalite.inprocess import BrokerThread
+from kafkalite.testing.thread import BrokerThread
 from tests.tools.conftest import Run
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kafkalite.inprocess import BrokerThread
+from kafkalite.testing.thread import BrokerThread
 from kafkalite.tools.partitioner import partition_for_key
 from tests.tools.conftest import Run
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafkalite.inprocess import BrokerThread
+from kafkalite.testing.thread import BrokerThread
 from tests.tools.conftest import Run
 
 

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 from kafkalite.wire.error_codes import ErrorCode
 
 if TYPE_CHECKING:
-    from kafkalite.broker import Broker
+    from kafkalite.broker.state import Broker
 
 log = logging.getLogger("kafkalite.trace")
 

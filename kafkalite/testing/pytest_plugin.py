@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pytest
 
 if TYPE_CHECKING:
-    from kafkalite.inprocess import BrokerThread
+    from kafkalite.testing.thread import BrokerThread
 
 _INI = {
     "kafkalite_partitions": ("partitions of a topic created automatically (default 1)", "1"),
@@ -115,7 +115,7 @@ class _LogLevel:
 
 
 def _start(overrides: dict[str, Any]) -> BrokerThread:
-    from kafkalite.inprocess import BrokerThread
+    from kafkalite.testing.thread import BrokerThread
 
     try:
         broker = BrokerThread(**overrides)

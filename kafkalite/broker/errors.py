@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafkalite.cluster import (
+from kafkalite.broker.cluster import (
     InvalidPartitions,
     InvalidReplicaAssignment,
     InvalidReplicationFactor,
@@ -10,7 +10,7 @@ from kafkalite.cluster import (
     TopicAlreadyExists,
     UnknownTopic,
 )
-from kafkalite.configs import InvalidConfig
+from kafkalite.broker.topic_configs import InvalidConfig
 from kafkalite.wire.error_codes import ErrorCode
 
 _CODES: dict[type[Exception], ErrorCode] = {

@@ -20,10 +20,10 @@ from typing import Any, Iterable
 import attrs
 import trio
 
-from kafkalite.cluster import ClusterState, PartitionState, Topic, new_cluster_id
-from kafkalite.config import BrokerConfig
+from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, new_cluster_id
+from kafkalite.broker.settings import BrokerConfig
 from kafkalite.groups.coordinator import GroupCoordinator
-from kafkalite.producers import ProducerStates
+from kafkalite.broker.producers import ProducerStates
 from kafkalite.storage import LogConfig, LogStore, PartitionLog
 
 log = logging.getLogger("kafkalite.broker")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Callable
 
-from kafkalite.broker import Broker
-from kafkalite.configs import ConfigResourceType, InvalidConfig
+from kafkalite.broker.state import Broker
+from kafkalite.broker.topic_configs import ConfigResourceType, InvalidConfig
 from kafkalite.wire.error_codes import ErrorCode
 
 NewConfigs = Callable[[dict[str, str], Any], dict[str, str]]

@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Mapping, S
 import attrs
 import trio
 
-from kafkalite.config import BrokerConfig
+from kafkalite.broker.settings import BrokerConfig
 
 if TYPE_CHECKING:
-    from kafkalite.broker import Broker
-    from kafkalite.server import ServerInfo
+    from kafkalite.broker.state import Broker
+    from kafkalite.server.serve import ServerInfo
 
 log = logging.getLogger("kafkalite.inprocess")
 
@@ -211,7 +211,7 @@ class BrokerThread:
             self._started.set()
 
     async def _main(self) -> None:
-        from kafkalite.server import serve
+        from kafkalite.server.serve import serve
 
         self._token = trio.lowlevel.current_trio_token()
         async with trio.open_nursery() as helpers:
@@ -715,7 +715,7 @@ def reset_broker(broker: Broker) -> None:
     its group vanishes before it has served its first assignment (before its first poll).
     """
     from kafkalite.groups.coordinator import JoinResult, SyncResult
-    from kafkalite.producers import ProducerStates
+    from kafkalite.broker.producers import ProducerStates
     from kafkalite.wire.error_codes import ErrorCode
 
     started = time.perf_counter()

@@ -10,8 +10,8 @@ import logging
 
 import trio
 
-from kafkalite.broker import Broker
-from kafkalite.dispatch import UnsupportedRequest, dispatch
+from kafkalite.broker.state import Broker
+from kafkalite.server.dispatch import UnsupportedRequest, dispatch
 from kafkalite.wire.headers import FrameBuffer, FrameTooLarge
 from kafkalite.wire.primitives import DecodeError
 

@@ -11,12 +11,12 @@ import socket as _socket
 import attrs
 import trio
 
-from kafkalite.broker import Broker
-from kafkalite.cluster import BrokerNode
-from kafkalite.config import BrokerConfig
-from kafkalite.connection import handle_connection
-from kafkalite.dispatch import load_handlers
-from kafkalite.drain import Connections
+from kafkalite.broker.state import Broker
+from kafkalite.broker.cluster import BrokerNode
+from kafkalite.broker.settings import BrokerConfig
+from kafkalite.server.connection import handle_connection
+from kafkalite.server.dispatch import load_handlers
+from kafkalite.server.listeners import Connections
 
 log = logging.getLogger("kafkalite.server")
 

@@ -15,7 +15,7 @@ from typing import Iterable
 
 import attrs
 
-from kafkalite.configs import validate_topic_configs
+from kafkalite.broker.topic_configs import validate_topic_configs
 
 MAX_TOPIC_NAME_LENGTH = 249
 _LEGAL_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
