@@ -75,7 +75,7 @@ def kafkalite(directory: Path, batch: bytes, n: int) -> tuple[float, float]:
 
 def _next_offset(view: memoryview) -> int:
     # A 1 MB fetch returns exactly one of these batches: the next fetch starts after it.
-    from kafkalite.wire.records import parse_batch_header
+    from kafkalite.wire.batch import parse_batch_header
 
     header = parse_batch_header(view)
     return header.last_offset_delta + 1

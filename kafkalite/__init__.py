@@ -23,16 +23,18 @@ _EXPORTS = {
     "ServerInfo": "kafkalite.server.serve",
     "run_in_thread": "kafkalite.testing.thread",
     "BrokerThread": "kafkalite.testing.thread",
-    "ConsumedRecord": "kafkalite.testing.thread",
-    "GroupInfo": "kafkalite.testing.thread",
-    "WaitTimeout": "kafkalite.testing.thread",
+    "ConsumedRecord": "kafkalite.testing.helpers",
+    "GroupInfo": "kafkalite.testing.helpers",
+    "WaitTimeout": "kafkalite.testing.waits",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from kafkalite.broker.settings import BrokerConfig
-    from kafkalite.testing.thread import BrokerThread, ConsumedRecord, GroupInfo, WaitTimeout, run_in_thread
+    from kafkalite.testing.helpers import ConsumedRecord, GroupInfo
+    from kafkalite.testing.thread import BrokerThread, run_in_thread
+    from kafkalite.testing.waits import WaitTimeout
     from kafkalite.server.serve import ServerInfo, serve
 
 

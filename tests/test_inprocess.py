@@ -12,7 +12,8 @@ import trio
 from confluent_kafka import Consumer, Producer
 
 import kafkalite
-from kafkalite.testing.thread import BrokerNotRunning, BrokerThread, WaitTimeout
+from kafkalite.testing.thread import BrokerNotRunning, BrokerThread
+from kafkalite.testing.waits import WaitTimeout
 from kafkalite.tools import Progress
 
 

@@ -50,3 +50,21 @@ def alter_topic_configs(
             broker.set_topic_configs(topic.name, configs)
         results.append((ErrorCode.NONE, None))
     return results
+
+
+def resource_responses(entry_cls: type, resources: list[Any], results: list[tuple[int, str | None]]) -> list[Any]:
+    """One *entry_cls* (the API's per-resource response) for each resource and its result."""
+    return [
+        entry_cls(
+            error_code=code,
+            error_message=message,
+            resource_type=resource.resource_type,
+            resource_name=resource.resource_name,
+        )
+        for resource, (code, message) in zip(resources, results)
+    ]
+
+
+def failed_resources(entry_cls: type, resources: list[Any], code: ErrorCode, message: str) -> list[Any]:
+    """Every resource answered with the same error (the request failed as a whole)."""
+    return resource_responses(entry_cls, resources, [(code, message)] * len(resources))

@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable
 import attrs
 
 from kafkalite.broker.state import Broker
+from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.headers import RequestHeader
 from kafkalite.wire.schema import declared_message
 
@@ -30,6 +31,8 @@ class RequestContext:
 
 
 Handler = Callable[[RequestContext, Any], Awaitable[Any]]
+#: Builds the whole-request error answer: (request, api_version, error code, message) -> response.
+ErrorResponse = Callable[[Any, int, ErrorCode, str], Any]
 
 
 @attrs.frozen
@@ -41,13 +44,44 @@ class HandlerSpec:
     fn: Handler
     request_cls: type
     response_cls: type
+    error_response: ErrorResponse | None = None
+
+    def answer_error(self, request: Any, api_version: int, code: ErrorCode, message: str) -> Any | None:
+        """The response that answers the whole request with *code*, as Kafka's
+        ``getErrorResponse`` does: the API's own builder, else the response with its
+        top-level ``error_code`` set; None when the response has no place for an error."""
+        if self.error_response is not None:
+            return self.error_response(request, api_version, code, message)
+        fields = {spec.name for spec in self.response_cls.__kafka_fields__}
+        if "error_code" not in fields:
+            return None
+        values: dict[str, Any] = {"error_code": code}
+        if "error_message" in fields:
+            values["error_message"] = message
+        return self.response_cls(**values)
 
 
+#: The handlers imported so far, by API key.
 HANDLERS: dict[int, HandlerSpec] = {}
+#: What ApiVersions advertises: api key -> (min version, max version), set by the server from
+#: its index of handler modules, so that no handler must be imported to advertise it.
+ADVERTISED: dict[int, tuple[int, int]] = {}
 
 
-def handles(api_key: int, *, min_version: int, max_version: int) -> Callable[[Handler], Handler]:
-    """Register the decorated coroutine as the handler of *api_key* for these versions."""
+def advertise(ranges: dict[int, tuple[int, int]]) -> None:
+    """Set the API version ranges that ApiVersions advertises."""
+    ADVERTISED.clear()
+    ADVERTISED.update(ranges)
+
+
+def handles(
+    api_key: int, *, min_version: int, max_version: int, error_response: ErrorResponse | None = None
+) -> Callable[[Handler], Handler]:
+    """Register the decorated coroutine as the handler of *api_key* for these versions.
+
+    *error_response* builds the answer to a request that failed as a whole (the broker's
+    storage failed under it); without one, the response's top-level error code carries it.
+    """
 
     def register(fn: Handler) -> Handler:
         # The handler module has imported its message module: look the classes up there
@@ -66,7 +100,7 @@ def handles(api_key: int, *, min_version: int, max_version: int) -> Callable[[Ha
         if int(api_key) in HANDLERS:
             raise RuntimeError(f"two handlers for {name}")
         HANDLERS[int(api_key)] = HandlerSpec(
-            int(api_key), name, min_version, max_version, fn, request_cls, response_cls
+            int(api_key), name, min_version, max_version, fn, request_cls, response_cls, error_response
         )
         return fn
 

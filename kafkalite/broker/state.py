@@ -20,11 +20,14 @@ from typing import Any, Iterable
 import attrs
 import trio
 
-from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, new_cluster_id
+from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
+from kafkalite.broker.offsets_topic import BrokerOffsetsTopic
+from kafkalite.broker.producers import ProducerStates
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.groups.coordinator import GroupCoordinator
-from kafkalite.broker.producers import ProducerStates
-from kafkalite.storage import LogConfig, LogStore, PartitionLog
+from kafkalite.groups.port import OFFSETS_TOPIC
+from kafkalite.storage import AppendInfo, KafkaStorageError, LogConfig, LogStore, PartitionLog
+from kafkalite.wire.error_codes import ErrorCode
 
 log = logging.getLogger("kafkalite.broker")
 
@@ -36,6 +39,19 @@ TopicPartition = tuple[str, int]
 
 class InconsistentClusterId(Exception):
     """The data dir belongs to another cluster than the configured cluster id."""
+
+
+def group_settings(config: BrokerConfig) -> dict[str, int]:
+    """The group coordinator's settings, as plain values, from the broker's configuration."""
+    return {
+        "initial_rebalance_delay_ms": config.group_initial_rebalance_delay_ms,
+        "min_session_timeout_ms": config.group_min_session_timeout_ms,
+        "max_session_timeout_ms": config.group_max_session_timeout_ms,
+        "offsets_retention_ms": config.offsets_retention_minutes * 60_000,
+        "offsets_retention_check_interval_ms": config.offsets_retention_check_interval_ms,
+        "offset_metadata_max_bytes": config.offset_metadata_max_bytes,
+        "group_max_size": config.group_max_size,
+    }
 
 
 @attrs.define(eq=False)
@@ -72,8 +88,8 @@ class Broker:
             if meta:
                 broker._restore(meta)
             broker._producer_id_limit = broker.producers.next_producer_id
-            # Creates __consumer_offsets if missing and rebuilds groups and offsets from it.
-            broker.groups = GroupCoordinator.load(broker)
+            # Rebuilds groups and offsets from __consumer_offsets, if it exists yet.
+            broker.groups = GroupCoordinator.open(BrokerOffsetsTopic(broker), **group_settings(config))
             broker.save_metadata()
         except BaseException:
             store.close()
@@ -164,9 +180,71 @@ class Broker:
         handed out, as Kafka's controller allocates producer-id blocks.
         """
         if self.producers.next_producer_id >= self._producer_id_limit:
+            previous = self._producer_id_limit
             self._producer_id_limit = self.producers.next_producer_id + PRODUCER_ID_BLOCK
-            self.save_metadata()
+            try:
+                self.save_metadata()
+            except KafkaStorageError:
+                self._producer_id_limit = previous
+                raise
         return self.producers.new_producer_id()
+
+    # -- the partitions' leaders and their logs -------------------------------------------
+
+    def leader_partition(
+        self,
+        topic: Topic | None,
+        index: int,
+        node_id: int,
+        current_leader_epoch: int = -1,
+        *,
+        missing: ErrorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    ) -> tuple[ErrorCode, PartitionState | None, PartitionLog | None]:
+        """Whether *node_id* may serve partition *index* of *topic* as its leader.
+
+        Returns (NONE, state, log) when it may. Otherwise the error a partition-level answer
+        carries, in Kafka's order: *missing* for an unknown topic or partition,
+        NOT_LEADER_OR_FOLLOWER (state given, so the answer can name the leader), then the
+        client's view of the leader epoch: newer than ours UNKNOWN_LEADER_EPOCH, older
+        FENCED_LEADER_EPOCH (-1 means the client does not say).
+        """
+        if topic is None or not 0 <= index < len(topic.partitions):
+            return missing, None, None
+        state = topic.partitions[index]
+        if state.leader_id != node_id:
+            return ErrorCode.NOT_LEADER_OR_FOLLOWER, state, None
+        if current_leader_epoch > state.leader_epoch:
+            return ErrorCode.UNKNOWN_LEADER_EPOCH, state, None
+        if 0 <= current_leader_epoch < state.leader_epoch:
+            return ErrorCode.FENCED_LEADER_EPOCH, state, None
+        plog = self.log_for(topic.name, index)
+        if plog is None:
+            return missing, None, None
+        return ErrorCode.NONE, state, plog
+
+    def append(
+        self,
+        topic: str,
+        partition: int,
+        batch: bytearray | memoryview | bytes,
+        *,
+        now_ms: int | None = None,
+        log_append_time_ms: int | None = None,
+    ) -> AppendInfo:
+        """Append one record batch to a partition at its leader epoch and wake the fetches
+        waiting on it: the one way records enter a log.
+
+        Raises:
+            UnknownTopic: no such partition.
+            KafkaStorageError: the log could not be written.
+        """
+        state = self.cluster.partition(topic, partition)
+        plog = self.log_for(topic, partition)
+        if state is None or plog is None:
+            raise UnknownTopic(f"{topic}-{partition} does not exist")
+        info = plog.append(batch, leader_epoch=state.leader_epoch, now_ms=now_ms, log_append_time_ms=log_append_time_ms)
+        self.notify(topic, partition)
+        return info
 
     # -- fetch wake-ups ------------------------------------------------------------------
 
@@ -207,11 +285,33 @@ class Broker:
         if replication_factor == -1:
             replication_factor = self.config.default_replication_factor
         topic = self.cluster.create_topic(name, num_partitions, replication_factor, assignments, configs)
-        for p in topic.partitions:
-            self._open_log(topic, p.partition_index)
-        self.save_metadata()
+        try:
+            for p in topic.partitions:
+                self._open_log(topic, p.partition_index)
+            self.save_metadata()
+        except KafkaStorageError:
+            # Undo in memory what did not reach the disk, so that both agree.
+            self.cluster.delete_topic(name)
+            self._drop_logs(name, [p.partition_index for p in topic.partitions])
+            raise
         log.info("created topic %s with %d partition(s)", name, len(topic.partitions))
         return topic
+
+    def _drop_logs(self, name: str, partitions: Iterable[int]) -> None:
+        """Forget the logs of partitions whose creation is being undone (best effort)."""
+        for index in partitions:
+            try:
+                self.store.drop(name, index)
+            except KafkaStorageError as exc:
+                log.error("cannot remove %s-%d while undoing its creation: %s", name, index, exc)
+
+    def auto_create_topic(self, name: str) -> Topic:
+        """Create topic *name* because a client asked for it: an internal topic with the
+        settings of its own (``__consumer_offsets``), any other with the broker defaults."""
+        if name == OFFSETS_TOPIC:
+            self.groups.ensure_offsets_topic()
+            return self.cluster.topics[name]
+        return self.create_topic(name)
 
     def check_new_topic(
         self,
@@ -230,31 +330,80 @@ class Broker:
 
     def delete_topic(self, name: str) -> Topic:
         topic = self.cluster.delete_topic(name)
+        try:
+            self.save_metadata()  # first: a topic gone from the metadata is gone after a restart
+        except KafkaStorageError:
+            self.cluster.add_topic(topic)
+            raise
         for p in topic.partitions:
-            self.store.drop(name, p.partition_index)
+            try:
+                self.store.drop(name, p.partition_index)
+            except KafkaStorageError as exc:
+                # The topic is deleted; files left behind are not loaded again (not in the metadata).
+                log.error("deleted topic %s, but its files remain: %s", name, exc)
             self.notify(name, p.partition_index)
         self.producers.drop_partition(name)
         self.groups.on_topic_deleted(name)
-        self.save_metadata()
         log.info("deleted topic %s", name)
         return topic
 
     def add_partitions(self, name: str, total: int, assignments: list[list[int]] | None = None) -> list[PartitionState]:
         new = self.cluster.add_partitions(name, total, assignments)
         topic = self.cluster.topics[name]
-        for p in new:
-            self._open_log(topic, p.partition_index)
-        self.save_metadata()
+        try:
+            for p in new:
+                self._open_log(topic, p.partition_index)
+            self.save_metadata()
+        except KafkaStorageError:
+            del topic.partitions[-len(new):]
+            self._drop_logs(name, [p.partition_index for p in new])
+            raise
         log.info("topic %s now has %d partitions", name, total)
         return new
 
     def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         """Replace the config overrides of topic *name* (already validated)."""
         topic = self.cluster.topics[name]
+        previous = topic.configs
         topic.configs = dict(configs)
+        try:
+            self.save_metadata()
+        except KafkaStorageError:
+            topic.configs = previous
+            raise
         log_config = self.log_config(topic)
         for p in topic.partitions:
             plog = self.log_for(name, p.partition_index)
             if plog is not None:
                 plog.update_config(log_config)
-        self.save_metadata()
+
+    # -- reset (tests) -------------------------------------------------------------------
+
+    def reset(self, config: BrokerConfig | None = None) -> int:
+        """Empty the broker for the next test: every user topic, group, committed offset and
+        producer state goes; producer ids keep counting up. Then use *config*, if given (only
+        settings read on use may differ). Returns the number of topics deleted.
+
+        Parked JoinGroup / SyncGroup requests of members still around are answered
+        UNKNOWN_MEMBER_ID, so their clients rejoin from scratch.
+        """
+        self.groups.reset()
+        deleted = 0
+        for name, topic in list(self.cluster.topics.items()):
+            if not topic.is_internal:
+                self.delete_topic(name)
+                deleted += 1
+        offsets = self.cluster.topic(OFFSETS_TOPIC)
+        if offsets is not None:
+            log_config = self.log_config(offsets)
+            for p in offsets.partitions:
+                plog = self.log_for(OFFSETS_TOPIC, p.partition_index)
+                if plog is not None and plog.log_end_offset == 0:
+                    continue  # never written: nothing to drop
+                self.store.drop(OFFSETS_TOPIC, p.partition_index)
+                self.store.log(OFFSETS_TOPIC, p.partition_index, log_config)
+                self.notify(OFFSETS_TOPIC, p.partition_index)
+        self.producers = ProducerStates(next_producer_id=self.producers.next_producer_id)
+        if config is not None:
+            self.config = config
+        return deleted

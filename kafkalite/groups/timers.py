@@ -68,7 +68,10 @@ class Timers:
             try:
                 entry[2]()
             except Exception:
-                log.exception("group coordinator timer %r failed", key)
+                # A failing callback is a bug: say which timer, then let it end the task
+                # (and the broker) rather than run on with a coordinator in an unknown state.
+                log.critical("group coordinator timer %r failed", key)
+                raise
 
     async def run(self) -> None:
         """Fire deadlines as they come, forever (cancel the task to stop)."""

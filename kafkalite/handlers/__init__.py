@@ -1,7 +1,40 @@
-"""One module per Kafka API. Importing this package registers every handler."""
+"""One module per Kafka API, and the index of what they serve.
 
-import importlib
-import pkgutil
+`SERVED` maps each API key to its handler module and the versions it serves. ApiVersions
+answers from this table, so a handler module (and its message schemas) is imported only when
+its API is first used: a broker starts without importing the other 25. Each module still
+states its range in its ``@handles`` registration; the dispatcher refuses a module whose
+range differs from this table, and a test imports every one to compare.
+"""
 
-for _info in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_info.name}")
+from kafkalite.wire.api_keys import ApiKey
+
+#: api key -> (module in this package, min version, max version)
+SERVED: dict[int, tuple[str, int, int]] = {
+    ApiKey.PRODUCE: ("produce", 0, 11),
+    ApiKey.FETCH: ("fetch", 4, 16),
+    ApiKey.LIST_OFFSETS: ("list_offsets", 1, 10),
+    ApiKey.METADATA: ("metadata", 0, 13),
+    ApiKey.OFFSET_COMMIT: ("offset_commit", 2, 9),
+    ApiKey.OFFSET_FETCH: ("offset_fetch", 1, 9),
+    ApiKey.FIND_COORDINATOR: ("find_coordinator", 0, 6),
+    ApiKey.JOIN_GROUP: ("join_group", 0, 9),
+    ApiKey.HEARTBEAT: ("heartbeat", 0, 4),
+    ApiKey.LEAVE_GROUP: ("leave_group", 0, 5),
+    ApiKey.SYNC_GROUP: ("sync_group", 0, 5),
+    ApiKey.DESCRIBE_GROUPS: ("describe_groups", 0, 6),
+    ApiKey.LIST_GROUPS: ("list_groups", 0, 5),
+    ApiKey.API_VERSIONS: ("api_versions", 0, 4),
+    ApiKey.CREATE_TOPICS: ("create_topics", 2, 7),
+    ApiKey.DELETE_TOPICS: ("delete_topics", 1, 6),
+    ApiKey.DELETE_RECORDS: ("delete_records", 0, 2),
+    ApiKey.INIT_PRODUCER_ID: ("init_producer_id", 0, 5),
+    ApiKey.OFFSET_FOR_LEADER_EPOCH: ("offset_for_leader_epoch", 2, 4),
+    ApiKey.DESCRIBE_CONFIGS: ("describe_configs", 1, 4),
+    ApiKey.ALTER_CONFIGS: ("alter_configs", 0, 2),
+    ApiKey.CREATE_PARTITIONS: ("create_partitions", 0, 3),
+    ApiKey.DELETE_GROUPS: ("delete_groups", 0, 2),
+    ApiKey.INCREMENTAL_ALTER_CONFIGS: ("incremental_alter_configs", 0, 1),
+    ApiKey.OFFSET_DELETE: ("offset_delete", 0, 0),
+    ApiKey.DESCRIBE_CLUSTER: ("describe_cluster", 0, 1),
+}

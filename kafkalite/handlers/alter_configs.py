@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
-from kafkalite.broker.alter_configs import alter_topic_configs
+from kafkalite.broker.alter_configs import alter_topic_configs, failed_resources, resource_responses
 from kafkalite.broker.topic_configs import validate_topic_configs
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.alter_configs import (
     AlterConfigsRequest,
     AlterConfigsResourceResponse,
@@ -27,18 +28,13 @@ def _replace_all(current: dict[str, str], resource) -> dict[str, str]:
     return configs
 
 
-@handles(ApiKey.ALTER_CONFIGS, min_version=0, max_version=2)
+def _error_response(req: AlterConfigsRequest, version: int, code: ErrorCode, message: str) -> AlterConfigsResponse:
+    return AlterConfigsResponse(
+        throttle_time_ms=0, responses=failed_resources(AlterConfigsResourceResponse, req.resources, code, message)
+    )
+
+
+@handles(ApiKey.ALTER_CONFIGS, min_version=0, max_version=2, error_response=_error_response)
 async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterConfigsResponse:
     results = alter_topic_configs(ctx.broker, req.resources, req.validate_only, _replace_all)
-    return AlterConfigsResponse(
-        throttle_time_ms=0,
-        responses=[
-            AlterConfigsResourceResponse(
-                error_code=code,
-                error_message=message,
-                resource_type=resource.resource_type,
-                resource_name=resource.resource_name,
-            )
-            for resource, (code, message) in zip(req.resources, results)
-        ],
-    )
+    return AlterConfigsResponse(throttle_time_ms=0, responses=resource_responses(AlterConfigsResourceResponse, req.resources, results))

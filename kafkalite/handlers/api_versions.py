@@ -9,13 +9,13 @@
 #
 # The response header is always v0. A request newer than v4 is answered by the dispatcher
 # with UNSUPPORTED_VERSION in the v0 layout, listing our ApiVersions range.
-"""ApiVersions: advertise exactly the API versions the registered handlers serve."""
+"""ApiVersions: advertise exactly the API versions the handlers serve."""
 
 from __future__ import annotations
 
 import re
 
-from kafkalite.broker.registry import HANDLERS, RequestContext, handles
+from kafkalite.broker.registry import ADVERTISED, RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.api_versions import (
@@ -30,8 +30,8 @@ _SOFTWARE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$")
 
 def advertised() -> list[ApiVersion]:
     return [
-        ApiVersion(api_key=spec.api_key, min_version=spec.min_version, max_version=spec.max_version)
-        for spec in sorted(HANDLERS.values(), key=lambda s: s.api_key)
+        ApiVersion(api_key=api_key, min_version=lo, max_version=hi)
+        for api_key, (lo, hi) in sorted(ADVERTISED.items())
     ]
 
 

@@ -21,7 +21,16 @@ from kafkalite.wire.messages.create_partitions import (
 )
 
 
-@handles(ApiKey.CREATE_PARTITIONS, min_version=0, max_version=3)
+def _error_response(
+    req: CreatePartitionsRequest, version: int, code: ErrorCode, message: str
+) -> CreatePartitionsResponse:
+    return CreatePartitionsResponse(
+        throttle_time_ms=0,
+        results=[CreatePartitionsTopicResult(name=t.name, error_code=code, error_message=message) for t in req.topics],
+    )
+
+
+@handles(ApiKey.CREATE_PARTITIONS, min_version=0, max_version=3, error_response=_error_response)
 async def create_partitions(ctx: RequestContext, req: CreatePartitionsRequest) -> CreatePartitionsResponse:
     broker = ctx.broker
     counts = Counter(t.name for t in req.topics)

@@ -43,7 +43,14 @@ def _planned_size(
     )
 
 
-@handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7)
+def _error_response(req: CreateTopicsRequest, version: int, code: ErrorCode, message: str) -> CreateTopicsResponse:
+    return CreateTopicsResponse(
+        throttle_time_ms=0,
+        topics=[CreatableTopicResult(name=t.name, error_code=code, error_message=message) for t in req.topics],
+    )
+
+
+@handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7, error_response=_error_response)
 async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
     broker = ctx.broker
     counts = Counter(t.name for t in req.topics)

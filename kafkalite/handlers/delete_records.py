@@ -28,22 +28,10 @@ async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> Dele
         partitions = []
         for p in wanted.partitions:
             index = p.partition_index
-            if topic is None or not 0 <= index < len(topic.partitions):
-                partitions.append(
-                    DeleteRecordsPartitionResult(
-                        partition_index=index, low_watermark=-1, error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-                    )
-                )
+            error, _state, plog = broker.leader_partition(topic, index, ctx.node_id)
+            if plog is None:
+                partitions.append(DeleteRecordsPartitionResult(partition_index=index, low_watermark=-1, error_code=error))
                 continue
-            if topic.partitions[index].leader_id != ctx.node_id:
-                partitions.append(
-                    DeleteRecordsPartitionResult(
-                        partition_index=index, low_watermark=-1, error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER
-                    )
-                )
-                continue
-            plog = broker.log_for(topic.name, index)
-            assert plog is not None
             target = plog.high_watermark if p.offset == -1 else p.offset
             try:
                 low = plog.delete_records(target)

@@ -23,16 +23,29 @@ from kafkalite.wire.messages.delete_topics import (
 ZERO_UUID = uuid.UUID(int=0)
 
 
-@handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6)
+def _wanted(req: DeleteTopicsRequest, version: int) -> list[tuple[str | None, uuid.UUID]]:
+    """(name, topic id) of each topic to delete: v6 names or ids, older versions names."""
+    if version >= 6:
+        return [(t.name, t.topic_id) for t in req.topics]
+    return [(name, ZERO_UUID) for name in req.topic_names]
+
+
+def _error_response(req: DeleteTopicsRequest, version: int, code: ErrorCode, message: str) -> DeleteTopicsResponse:
+    return DeleteTopicsResponse(
+        throttle_time_ms=0,
+        responses=[
+            DeletableTopicResult(name=name, topic_id=topic_id, error_code=code, error_message=message)
+            for name, topic_id in _wanted(req, version)
+        ],
+    )
+
+
+@handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6, error_response=_error_response)
 async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> DeleteTopicsResponse:
     broker = ctx.broker
     cluster = broker.cluster
-    if ctx.api_version >= 6:
-        wanted = [(t.name, t.topic_id) for t in req.topics]
-    else:
-        wanted = [(name, ZERO_UUID) for name in req.topic_names]
     results = []
-    for name, topic_id in wanted:
+    for name, topic_id in _wanted(req, ctx.api_version):
         if name is not None and topic_id != ZERO_UUID:
             results.append(
                 DeletableTopicResult(

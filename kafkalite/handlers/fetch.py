@@ -69,25 +69,13 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[li
         partitions = []
         for fp in wanted.partitions:
             index = fp.partition
-            if topic is None or not 0 <= index < len(topic.partitions):
+            error, _state, plog = broker.leader_partition(
+                topic, index, ctx.node_id, fp.current_leader_epoch, missing=missing
+            )
+            if plog is None:
                 any_error = True
-                partitions.append(_error(index, missing))
+                partitions.append(_error(index, error))
                 continue
-            state = topic.partitions[index]
-            if state.leader_id != ctx.node_id:
-                any_error = True
-                partitions.append(_error(index, ErrorCode.NOT_LEADER_OR_FOLLOWER))
-                continue
-            if fp.current_leader_epoch > state.leader_epoch:
-                any_error = True
-                partitions.append(_error(index, ErrorCode.UNKNOWN_LEADER_EPOCH))
-                continue
-            if 0 <= fp.current_leader_epoch < state.leader_epoch:
-                any_error = True
-                partitions.append(_error(index, ErrorCode.FENCED_LEADER_EPOCH))
-                continue
-            plog = broker.log_for(topic.name, index)
-            assert plog is not None
             hw = plog.high_watermark
             start = plog.log_start_offset
             # The first batch of the response is always whole, whatever the limits: a

@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
-from kafkalite.broker.alter_configs import alter_topic_configs
+from kafkalite.broker.alter_configs import alter_topic_configs, failed_resources, resource_responses
 from kafkalite.broker.topic_configs import apply_incremental
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.incremental_alter_configs import (
     AlterConfigsResourceResponse,
     IncrementalAlterConfigsRequest,
@@ -24,20 +25,15 @@ def _apply_ops(current: dict[str, str], resource) -> dict[str, str]:
     return apply_incremental(current, [(c.name, c.config_operation, c.value) for c in resource.configs])
 
 
-@handles(ApiKey.INCREMENTAL_ALTER_CONFIGS, min_version=0, max_version=1)
+def _error_response(req: IncrementalAlterConfigsRequest, version: int, code: ErrorCode, message: str) -> IncrementalAlterConfigsResponse:
+    return IncrementalAlterConfigsResponse(
+        throttle_time_ms=0, responses=failed_resources(AlterConfigsResourceResponse, req.resources, code, message)
+    )
+
+
+@handles(ApiKey.INCREMENTAL_ALTER_CONFIGS, min_version=0, max_version=1, error_response=_error_response)
 async def incremental_alter_configs(
     ctx: RequestContext, req: IncrementalAlterConfigsRequest
 ) -> IncrementalAlterConfigsResponse:
     results = alter_topic_configs(ctx.broker, req.resources, req.validate_only, _apply_ops)
-    return IncrementalAlterConfigsResponse(
-        throttle_time_ms=0,
-        responses=[
-            AlterConfigsResourceResponse(
-                error_code=code,
-                error_message=message,
-                resource_type=resource.resource_type,
-                resource_name=resource.resource_name,
-            )
-            for resource, (code, message) in zip(req.resources, results)
-        ],
-    )
+    return IncrementalAlterConfigsResponse(throttle_time_ms=0, responses=resource_responses(AlterConfigsResourceResponse, req.resources, results))

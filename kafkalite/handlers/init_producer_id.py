@@ -22,7 +22,11 @@ from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 
 
-@handles(ApiKey.INIT_PRODUCER_ID, min_version=0, max_version=5)
+def _error_response(req: InitProducerIdRequest, version: int, code: ErrorCode, message: str) -> InitProducerIdResponse:
+    return InitProducerIdResponse(throttle_time_ms=0, error_code=code, producer_id=-1, producer_epoch=-1)
+
+
+@handles(ApiKey.INIT_PRODUCER_ID, min_version=0, max_version=5, error_response=_error_response)
 async def init_producer_id(ctx: RequestContext, req: InitProducerIdRequest) -> InitProducerIdResponse:
     if req.transactional_id is not None:
         return InitProducerIdResponse(

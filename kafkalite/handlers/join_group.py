@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from kafkalite.broker.registry import RequestContext, handles
-from kafkalite.groups.coordinator import JoinRequest, client_host
+from kafkalite.groups.requests import JoinRequest, client_host
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.join_group import (

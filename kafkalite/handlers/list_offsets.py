@@ -19,7 +19,8 @@ from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.primitives import DecodeError
-from kafkalite.wire.records import decode_records, parse_batch_header, record_timestamp
+from kafkalite.wire.batch import parse_batch_header
+from kafkalite.wire.records import decode_records, record_timestamp
 from kafkalite.wire.messages.list_offsets import (
     ListOffsetsPartitionResponse,
     ListOffsetsRequest,
@@ -84,21 +85,10 @@ async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffs
             if counts[(wanted.name, index)] > 1:
                 answer(ErrorCode.INVALID_REQUEST)
                 continue
-            if topic is None or not 0 <= index < len(topic.partitions):
-                answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            error, state, plog = broker.leader_partition(topic, index, ctx.node_id, p.current_leader_epoch)
+            if plog is None or state is None:
+                answer(error)
                 continue
-            state = topic.partitions[index]
-            if state.leader_id != ctx.node_id:
-                answer(ErrorCode.NOT_LEADER_OR_FOLLOWER)
-                continue
-            if p.current_leader_epoch > state.leader_epoch:
-                answer(ErrorCode.UNKNOWN_LEADER_EPOCH)
-                continue
-            if 0 <= p.current_leader_epoch < state.leader_epoch:
-                answer(ErrorCode.FENCED_LEADER_EPOCH)
-                continue
-            plog = broker.log_for(topic.name, index)
-            assert plog is not None
             epoch = state.leader_epoch
             ts = p.timestamp
             if ts == LATEST or (ts == LATEST_TIERED and version >= 9):

@@ -28,6 +28,7 @@ from kafkalite.broker.cluster import (
     validate_topic_name,
 )
 from kafkalite.broker.registry import RequestContext, handles
+from kafkalite.groups.port import OFFSETS_TOPIC
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.metadata import (
@@ -74,7 +75,16 @@ def _error_topic(code: int, name: str | None, topic_id: uuid.UUID = ZERO_UUID) -
     )
 
 
-@handles(ApiKey.METADATA, min_version=0, max_version=13)
+def _error_response(req: MetadataRequest, version: int, code: ErrorCode, message: str) -> MetadataResponse:
+    # As Kafka: every topic asked for carries the error (none, when all were asked for).
+    return MetadataResponse(
+        throttle_time_ms=0,
+        topics=[_error_topic(code, t.name, t.topic_id) for t in req.topics or []],
+        cluster_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
+    )
+
+
+@handles(ApiKey.METADATA, min_version=0, max_version=13, error_response=_error_response)
 async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataResponse:
     broker = ctx.broker
     cluster = broker.cluster
@@ -98,10 +108,11 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                     topics.append(topic_metadata(found, include_ops))
                 continue
             topic = cluster.topic(name)
-            if topic is None and may_create:
+            # Internal topics are created when asked for, whatever the client allows (as Kafka).
+            if topic is None and (may_create or name == OFFSETS_TOPIC):
                 try:
                     validate_topic_name(name)
-                    topic = broker.create_topic(name)
+                    topic = broker.auto_create_topic(name)
                 except TopicError:
                     topics.append(_error_topic(ErrorCode.INVALID_TOPIC_EXCEPTION, name))
                     continue

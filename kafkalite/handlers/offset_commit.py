@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from kafkalite.broker.registry import RequestContext, handles
-from kafkalite.groups.coordinator import CommitRequest
+from kafkalite.groups.requests import CommitRequest
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.offset_commit import (
@@ -64,7 +64,7 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
                 req.generation_id_or_member_epoch,
                 valid,
                 retention_time_ms=req.retention_time_ms if version <= 4 else -1,
-                api_version=version,
+                reports_group_id_not_found=version >= 9,
             )
         for c, error in zip(valid, errors):
             answers[(c.topic, c.partition)] = error

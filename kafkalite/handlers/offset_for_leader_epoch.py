@@ -34,21 +34,10 @@ async def offset_for_leader_epoch(
         partitions = []
         for p in wanted.partitions:
             index = p.partition
-            if topic is None or not 0 <= index < len(topic.partitions):
-                partitions.append(EpochEndOffset(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partition=index))
+            error, state, plog = broker.leader_partition(topic, index, ctx.node_id, p.current_leader_epoch)
+            if plog is None or state is None:
+                partitions.append(EpochEndOffset(error_code=error, partition=index))
                 continue
-            state = topic.partitions[index]
-            if state.leader_id != ctx.node_id:
-                partitions.append(EpochEndOffset(error_code=ErrorCode.NOT_LEADER_OR_FOLLOWER, partition=index))
-                continue
-            if p.current_leader_epoch > state.leader_epoch:
-                partitions.append(EpochEndOffset(error_code=ErrorCode.UNKNOWN_LEADER_EPOCH, partition=index))
-                continue
-            if 0 <= p.current_leader_epoch < state.leader_epoch:
-                partitions.append(EpochEndOffset(error_code=ErrorCode.FENCED_LEADER_EPOCH, partition=index))
-                continue
-            plog = broker.log_for(topic.name, index)
-            assert plog is not None
             if p.leader_epoch >= state.leader_epoch:
                 # The current epoch ends at the log end offset (Kafka's answer for the
                 # leader's own epoch, also for an empty log).

@@ -35,7 +35,7 @@ from kafkalite.wire.messages.produce import (
     TopicProduceResponse,
 )
 from kafkalite.wire.primitives import DecodeError
-from kafkalite.wire.records import (
+from kafkalite.wire.batch import (
     BATCH_HEADER_SIZE,
     MAGIC_OFFSET,
     UnsupportedMagicError,
@@ -78,12 +78,12 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
                     raise _Refused(
                         ErrorCode.UNSUPPORTED_VERSION, "Produce v0-2 (message formats 0 and 1) are not supported"
                     )
-                if topic is None or not 0 <= index < len(topic.partitions):
+                error, partition, _plog = broker.leader_partition(topic, index, ctx.node_id)
+                if partition is None:
                     raise _Refused(
                         ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"{name}-{index} does not exist on this cluster"
                     )
-                partition = topic.partitions[index]
-                if partition.leader_id != ctx.node_id:
+                if error is ErrorCode.NOT_LEADER_OR_FOLLOWER:
                     leaders_moved.add(partition.leader_id)
                     partition_responses.append(
                         PartitionProduceResponse(
@@ -196,16 +196,8 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
         if check.verdict is not SequenceVerdict.APPEND:
             raise _Refused(_SEQUENCE_ERRORS[check.verdict], check.message)
 
-    plog = broker.log_for(name, index)
-    assert plog is not None, f"no log for {name}-{index}"
-    partition = topic.partitions[index]
     try:
-        info = plog.append(
-            records,
-            leader_epoch=partition.leader_epoch,
-            now_ms=now,
-            log_append_time_ms=now if log_append_time else None,
-        )
+        info = broker.append(name, index, records, now_ms=now, log_append_time_ms=now if log_append_time else None)
     except KafkaStorageError as exc:
         raise _Refused(ErrorCode.KAFKA_STORAGE_ERROR, str(exc)) from None
     if idempotent:
@@ -220,11 +212,10 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
             info.last_offset,
             now if log_append_time else header.max_timestamp,
         )
-    broker.notify(name, index)
     return PartitionProduceResponse(
         index=index,
         error_code=ErrorCode.NONE,
         base_offset=info.base_offset,
         log_append_time_ms=now if log_append_time else -1,
-        log_start_offset=plog.log_start_offset,
+        log_start_offset=broker.log_for(name, index).log_start_offset,
     )

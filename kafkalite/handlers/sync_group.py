@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from kafkalite.broker.registry import RequestContext, handles
-from kafkalite.groups.coordinator import SyncRequest
+from kafkalite.groups.requests import SyncRequest
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.sync_group import SyncGroupRequest, SyncGroupResponse

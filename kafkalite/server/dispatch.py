@@ -6,9 +6,14 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
-from kafkalite.broker.registry import HANDLERS, HandlerSpec, RequestContext
+
+from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, RequestContext, advertise
 from kafkalite.broker.state import Broker
+from kafkalite.handlers import SERVED
+from kafkalite.storage import KafkaStorageError
+from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.headers import (
     finish_frame,
     read_request_header,
@@ -26,10 +31,29 @@ class UnsupportedRequest(Exception):
     """An API key or version we do not serve: the connection is closed, as Kafka does."""
 
 
-def load_handlers() -> dict[int, HandlerSpec]:
-    """Import every handler module (idempotent) and return the registry."""
-    import kafkalite.handlers  # noqa: F401  (registers on import)
+advertise({api_key: (lo, hi) for api_key, (_module, lo, hi) in SERVED.items()})
 
+
+def handler_for(api_key: int) -> HandlerSpec | None:
+    """The handler of *api_key*, importing its module on first use; None if not served."""
+    spec = HANDLERS.get(api_key)
+    if spec is not None or api_key not in SERVED:
+        return spec
+    module, lo, hi = SERVED[api_key]
+    importlib.import_module(f"kafkalite.handlers.{module}")
+    spec = HANDLERS[api_key]
+    if (spec.min_version, spec.max_version) != (lo, hi):
+        raise RuntimeError(
+            f"kafkalite.handlers.{module} serves {spec.name} v{spec.min_version}-{spec.max_version}, "
+            f"but the index kafkalite.handlers.SERVED says v{lo}-{hi}"
+        )
+    return spec
+
+
+def load_handlers() -> dict[int, HandlerSpec]:
+    """Import every handler module now (idempotent) and return the registry."""
+    for api_key in SERVED:
+        handler_for(api_key)
     return HANDLERS
 
 
@@ -43,16 +67,19 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
         UnsupportedRequest: unknown API key or a version outside the served range.
     """
     api_key, api_version, correlation_id = read_request_header_prefix(frame)
-    spec = HANDLERS.get(api_key)
-    if spec is None:
+    served = ADVERTISED.get(api_key)
+    if served is None:
         raise UnsupportedRequest(f"unknown API key {api_key} (correlation id {correlation_id})")
-    if not spec.min_version <= api_version <= spec.max_version:
-        if api_key == 18 and api_version > spec.max_version:
+    lo, hi = served
+    if not lo <= api_version <= hi:
+        if api_key == 18 and api_version > hi:
             return _api_versions_too_new(correlation_id)
+        name = SERVED[api_key][0]
         raise UnsupportedRequest(
-            f"{spec.name} v{api_version} is not served (v{spec.min_version}-"
-            f"{spec.max_version}), correlation id {correlation_id}"
+            f"{name} v{api_version} is not served (v{lo}-{hi}), correlation id {correlation_id}"
         )
+    spec = handler_for(api_key)
+    assert spec is not None
     flexible = is_flexible(spec.request_cls, api_version)
     header, pos = read_request_header(frame, flexible)
     request, _end = decode(spec.request_cls, api_version, frame, pos)
@@ -63,7 +90,16 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
 
         tracer = tracer_for(broker)
         started = tracer.request(spec.name, header, request, peer, node_id)
-    response = await spec.fn(ctx, request)
+    try:
+        response = await spec.fn(ctx, request)
+    except KafkaStorageError as exc:
+        # The broker's storage failed under the request (a metadata write, a log opened for a
+        # new topic): the state in memory was left as on disk, so answer the whole request
+        # KAFKA_STORAGE_ERROR and keep serving.
+        response = spec.answer_error(request, api_version, ErrorCode.KAFKA_STORAGE_ERROR, str(exc))
+        if response is None:
+            raise UnsupportedRequest(f"{spec.name} failed on a storage error with no way to say so: {exc}") from exc
+        log.error("%s v%d from %s answered KAFKA_STORAGE_ERROR: %s", spec.name, api_version, peer, exc)
     if response is None:
         if tracing:
             tracer.response(spec.name, header, request, None, node_id, started)
@@ -79,14 +115,14 @@ def _api_versions_too_new(correlation_id: int) -> bytearray:
     """Answer an ApiVersions request newer than ours: error 35 in the v0 layout (KIP-511)."""
     from kafkalite.wire.messages.api_versions import ApiVersion, ApiVersionsResponse
 
-    spec = HANDLERS[18]
+    lo, hi = ADVERTISED[18]
     response = ApiVersionsResponse(
         error_code=35,
-        api_keys=[ApiVersion(api_key=18, min_version=spec.min_version, max_version=spec.max_version)],
+        api_keys=[ApiVersion(api_key=18, min_version=lo, max_version=hi)],
     )
     out = start_response(correlation_id, False)
     encode_into(out, response, 0)
     return finish_frame(out)
 
 
-__all__ = ["UnsupportedRequest", "dispatch", "load_handlers"]
+__all__ = ["UnsupportedRequest", "dispatch", "handler_for", "load_handlers"]

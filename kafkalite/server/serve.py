@@ -15,7 +15,6 @@ from kafkalite.broker.state import Broker
 from kafkalite.broker.cluster import BrokerNode
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.server.connection import handle_connection
-from kafkalite.server.dispatch import load_handlers
 from kafkalite.server.listeners import Connections
 
 log = logging.getLogger("kafkalite.server")
@@ -106,7 +105,6 @@ async def serve(
     ``task_status.started`` once connections are accepted. Use as
     ``info = await nursery.start(serve, config)``.
     """
-    load_handlers()
     broker = Broker.create(config)
     try:
         await _serve(broker, config, task_status)

@@ -1,13 +1,14 @@
 """The commit log: segments, indexes, `PartitionLog`, retention, recovery, memory mode.
 
-Synchronous, no trio, no protocol messages; from the wire layer only the record-batch header
-code (`kafkalite.wire.records`). See `kafkalite.storage.log` for the layout on disk.
+Synchronous, no trio, no protocol messages; from the wire layer only the record-batch framing
+(`kafkalite.wire.batch`). See `kafkalite.storage.log` for the layout on disk.
 """
 
+from kafkalite.storage.append import AppendInfo
 from kafkalite.storage.config import LogConfig
 from kafkalite.storage.errors import CorruptSegmentError, KafkaStorageError, OffsetOutOfRange
 from kafkalite.storage.files import FaultyFiles, Files, MemoryFiles, OsFiles
-from kafkalite.storage.log import AppendInfo, MemoryLog, PartitionLog
+from kafkalite.storage.log import MemoryLog, PartitionLog
 from kafkalite.storage.store import LogStore
 
 __all__ = [

@@ -50,6 +50,12 @@ class LogConfig:
                 "offset index (at most 2147483647)"
             )
 
+    @property
+    def durable(self) -> bool:
+        """Whether appends are ever fsynced (``fsync``, ``flush_messages`` or ``flush_ms``);
+        if so, indexes and checkpoints are written durably too."""
+        return self.fsync or self.flush_messages is not None or self.flush_ms is not None
+
     @classmethod
     def from_topic_configs(
         cls, configs: dict[str, str], *, base: LogConfig | None = None

@@ -8,8 +8,10 @@ A partition folder holds, as in Kafka::
     leader-epoch-checkpoint                          Kafka's format: version, count, entries
     log-start-offset-checkpoint                      the log start offset (same format)
 
-Kafka keeps the log start offsets of all partitions in one ``log-start-offset-checkpoint``
-per data dir; here each partition folder has its own, so a log can be opened on its own.
+Opening a log is recovery (`kafkalite.storage.recovery`). The segment list and what spans
+segments is `kafkalite.storage.segments`; offset assignment and the roll decision are in
+`kafkalite.storage.append`, the checkpoint files in `kafkalite.storage.checkpoints`, which
+segments retention deletes in `kafkalite.storage.retention`.
 
 Offsets start at 0, only grow and are never reused: retention never deletes the active
 segment without rolling first (as Kafka does), so the newest segment's name keeps the log
@@ -25,72 +27,39 @@ opening a log always rebuilds the active segment's indexes from its batches.
 from __future__ import annotations
 
 import logging
-import re
 import time
-from bisect import bisect_right
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from kafkalite.storage.append import AppendInfo, assign_offsets, should_roll
+from kafkalite.storage.checkpoints import (
+    LeaderEpochCache,
+    write_leader_epochs,
+    write_log_start_offset,
+)
 from kafkalite.storage.config import LogConfig
 from kafkalite.storage.errors import CorruptSegmentError, KafkaStorageError, OffsetOutOfRange
 from kafkalite.storage.files import OS_FILES, Files, MemoryFiles
-from kafkalite.storage.segment import Segment
-from kafkalite.wire.records import (
-    BATCH_HEADER_SIZE,
-    BatchHeader,
-    CorruptBatchError,
-    parse_batch_header,
-    patch_base_offset,
-    patch_partition_leader_epoch,
-    set_log_append_time,
+from kafkalite.storage.recovery import recover_log
+from kafkalite.storage.retention import (
+    deletable_below_log_start,
+    deletable_by_size,
+    deletable_by_time,
 )
+from kafkalite.storage.segment import Segment
+from kafkalite.storage.segments import LogSegments
+from kafkalite.wire.batch import BatchHeader
 
-__all__ = ["AppendInfo", "MemoryLog", "PartitionLog"]
+__all__ = ["MemoryLog", "PartitionLog"]
 
 logger = logging.getLogger("kafkalite.storage")
-
-LOG_START_CHECKPOINT = "log-start-offset-checkpoint"
-LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint"
-_SEGMENT_FILE = re.compile(r"^(\d{20})\.(log|index|timeindex)$")
 
 
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-@attrs.frozen
-class AppendInfo:
-    """What one append did.
-
-    ``max_timestamp`` is the largest batch max_timestamp of the append (after LogAppendTime
-    stamping, if asked) and ``offset_of_max_timestamp`` the last offset of the first batch
-    that has it (Kafka's "shallow" offset of the max timestamp).
-    """
-
-    base_offset: int
-    last_offset: int
-    max_timestamp: int
-    offset_of_max_timestamp: int
-
-
-def _encode_checkpoint(entries: list[tuple[int, ...]]) -> bytes:
-    lines = ["0", str(len(entries))] + [" ".join(str(v) for v in entry) for entry in entries]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _decode_checkpoint(data: bytes, width: int) -> list[tuple[int, ...]]:
-    """Kafka's checkpoint file: version 0, entry count, one entry per line. Raises ValueError."""
-    lines = data.decode("ascii").splitlines()
-    if len(lines) < 2 or lines[0].strip() != "0":
-        raise ValueError("not a version 0 checkpoint file")
-    count = int(lines[1])
-    entries = [tuple(int(v) for v in line.split()) for line in lines[2 : 2 + count]]
-    if len(entries) != count or any(len(e) != width for e in entries):
-        raise ValueError(f"expected {count} entries of {width} numbers")
-    return entries
 
 
 @attrs.define(eq=False)
@@ -104,11 +73,11 @@ class PartitionLog:
     directory: Path
     config: LogConfig
     files: Any = OS_FILES
-    _segments: list[Segment] = attrs.field(init=False, factory=list)
-    _bases: list[int] = attrs.field(init=False, factory=list)
+    #: Set by recovery, which every way of opening a log starts with.
+    _segments: LogSegments = attrs.field(init=False)
     _log_start_offset: int = attrs.field(init=False, default=0)
-    #: (leader epoch, start offset) for each epoch seen, in order (Kafka's leader epoch cache).
-    _epochs: list[tuple[int, int]] = attrs.field(init=False, factory=list)
+    #: (leader epoch, start offset) for each epoch seen, in order.
+    _epochs: LeaderEpochCache = attrs.field(init=False, factory=LeaderEpochCache)
     _max_timestamp: tuple[int, int] = attrs.field(init=False, default=(-1, -1))
     _unflushed_messages: int = attrs.field(init=False, default=0)
     _last_flush_ms: int = attrs.field(init=False, default=0)
@@ -142,129 +111,20 @@ class PartitionLog:
         now = _wall_ms() if now_ms is None else now_ms
         self._last_flush_ms = now
         try:
-            self._recover_files(now)
+            recovered = recover_log(self.files, self.directory, self.config, now)
         except CorruptSegmentError:
-            self._close_segments()
+            self._closed = True
             raise
         except OSError as exc:
-            self._close_segments()
+            self._closed = True
             raise KafkaStorageError(f"{self.directory}: cannot open the log: {exc}") from exc
-
-    def _recover_files(self, now: int) -> None:
-        files, directory = self.files, self.directory
-        files.makedirs(directory)
-        names = files.listdir(directory)
-        segment_files: dict[int, set[str]] = {}
-        for name in names:
-            if name.endswith(".tmp"):
-                files.remove(directory / name)  # an atomic write cut short
-                continue
-            match = _SEGMENT_FILE.match(name)
-            if match:
-                segment_files.setdefault(int(match[1]), set()).add(match[2])
-        bases = []
-        for base, kinds in sorted(segment_files.items()):
-            if "log" in kinds:
-                bases.append(base)
-            else:  # indexes left behind by a segment deletion cut short
-                for kind in kinds:
-                    files.remove(directory / f"{base:020d}.{kind}")
-
-        self._log_start_offset = self._read_log_start_checkpoint()
-        self._epochs = self._read_epoch_checkpoint()
-
-        for i, base in enumerate(bases):
-            segment = Segment.load(
-                files, directory, base, active=i == len(bases) - 1,
-                index_bytes=self.config.segment_index_bytes,
-                index_interval_bytes=self.config.index_interval_bytes, now_ms=now,
-            )
-            if self._segments and base < self._segments[-1].next_offset:
-                segment.close()
-                message = (
-                    f"{segment.log_path}: segment starts at offset {base}, inside the segment "
-                    f"before it, which ends at offset {self._segments[-1].next_offset - 1}"
-                )
-                logger.error("%s", message)
-                raise CorruptSegmentError(message)
-            self._add_segment(segment)
-        if not self._segments:
-            self._add_segment(self._create_segment(self._log_start_offset, now))
-
-        end = self.log_end_offset
-        if self._log_start_offset > end:
-            # The checkpoint is ahead of the data (the tail was lost or cut): as Kafka's
-            # truncateFullyAndStartAt, start afresh at the log start, reusing no offset.
-            logger.warning(
-                "%s: log start offset %d is past the recovered log end %d; starting an empty "
-                "log at %d", directory, self._log_start_offset, end, self._log_start_offset,
-            )
-            for segment in self._segments:
-                segment.delete_files()
-            self._segments.clear()
-            self._bases.clear()
-            self._add_segment(self._create_segment(self._log_start_offset, now))
-        start = max(self._log_start_offset, self._segments[0].base_offset)
-        if start != self._log_start_offset:
-            self._log_start_offset = start
-            self._write_log_start_checkpoint()
-
-        # Leader epochs: the checkpoint, cut back to the recovered end, plus what the active
-        # segment's batches say (the checkpoint may lag the last append before a crash).
-        epochs = [(e, s) for e, s in self._epochs if s < self.log_end_offset]
-        for epoch, offset in self._segments[-1].epoch_starts:
-            if not epochs or epoch > epochs[-1][0]:
-                epochs.append((epoch, offset))
-        changed = epochs != self._epochs
-        self._epochs = epochs
-        self._truncate_epochs_from_start()
-        if changed:
-            self._write_epoch_checkpoint()
-        self._recompute_max_timestamp()
-
-    def _read_log_start_checkpoint(self) -> int:
-        path = self.directory / LOG_START_CHECKPOINT
-        data = self.files.read_bytes(path)
-        if data is None:
-            return 0
-        try:
-            return _decode_checkpoint(data, 1)[0][0]
-        except (ValueError, IndexError, UnicodeDecodeError) as exc:
-            logger.warning("%s: unreadable (%s); using the first segment's base offset", path, exc)
-            return 0
-
-    def _write_log_start_checkpoint(self) -> None:
-        self.files.write_atomic(
-            self.directory / LOG_START_CHECKPOINT, _encode_checkpoint([(self._log_start_offset,)])
-        )
-
-    def _read_epoch_checkpoint(self) -> list[tuple[int, int]]:
-        path = self.directory / LEADER_EPOCH_CHECKPOINT
-        data = self.files.read_bytes(path)
-        if data is None:
-            return []
-        try:
-            return [(e, s) for e, s in _decode_checkpoint(data, 2)]
-        except (ValueError, UnicodeDecodeError) as exc:
-            logger.warning("%s: unreadable (%s); rebuilding from the active segment", path, exc)
-            return []
+        self._segments = recovered.segments
+        self._log_start_offset = recovered.log_start_offset
+        self._epochs = recovered.epochs
+        self._max_timestamp = self._segments.max_timestamp()
 
     def _write_epoch_checkpoint(self) -> None:
-        self.files.write_atomic(
-            self.directory / LEADER_EPOCH_CHECKPOINT, _encode_checkpoint(self._epochs),
-            durable=self._durable,
-        )
-
-    def _create_segment(self, base_offset: int, now: int) -> Segment:
-        return Segment.create(
-            self.files, self.directory, base_offset,
-            index_bytes=self.config.segment_index_bytes,
-            index_interval_bytes=self.config.index_interval_bytes, now_ms=now,
-        )
-
-    def _add_segment(self, segment: Segment) -> None:
-        self._segments.append(segment)
-        self._bases.append(segment.base_offset)
+        write_leader_epochs(self.files, self.directory, self._epochs, durable=self.config.durable)
 
     # -- state --
 
@@ -274,12 +134,12 @@ class PartitionLog:
 
     @property
     def log_end_offset(self) -> int:
-        return self._segments[-1].next_offset
+        return self._segments.log_end_offset
 
     @property
     def high_watermark(self) -> int:
         """The log end offset: with one replica everything appended is committed."""
-        return self._segments[-1].next_offset
+        return self._segments.log_end_offset
 
     @property
     def max_timestamp(self) -> tuple[int, int]:
@@ -290,7 +150,7 @@ class PartitionLog:
 
     @property
     def size_in_bytes(self) -> int:
-        return sum(segment.size for segment in self._segments)
+        return self._segments.size_in_bytes
 
     @property
     def segment_count(self) -> int:
@@ -298,24 +158,12 @@ class PartitionLog:
 
     @property
     def segment_base_offsets(self) -> list[int]:
-        return list(self._bases)
+        return self._segments.base_offsets
 
     @property
     def leader_epochs(self) -> list[tuple[int, int]]:
         """(epoch, start offset) of each leader epoch in the log, oldest first."""
-        return list(self._epochs)
-
-    @property
-    def _durable(self) -> bool:
-        c = self.config
-        return c.fsync or c.flush_messages is not None or c.flush_ms is not None
-
-    def _recompute_max_timestamp(self) -> None:
-        best = (-1, -1)
-        for segment in self._segments:
-            if segment.max_timestamp > best[0]:
-                best = (segment.max_timestamp, segment.offset_of_max_timestamp)
-        self._max_timestamp = best
+        return self._epochs.entries
 
     def _check_open(self) -> None:
         if self._closed:
@@ -349,81 +197,42 @@ class PartitionLog:
         self._check_open()
         if self._failed is not None:
             raise KafkaStorageError(f"{self.directory}: log refuses appends: {self._failed}")
-        total = len(records) if not isinstance(records, memoryview) else records.nbytes
-        if total == 0:
-            raise CorruptBatchError("append needs at least one record batch")
+        prepared = assign_offsets(
+            records, base_offset=self.log_end_offset, leader_epoch=leader_epoch,
+            log_append_time_ms=log_append_time_ms,
+        )
+        info = prepared.info
         now = _wall_ms() if now_ms is None else now_ms
 
-        headers: list[tuple[int, BatchHeader]] = []
-        position = 0
-        while position < total:
-            header = parse_batch_header(records, position)
-            headers.append((position, header))
-            position += header.size
-
-        writable = isinstance(records, bytearray) or (
-            isinstance(records, memoryview) and not records.readonly
-        )
-        if not writable and (len(headers) > 1 or log_append_time_ms is not None):
-            records = bytearray(records)
-            writable = True
-
-        base_offset = next_offset = self.log_end_offset
-        batches: list[tuple[int, int, int, int, int]] = []  # position, base, last, max ts, size
-        for position, header in headers:
-            last = next_offset + header.last_offset_delta
-            max_ts = header.max_timestamp if log_append_time_ms is None else log_append_time_ms
-            batches.append((position, next_offset, last, max_ts, header.size))
-            next_offset = last + 1
-        if writable:
-            for (position, _), (_, base, _, _, _) in zip(headers, batches):
-                patch_base_offset(records, position, base)
-                patch_partition_leader_epoch(records, position, leader_epoch)
-                if log_append_time_ms is not None:
-                    set_log_append_time(records, position, log_append_time_ms)
-            buffers = [records]
-        else:
-            # One read-only batch: patch a copy of its header, write the body as it came.
-            head = bytearray(memoryview(records)[:BATCH_HEADER_SIZE])
-            patch_base_offset(head, 0, base_offset)
-            patch_partition_leader_epoch(head, 0, leader_epoch)
-            buffers = [head, memoryview(records)[BATCH_HEADER_SIZE:]]
-        last_offset = next_offset - 1
-        max_timestamp = max(b[3] for b in batches)
-
-        segment = self._segments[-1]
-        if self._should_roll(segment, total, max_timestamp, last_offset, now):
+        segment = self._segments.active
+        if should_roll(segment, self.config, prepared.size, info.max_timestamp, info.last_offset, now):
             try:
-                self._roll(now)
+                self._segments.roll(now, self.config)
             except OSError as exc:
                 raise KafkaStorageError(f"{self.directory}: roll failed: {exc}") from exc
-            segment = self._segments[-1]
+            segment = self._segments.active
 
         start = segment.size
         try:
-            segment.append(buffers)
+            segment.append(prepared.buffers)
         except OSError as exc:
             self._undo_append(segment, start, exc)
             raise KafkaStorageError(f"{segment.log_path}: append failed: {exc}") from exc
-        segment.size = start + total
-        offset_of_max = -1
-        for position, base, last, max_ts, size in batches:
+        segment.size = start + prepared.size
+        for position, base, last, max_ts, size in prepared.batches:
             segment.track_batch(start + position, base, last, max_ts, size)
-            if max_ts == max_timestamp and offset_of_max < 0:
-                offset_of_max = last
-        segment.remember(last_offset + 1, segment.size)
-        if max_timestamp > self._max_timestamp[0]:
-            self._max_timestamp = (max_timestamp, offset_of_max)
+        segment.remember(info.last_offset + 1, segment.size)
+        if info.max_timestamp > self._max_timestamp[0]:
+            self._max_timestamp = (info.max_timestamp, info.offset_of_max_timestamp)
 
-        if not self._epochs or leader_epoch > self._epochs[-1][0]:
-            self._epochs.append((leader_epoch, base_offset))
+        if self._epochs.assign(leader_epoch, info.base_offset):
             try:
                 self._write_epoch_checkpoint()
             except OSError as exc:
                 # The batches are in the log, which recovery reads epochs back from.
                 logger.warning("%s: cannot write the leader epoch checkpoint: %s", self.directory, exc)
 
-        self._unflushed_messages += last_offset - base_offset + 1
+        self._unflushed_messages += info.last_offset - info.base_offset + 1
         c = self.config
         if (
             c.fsync
@@ -437,7 +246,7 @@ class PartitionLog:
                 # appends until the log is reopened (recovery checks every batch).
                 self._failed = f"fsync failed: {exc}"
                 raise KafkaStorageError(f"{segment.log_path}: fsync failed: {exc}") from exc
-        return AppendInfo(base_offset, last_offset, max_timestamp, offset_of_max)
+        return info
 
     def _undo_append(self, segment: Segment, start: int, exc: OSError) -> None:
         try:
@@ -448,26 +257,6 @@ class PartitionLog:
                 f"truncated ({exc2})"
             )
             logger.error("%s: %s", segment.log_path, self._failed)
-
-    def _should_roll(
-        self, segment: Segment, size: int, max_timestamp: int, last_offset: int, now: int
-    ) -> bool:
-        # Kafka's LogSegment.shouldRoll, except that an empty segment is never rolled: a
-        # batch larger than segment.bytes goes alone into a segment of its own.
-        if segment.size == 0:
-            return False
-        if segment.size + size > self.config.segment_bytes:
-            return True
-        if segment.offset_index.is_full or segment.time_index.is_full:
-            return True
-        if not segment.can_hold_relative(last_offset):
-            return True
-        rolling = segment.rolling_timestamp
-        if rolling is not None and rolling >= 0 and max_timestamp >= 0:
-            waited = max_timestamp - rolling
-        else:
-            waited = now - segment.created_ms
-        return waited > self.config.segment_ms
 
     # -- roll, flush, close --
 
@@ -481,31 +270,12 @@ class PartitionLog:
         """
         self._check_open()
         try:
-            self._roll(_wall_ms() if now_ms is None else now_ms)
+            self._segments.roll(_wall_ms() if now_ms is None else now_ms, self.config)
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: roll failed: {exc}") from exc
 
-    def _roll(self, now: int) -> None:
-        old = self._segments[-1]
-        if old.size == 0:
-            return
-        durable = self._durable
-        # The final time index entry, as Kafka's onBecomeInactiveSegment: a closed segment's
-        # max timestamp is its time index's last entry.
-        old.time_index.maybe_append(old.max_timestamp, old.offset_of_max_timestamp, skip_full_check=True)
-        old.write_indexes(durable=durable)
-        if durable:
-            old.fsync()
-        segment = self._create_segment(old.next_offset, now)
-        if durable:
-            self.files.fsync_dir(self.directory)
-        self._add_segment(segment)
-        logger.debug("%s: rolled a new segment at offset %d", self.directory, segment.base_offset)
-
     def _fsync_segments(self, now: int) -> None:
-        for segment in self._segments:
-            if not segment.synced:
-                segment.fsync()
+        self._segments.fsync()
         self._unflushed_messages = 0
         self._last_flush_ms = now
 
@@ -517,7 +287,7 @@ class PartitionLog:
         """
         self._check_open()
         try:
-            self._segments[-1].flush_indexes(durable=True)
+            self._segments.active.flush_indexes(durable=True)
             self._fsync_segments(_wall_ms() if now_ms is None else now_ms)
             self.files.fsync_dir(self.directory)
         except OSError as exc:
@@ -546,10 +316,9 @@ class PartitionLog:
         if self._closed:
             return
         try:
-            active = self._segments[-1]
             if self._failed is None:
-                active.flush_indexes(durable=self._durable)
-                if self._durable:
+                self._segments.active.flush_indexes(durable=self.config.durable)
+                if self.config.durable:
                     self._fsync_segments(_wall_ms())
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: close failed: {exc}") from exc
@@ -558,11 +327,7 @@ class PartitionLog:
 
     def _close_segments(self) -> None:
         self._closed = True
-        for segment in self._segments:
-            try:
-                segment.close()
-            except OSError as exc:
-                logger.warning("%s: close failed: %s", segment.log_path, exc)
+        self._segments.close()
 
     def delete(self) -> None:
         """Close the log and remove its folder with everything in it.
@@ -583,15 +348,9 @@ class PartitionLog:
         changes apply at the next `apply_retention`.
         """
         self.config = config
-        active = self._segments[-1]
-        active.index_interval_bytes = config.index_interval_bytes
-        active.offset_index.max_entries = config.segment_index_bytes // 8
-        active.time_index.max_entries = config.segment_index_bytes // 12
+        self._segments.apply_config(config)
 
     # -- reads --
-
-    def _segment_index(self, offset: int) -> int:
-        return max(bisect_right(self._bases, offset) - 1, 0)
 
     def _check_range(self, offset: int) -> None:
         if offset < self._log_start_offset or offset > self.log_end_offset:
@@ -626,25 +385,10 @@ class PartitionLog:
         limit = self.log_end_offset if max_offset is None else min(max_offset, self.log_end_offset)
         if offset >= limit:
             return []
-        out: list[memoryview] = []
-        i = self._segment_index(offset)
-        budget = max_bytes
-        first = True
         try:
-            while i < len(self._segments):
-                data, at_end = self._segments[i].read(
-                    offset if first else None, budget, must_take_one=first, max_offset=limit
-                )
-                if data is not None:
-                    out.append(data)
-                    budget -= len(data)
-                    first = False
-                if not at_end or budget <= 0 and not first:
-                    break
-                i += 1
+            return self._segments.read(offset, max_bytes, limit)
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: read failed: {exc}") from exc
-        return out
 
     def batches_from(self, offset: int) -> Iterator[tuple[BatchHeader, memoryview]]:
         """Yield (header, bytes) of every batch from the one containing *offset* to the end
@@ -659,11 +403,8 @@ class PartitionLog:
         return self._batches_from(offset)
 
     def _batches_from(self, offset: int) -> Iterator[tuple[BatchHeader, memoryview]]:
-        i = self._segment_index(offset)
         try:
-            while i < len(self._segments):
-                yield from self._segments[i].iter_batches_from(offset)
-                i += 1
+            yield from self._segments.batches_from(offset)
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: read failed: {exc}") from exc
 
@@ -680,15 +421,9 @@ class PartitionLog:
         """
         self._check_open()
         try:
-            for segment in self._segments:
-                if segment.next_offset <= self._log_start_offset:
-                    continue
-                found = segment.find_timestamp(timestamp_ms, self._log_start_offset)
-                if found is not None:
-                    return max(found[0], self._log_start_offset), found[1]
+            return self._segments.find_timestamp(timestamp_ms, self._log_start_offset)
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: read failed: {exc}") from exc
-        return None
 
     def leader_epoch_end_offset(self, epoch: int) -> tuple[int, int]:
         """(epoch, end offset) for OffsetForLeaderEpoch.
@@ -698,14 +433,7 @@ class PartitionLog:
         epoch 0 from its start. Below the first epoch: (*epoch*, first epoch's start offset),
         as Kafka. *epoch* -1 (undefined): (-1, -1).
         """
-        if epoch < 0:
-            return -1, -1
-        epochs = self._epochs or [(0, self._log_start_offset)]
-        i = bisect_right(epochs, (epoch, float("inf"))) - 1
-        if i < 0:
-            return epoch, epochs[0][1]
-        end = epochs[i + 1][1] if i + 1 < len(epochs) else self.log_end_offset
-        return epochs[i][0], end
+        return self._epochs.end_offset_for(epoch, self._log_start_offset, self.log_end_offset)
 
     # -- deletion --
 
@@ -731,10 +459,10 @@ class PartitionLog:
             )
         if before_offset > self._log_start_offset:
             try:
-                self._log_start_offset = before_offset
-                self._write_log_start_checkpoint()
-                self._truncate_epochs_from_start(write=True)
-                self._delete_oldest(self._count_deletable(self._below_log_start), _wall_ms())
+                self._move_log_start(before_offset)
+                self._delete_oldest(
+                    deletable_below_log_start(self._segments, self._log_start_offset), _wall_ms()
+                )
             except OSError as exc:
                 raise KafkaStorageError(f"{self.directory}: delete records failed: {exc}") from exc
         return self._log_start_offset
@@ -760,78 +488,44 @@ class PartitionLog:
         c = self.config
         try:
             if c.retention_ms >= 0:
-                def past_time(segment: Segment, is_last: bool) -> bool:
-                    return now - segment.largest_timestamp() > c.retention_ms
-
-                deleted += self._delete_oldest(self._count_deletable(past_time), now)
+                deleted += self._delete_oldest(
+                    deletable_by_time(self._segments, now, c.retention_ms), now
+                )
             if c.retention_bytes >= 0:
-                excess = self.size_in_bytes - c.retention_bytes
-
-                def past_size(segment: Segment, is_last: bool) -> bool:
-                    nonlocal excess
-                    if excess - segment.size >= 0:
-                        excess -= segment.size
-                        return True
-                    return False
-
-                deleted += self._delete_oldest(self._count_deletable(past_size), now)
-            deleted += self._delete_oldest(self._count_deletable(self._below_log_start), now)
+                deleted += self._delete_oldest(
+                    deletable_by_size(self._segments, c.retention_bytes), now
+                )
+            deleted += self._delete_oldest(
+                deletable_below_log_start(self._segments, self._log_start_offset), now
+            )
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: retention failed: {exc}") from exc
         return deleted
-
-    def _below_log_start(self, segment: Segment, is_last: bool) -> bool:
-        return not is_last and segment.next_offset <= self._log_start_offset
-
-    def _count_deletable(self, predicate: Any) -> int:
-        n = 0
-        last = len(self._segments) - 1
-        for i, segment in enumerate(self._segments):
-            is_last = i == last
-            if is_last and segment.size == 0:
-                break
-            if not predicate(segment, is_last):
-                break
-            n += 1
-        return n
 
     def _delete_oldest(self, n: int, now: int) -> int:
         if n == 0:
             return 0
         if n == len(self._segments):
-            self._roll(now)
-        victims = self._segments[:n]
-        del self._segments[:n]
-        del self._bases[:n]
-        new_start = max(self._log_start_offset, self._segments[0].base_offset)
+            self._segments.roll(now, self.config)
+        victims = self._segments.remove_oldest(n)
+        new_start = max(self._log_start_offset, self._segments.base_offsets[0])
         if new_start != self._log_start_offset:
-            self._log_start_offset = new_start
-            self._write_log_start_checkpoint()
-            self._truncate_epochs_from_start(write=True)
+            self._move_log_start(new_start)
         for segment in victims:
             logger.info(
                 "%s: deleting segment %d (offsets %d to %d, %d bytes)", self.directory,
                 segment.base_offset, segment.base_offset, segment.next_offset - 1, segment.size,
             )
             segment.delete_files()
-        self._recompute_max_timestamp()
+        self._max_timestamp = self._segments.max_timestamp()
         return n
 
-    def _truncate_epochs_from_start(self, *, write: bool = False) -> None:
-        # As Kafka's LeaderEpochFileCache.truncateFromStart: entries wholly below the log
-        # start go, the one the log start is in now starts there.
-        start = self._log_start_offset
-        epochs = self._epochs
-        i = 0
-        while i + 1 < len(epochs) and epochs[i + 1][1] <= start:
-            i += 1
-        new = epochs[i:]
-        if new and new[0][1] < start:
-            new[0] = (new[0][0], start)
-        if new != epochs:
-            self._epochs = new
-            if write:
-                self._write_epoch_checkpoint()
+    def _move_log_start(self, log_start_offset: int) -> None:
+        """Checkpoint the new log start offset and drop the leader epochs below it."""
+        self._log_start_offset = log_start_offset
+        write_log_start_offset(self.files, self.directory, log_start_offset)
+        if self._epochs.truncate_from_start(log_start_offset):
+            self._write_epoch_checkpoint()
 
 
 class MemoryLog(PartitionLog):

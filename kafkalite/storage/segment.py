@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import attrs
 from kafkalite.storage.errors import CorruptSegmentError
 from kafkalite.storage.files import FileHandle, Files
 from kafkalite.storage.index import OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, OffsetIndex, TimeIndex
-from kafkalite.wire.records import (
+from kafkalite.wire.batch import (
     LOG_OVERHEAD,
     MIN_BATCH_LENGTH,
     BatchHeader,
@@ -37,7 +37,7 @@ from kafkalite.wire.records import (
     parse_batch_header,
 )
 
-__all__ = ["BadBatch", "Segment", "iter_file_batches", "segment_path"]
+__all__ = ["BadBatch", "Segment", "close_segments", "iter_file_batches", "segment_path"]
 
 logger = logging.getLogger("kafkalite.storage")
 
@@ -529,3 +529,13 @@ class Segment:
     def fsync(self) -> None:
         self.log_file.fsync()
         self.synced = True
+
+
+def close_segments(segments: Iterable[Segment]) -> None:
+    """Close every segment's .log file. A failure is logged and the others are still closed:
+    what was written is on disk or is recovery's business at the next open."""
+    for segment in segments:
+        try:
+            segment.close()
+        except OSError as exc:
+            logger.warning("%s: close failed: %s", segment.log_path, exc)

@@ -3,7 +3,7 @@
 Fixtures:
 
 * ``kafkalite_broker``: a fresh in-memory broker per test, running in a background thread;
-  a `kafkalite.inprocess.BrokerThread` with ``bootstrap_servers`` and the helpers
+  a `kafkalite.testing.thread.BrokerThread` with ``bootstrap_servers`` and the helpers
   (``create_topic``, ``produce``, ``records``, ``committed``, ``wait_for_group``,
   ``wait_for_committed``, ``wait_for_records`` ...).
 * ``kafkalite_shared_broker``: the same, but one broker for the whole session, emptied

@@ -141,7 +141,8 @@ class Consumer:
         """One Fetch per leader; yield (partition, offset, timestamp, timestamp type, record)."""
         from kafkalite.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
         from kafkalite.wire.primitives import DecodeError
-        from kafkalite.wire.records import decode_records, iter_batches, record_timestamp
+        from kafkalite.wire.batch import iter_batches
+        from kafkalite.wire.records import decode_records, record_timestamp
 
         by_leader: dict[int, list[int]] = {}
         for p in self.partitions:

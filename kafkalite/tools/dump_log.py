@@ -111,15 +111,15 @@ def _mapped(path: Path) -> tuple[Any, int]:
 
 
 def _dump_log(path: Path, out: Any, *, records: bool, data: bool, offsets_decoder: bool, max_bytes: int) -> None:
-    from kafkalite.wire.records import (
+    from kafkalite.wire.batch import (
         LOG_OVERHEAD,
         MIN_BATCH_LENGTH,
         CorruptBatchError,
         UnsupportedMagicError,
         batch_crc_ok,
-        decode_records,
         parse_batch_header,
     )
+    from kafkalite.wire.records import decode_records
 
     buf, size = _mapped(path)
     end = min(size, max_bytes) if max_bytes else size
@@ -211,7 +211,7 @@ def _control_text(record: Any) -> str:
 
 def _offsets_text(key: bytes | None, value: bytes | None) -> str:
     from kafkalite.groups.records import GroupMetadataRecord, OffsetCommitRecord, parse_record
-    from kafkalite.trace.tracer import to_data
+    from kafkalite.readable import to_data
 
     try:
         record = parse_record(key, value)

@@ -75,3 +75,18 @@ async def test_pipelined_requests_are_answered_in_order(client: Client) -> None:
         frame = await client.receive_frame()
         assert frame is not None
         assert read_response_header(frame, False)[0] == expected
+
+
+def test_the_index_of_handler_modules_matches_every_handler() -> None:
+    import pkgutil
+
+    import kafkalite.handlers
+    from kafkalite.handlers import SERVED
+    from kafkalite.server.dispatch import load_handlers
+
+    handlers = load_handlers()  # raises if a module's range differs from the index
+    modules = {info.name for info in pkgutil.iter_modules(kafkalite.handlers.__path__)}
+    assert {module for module, _lo, _hi in SERVED.values()} == modules
+    assert {k: (s.min_version, s.max_version) for k, s in handlers.items()} == {
+        k: (lo, hi) for k, (_m, lo, hi) in SERVED.items()
+    }

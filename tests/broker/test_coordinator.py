@@ -6,7 +6,7 @@ import pytest
 import trio
 
 from kafkalite.broker.state import Broker
-from kafkalite.groups.coordinator import OFFSETS_TOPIC
+from kafkalite.groups.port import OFFSETS_TOPIC
 from kafkalite.groups.records import partition_for
 from kafkalite.wire.error_codes import ErrorCode as E
 from kafkalite.wire.messages.describe_groups import DescribeGroupsRequest
@@ -23,17 +23,36 @@ async def broker(nursery: trio.Nursery) -> Broker:
     return start_broker(nursery)
 
 
-async def test_consumer_offsets_is_created_at_start_internal_and_compacted(broker: Broker, nursery) -> None:
+async def test_consumer_offsets_is_created_when_a_group_first_needs_it(broker: Broker, nursery) -> None:
+    assert broker.cluster.topic(OFFSETS_TOPIC) is None  # as Kafka: not at start
+    client = connect(broker, nursery)
+    response = await client.request(FindCoordinatorRequest(key="g", key_type=0), 3)
+    assert response.error_code == 0
     topic = broker.cluster.topic(OFFSETS_TOPIC)
     assert len(topic.partitions) == 50
     assert topic.is_internal and topic.configs["cleanup.policy"] == "compact"
-    client = connect(broker, nursery)
     response = await client.request(MetadataRequest(topics=[MetadataRequestTopic(name=OFFSETS_TOPIC)]), 12)
     assert response.topics[0].is_internal is True
 
 
+@pytest.mark.parametrize("allow_auto_topic_creation", [True, False])
+async def test_metadata_for_consumer_offsets_creates_it_with_its_own_settings(
+    broker: Broker, nursery, allow_auto_topic_creation: bool
+) -> None:
+    client = connect(broker, nursery)
+    request = MetadataRequest(
+        topics=[MetadataRequestTopic(name=OFFSETS_TOPIC)], allow_auto_topic_creation=allow_auto_topic_creation
+    )
+    response = await client.request(request, 12)
+    assert (response.topics[0].error_code, response.topics[0].is_internal) == (0, True)
+    assert len(response.topics[0].partitions) == 50
+    assert broker.cluster.topic(OFFSETS_TOPIC).configs["cleanup.policy"] == "compact"
+
+
 async def test_offsets_topic_partitions_is_configurable(nursery) -> None:
     broker = start_broker(nursery, offsets_topic_partitions=3)
+    assert broker.cluster.topic(OFFSETS_TOPIC) is None
+    broker.groups.ensure_offsets_topic()
     assert len(broker.cluster.topic(OFFSETS_TOPIC).partitions) == 3
     assert broker.groups.partition_for("hello") == 99162322 % 3
 
@@ -72,6 +91,7 @@ async def test_unknown_key_type_is_invalid_request(broker: Broker, nursery, vers
 
 
 async def test_missing_offsets_topic_means_coordinator_not_available(broker: Broker, nursery) -> None:
+    broker.groups.ensure_offsets_topic()
     broker.delete_topic(OFFSETS_TOPIC)
     client = connect(broker, nursery)
     response = await client.request(FindCoordinatorRequest(key="g"), 2)
@@ -83,6 +103,7 @@ async def test_missing_offsets_topic_means_coordinator_not_available(broker: Bro
 
 
 def group_led_by(broker: Broker, node_id: int) -> str:
+    broker.groups.ensure_offsets_topic()
     topic = broker.cluster.topic(OFFSETS_TOPIC)
     for i in range(1000):
         group_id = f"group-{i}"

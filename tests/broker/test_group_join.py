@@ -476,7 +476,7 @@ async def test_a_superseded_parked_join_is_answered(broker: Broker, member, nurs
     assert first["response"].error_code == E.REBALANCE_IN_PROGRESS  # no handler waits forever
 
 
-async def test_clear_answers_parked_requests_and_forgets_every_group(broker: Broker, member, nursery,
+async def test_reset_answers_parked_requests_and_forgets_every_group(broker: Broker, member, nursery,
                                                                     autojump_clock) -> None:
     a = member()
     await a.join_and_sync()
@@ -488,7 +488,7 @@ async def test_clear_answers_parked_requests_and_forgets_every_group(broker: Bro
 
     nursery.start_soon(b_joins)
     await trio.sleep(1)
-    broker.groups.clear()
+    broker.groups.reset()
     await trio.sleep(1)
     assert parked["b"].error_code == E.UNKNOWN_MEMBER_ID
     assert broker.groups.groups == {} and await a.heartbeat() == E.UNKNOWN_MEMBER_ID

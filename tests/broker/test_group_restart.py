@@ -13,7 +13,7 @@ from kafkalite.broker.state import Broker
 from kafkalite.broker.cluster import BrokerNode
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.server.dispatch import load_handlers
-from kafkalite.groups.coordinator import OFFSETS_TOPIC
+from kafkalite.groups.port import OFFSETS_TOPIC
 from kafkalite.groups.records import offset_commit_key, partition_for
 from kafkalite.wire.error_codes import ErrorCode as E
 from kafkalite.wire.records import NewRecord, build_batch

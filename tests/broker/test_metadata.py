@@ -18,7 +18,10 @@ async def test_null_topics_lists_all_topics(broker: Broker, client: Client) -> N
     broker.create_topic("a", 2)
     broker.create_topic("b", 1)
     response = await client.request(MetadataRequest(topics=None), 12)
-    # __consumer_offsets (internal, created at start) is listed too, as Kafka lists it.
+    assert sorted(t.name for t in response.topics) == ["a", "b"]
+    broker.groups.ensure_offsets_topic()
+    response = await client.request(MetadataRequest(topics=None), 12)
+    # __consumer_offsets (internal, created when a group first needs it) is listed too, as Kafka lists it.
     assert sorted(t.name for t in response.topics) == ["__consumer_offsets", "a", "b"]
     assert response.cluster_id == broker.cluster.cluster_id
     assert response.controller_id == 0

@@ -6,7 +6,7 @@ import pytest
 import trio
 
 from kafkalite.broker.state import Broker
-from kafkalite.groups.coordinator import OFFSETS_TOPIC
+from kafkalite.groups.port import OFFSETS_TOPIC
 from kafkalite.groups.records import OffsetCommitRecord, parse_record, partition_for
 from kafkalite.wire.error_codes import ErrorCode as E
 from kafkalite.wire.messages.offset_commit import (

@@ -21,7 +21,8 @@ from kafkalite.wire.messages.offset_for_leader_epoch import (
     OffsetForLeaderTopic,
 )
 from kafkalite.wire.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
-from kafkalite.wire.records import NewRecord, build_batch, decode_records, iter_batches
+from kafkalite.wire.batch import iter_batches
+from kafkalite.wire.records import NewRecord, build_batch, decode_records
 
 from .conftest import Client, make_broker
 

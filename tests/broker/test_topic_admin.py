@@ -119,7 +119,7 @@ async def test_delete_by_name_and_by_id(broker: Broker, client: Client) -> None:
         6,
     )
     assert [(r.name, r.error_code) for r in response.responses] == [("b", 0), (None, 100)]
-    assert list(broker.cluster.topics) == ["__consumer_offsets"]
+    assert list(broker.cluster.topics) == []
 
 
 async def test_create_partitions(broker: Broker, client: Client) -> None:

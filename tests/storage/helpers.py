@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kafkalite.wire.records import NewRecord, build_batch, iter_batches
+from kafkalite.wire.batch import iter_batches
+from kafkalite.wire.records import NewRecord, build_batch
 
 
 def batch(count: int = 1, *, value_size: int = 10, timestamp: int = 1_000, tag: int = 0) -> bytes:

@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kafkalite.storage import LogConfig, MemoryLog, OffsetOutOfRange
-from kafkalite.wire.records import (
-    CorruptBatchError,
-    build_batch,
-    iter_batches,
-    parse_batch_header,
-)
+from kafkalite.wire.batch import CorruptBatchError, iter_batches, parse_batch_header
+from kafkalite.wire.records import build_batch
 
 from .helpers import batch, batches_in
 

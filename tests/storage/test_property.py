@@ -10,12 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kafkalite.storage import LogConfig, MemoryFiles, MemoryLog, OffsetOutOfRange, PartitionLog
-from kafkalite.wire.records import (
-    build_batch,
-    iter_batches,
-    patch_base_offset,
-    patch_partition_leader_epoch,
-)
+from kafkalite.wire.batch import iter_batches, patch_base_offset, patch_partition_leader_epoch
+from kafkalite.wire.records import build_batch
 
 _append = st.tuples(
     st.just("append"),

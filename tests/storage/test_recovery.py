@@ -8,7 +8,7 @@ import os
 import pytest
 
 from kafkalite.storage import CorruptSegmentError, LogConfig, PartitionLog
-from kafkalite.wire.records import CRC_OFFSET
+from kafkalite.wire.batch import CRC_OFFSET
 
 from .helpers import batch, batches_in
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 from kafkalite.storage import LogConfig, PartitionLog
-from kafkalite.wire.records import iter_batches
+from kafkalite.wire.batch import iter_batches
 
 from .helpers import batch, batches_in
 

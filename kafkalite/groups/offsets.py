@@ -1,0 +1,203 @@
+"""Committed offsets: OffsetCommit, OffsetFetch, OffsetDelete, group deletion, and the
+periodic expiry of offsets past ``offsets.retention.minutes`` (Kafka's ``OffsetMetadataManager``).
+
+Each change is written to ``__consumer_offsets`` first and applied in memory only once the
+write succeeded, so memory never holds what a restart would not find.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kafkalite.groups.core import CoordinatorCore
+from kafkalite.groups.group import Group, OffsetAndMetadata, TopicPartition
+from kafkalite.groups.port import store_error
+from kafkalite.groups.records import group_metadata_key, offset_commit_key, offset_commit_value
+from kafkalite.groups.requests import CommitRequest, FetchedOffset
+from kafkalite.groups.state import GroupEvent, GroupState
+from kafkalite.wire.error_codes import ErrorCode
+
+log = logging.getLogger("kafkalite.groups")
+
+
+class OffsetManagement(CoordinatorCore):
+    """The offsets half of `kafkalite.groups.coordinator.GroupCoordinator`."""
+
+    # -- offsets -------------------------------------------------------------------------
+
+    def commit_offsets(
+        self,
+        group_id: str,
+        member_id: str,
+        group_instance_id: str | None,
+        generation_id: int,
+        partitions: list[CommitRequest],
+        *,
+        retention_time_ms: int = -1,
+        reports_group_id_not_found: bool = True,
+    ) -> list[ErrorCode]:
+        """Handle the (existing) partitions of an OffsetCommit; one error per partition.
+
+        Generation -1 with no member id commits for a group without members (assign()
+        consumers, admin tools), creating a "simple" group if needed.
+        """
+        def all_failed(error: ErrorCode) -> list[ErrorCode]:
+            return [error] * len(partitions)
+
+        group = self.groups.get(group_id)
+        if group is None:
+            if generation_id >= 0:
+                # v9+ can say so; older clients only understand a stale generation.
+                return all_failed(ErrorCode.GROUP_ID_NOT_FOUND if reports_group_id_not_found else ErrorCode.ILLEGAL_GENERATION)
+            group = self.groups[group_id] = Group(group_id, state_timestamp=self.wall_ms())
+            log.info("group %s: created as a simple group by an offset commit", group_id)
+        error = group.validate_offset_commit(member_id, group_instance_id, generation_id)
+        if error is not None:
+            return all_failed(error)
+        if group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE):
+            member = group.members.get(member_id)
+            if member is not None:
+                self._reschedule_heartbeat(group, member)  # a commit keeps the session alive
+        now = self.wall_ms()
+        expire = None if retention_time_ms == -1 else now + retention_time_ms
+        errors: list[ErrorCode] = []
+        records: list[tuple[bytes, bytes | None]] = []
+        pending: list[tuple[TopicPartition, OffsetAndMetadata]] = []
+        for p in partitions:
+            if p.metadata is not None and len(p.metadata) > self.offset_metadata_max_bytes:
+                errors.append(ErrorCode.OFFSET_METADATA_TOO_LARGE)
+                continue
+            errors.append(ErrorCode.NONE)
+            committed = OffsetAndMetadata(p.offset, p.leader_epoch, p.metadata or "", now, expire)
+            pending.append(((p.topic, p.partition), committed))
+            records.append((
+                offset_commit_key(group_id, p.topic, p.partition),
+                offset_commit_value(p.offset, p.leader_epoch, committed.metadata, now, expire),
+            ))
+        store_error = self._append(group_id, records)
+        if store_error is not ErrorCode.NONE:
+            mapped = store_error(store_error)
+            return [mapped if e is ErrorCode.NONE else e for e in errors]
+        for tp, committed in pending:
+            group.offsets[tp] = committed
+        return errors
+
+    def fetch_offsets(
+        self, group_id: str, topics: list[tuple[str, list[int]]] | None
+    ) -> list[tuple[str, list[FetchedOffset]]]:
+        """Committed offsets of *topics* (None: every committed offset of the group).
+
+        A partition without a committed offset (or of an unknown group) answers offset -1,
+        leader epoch -1, metadata "". kafkalite has no transactional offsets, so there is
+        never a pending commit: require_stable needs no wait.
+        """
+        group = self.groups.get(group_id)
+        offsets = {} if group is None or group.is_in(GroupState.DEAD) else group.offsets
+        if topics is None:
+            by_topic: dict[str, list[FetchedOffset]] = {}
+            for (topic, partition), o in sorted(offsets.items()):
+                by_topic.setdefault(topic, []).append(
+                    FetchedOffset(partition, o.committed_offset, o.leader_epoch, o.metadata)
+                )
+            return list(by_topic.items())
+        result = []
+        for topic, partitions in topics:
+            fetched = []
+            for partition in partitions:
+                o = offsets.get((topic, partition))
+                if o is None:
+                    fetched.append(FetchedOffset(partition, -1, -1, ""))
+                else:
+                    fetched.append(FetchedOffset(partition, o.committed_offset, o.leader_epoch, o.metadata))
+            result.append((topic, fetched))
+        return result
+
+    def delete_offsets(
+        self, group_id: str, topics: list[tuple[str, list[int]]]
+    ) -> tuple[ErrorCode, list[tuple[str, list[tuple[int, ErrorCode]]]]]:
+        """Handle an OffsetDelete of existing partitions: a top-level error or per partition."""
+        if not group_id:
+            return ErrorCode.INVALID_GROUP_ID, []
+        group = self.groups.get(group_id)
+        if group is None or group.is_in(GroupState.DEAD):
+            return ErrorCode.GROUP_ID_NOT_FOUND, []
+        if not group.is_in(GroupState.EMPTY) and not group.uses_consumer_protocol():
+            return ErrorCode.NON_EMPTY_GROUP, []
+        result = []
+        records: list[tuple[bytes, bytes | None]] = []
+        deleted: list[TopicPartition] = []
+        for topic, partitions in topics:
+            if group.is_subscribed_to_topic(topic):
+                result.append((topic, [(p, ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC) for p in partitions]))
+                continue
+            result.append((topic, [(p, ErrorCode.NONE) for p in partitions]))
+            for p in partitions:
+                if (topic, p) in group.offsets:
+                    records.append((offset_commit_key(group_id, topic, p), None))
+                    deleted.append((topic, p))
+        error = self._append(group_id, records)
+        if error is not ErrorCode.NONE:
+            return store_error(error), []
+        for tp in deleted:
+            group.offsets.pop(tp, None)
+        return ErrorCode.NONE, result
+
+    def _delete_group(self, group: Group, offsets: list[TopicPartition]) -> ErrorCode:
+        records: list[tuple[bytes, bytes | None]] = [
+            (offset_commit_key(group.group_id, topic, partition), None) for topic, partition in offsets
+        ]
+        records.append((group_metadata_key(group.group_id), None))
+        error = self._append(group.group_id, records)
+        if error is not ErrorCode.NONE:
+            return _store_error(error)
+        group.transition(GroupEvent.DELETE, self.wall_ms())
+        del self.groups[group.group_id]
+        for member_id in list(group.pending_members):
+            self._cancel_heartbeat(group, member_id)
+        self.timers.cancel(("join", group.group_id))
+        self.timers.cancel(("sync", group.group_id))
+        log.info("group %s: deleted with %d offset(s)", group.group_id, len(offsets))
+        return ErrorCode.NONE
+
+    def _schedule_cleanup(self) -> None:
+        self.timers.schedule(("cleanup",), self.offsets_retention_check_interval_ms, self._cleanup_tick)
+
+    def _cleanup_tick(self) -> None:
+        self._schedule_cleanup()
+        self.cleanup_group_metadata()
+
+    # -- expiry and topic deletion -------------------------------------------------------
+
+    def cleanup_group_metadata(self) -> int:
+        """Expire offsets past offsets.retention.minutes and delete empty groups left with
+        none (KIP-211); return the number of tombstones written."""
+        now = self.wall_ms()
+        written = 0
+        for group in list(self.groups.values()):
+            expired = group.expired_offsets(now, self.offsets_retention_ms)
+            all_expired = len(expired) == len(group.offsets)
+            if all_expired and group.is_in(GroupState.EMPTY) and not group.pending_members:
+                if self._delete_group(group, expired) is ErrorCode.NONE:
+                    written += len(expired) + 1
+                continue
+            if expired:
+                records: list[tuple[bytes, bytes | None]] = [
+                    (offset_commit_key(group.group_id, topic, partition), None) for topic, partition in expired
+                ]
+                if self._append(group.group_id, records) is ErrorCode.NONE:
+                    for tp in expired:
+                        group.offsets.pop(tp, None)
+                    written += len(records)
+                    log.info("group %s: expired %d offset(s)", group.group_id, len(expired))
+        return written
+
+    def on_topic_deleted(self, topic: str) -> None:
+        """Drop (with tombstones) every committed offset of a deleted topic, as Kafka does."""
+        for group in list(self.groups.values()):
+            gone = [tp for tp in group.offsets if tp[0] == topic]
+            if not gone:
+                continue
+            records: list[tuple[bytes, bytes | None]] = [(offset_commit_key(group.group_id, t, p), None) for t, p in gone]
+            if self._append(group.group_id, records) is ErrorCode.NONE:
+                for tp in gone:
+                    group.offsets.pop(tp, None)

@@ -1,0 +1,365 @@
+"""Why a response carries an error code, in plain words, for the learning mode.
+
+`error_sites` finds every struct of a response with a non-zero ``error_code``; `explain`
+gives its name and one line of reason: the error message the handler put in the response
+if there is one (even where that version of the protocol cannot carry it), else a reason
+derived from the request, the response and the broker's current state (a `Context`), e.g.
+``fetch offset 57 is past the log end offset 42 of orders-0``, else Kafka's description of
+the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any, Callable
+
+from kafkalite.readable import kafka_uuid
+from kafkalite.wire.error_codes import ErrorCode
+
+if TYPE_CHECKING:
+    from kafkalite.broker.state import Broker
+
+log = logging.getLogger("kafkalite.trace")
+
+
+class ErrorSite:
+    """Where in a response an error code sits, with what a reason needs to know."""
+
+    def __init__(self, path: str, chain: list[Any], code: int) -> None:
+        self.path = path
+        self.chain = chain  # response structs from the top down to the one with the error
+        self.code = code
+
+    @property
+    def struct(self) -> Any:
+        return self.chain[-1]
+
+    def attr(self, *names: str) -> Any:
+        """The first of *names* found on the erroring struct or, going up, its parents."""
+        for obj in reversed(self.chain):
+            for name in names:
+                value = getattr(obj, name, None)
+                if value is not None and name in _field_names(obj):
+                    return value
+        return None
+
+    @property
+    def topic(self) -> str | None:
+        for obj in reversed(self.chain[:-1] if _partition_of(self.struct) is not None else self.chain):
+            for name in ("topic", "name"):
+                if name in _field_names(obj):
+                    value = getattr(obj, name)
+                    if isinstance(value, str) and value:
+                        return value
+        return None
+
+    @property
+    def partition(self) -> int | None:
+        return _partition_of(self.struct)
+
+
+def _field_names(obj: Any) -> set[str]:
+    return {spec.name for spec in getattr(type(obj), "__kafka_fields__", ())}
+
+
+def _partition_of(obj: Any) -> int | None:
+    for name in ("partition_index", "partition", "index"):
+        if name in _field_names(obj):
+            value = getattr(obj, name)
+            if isinstance(value, int):
+                return value
+    return None
+
+
+def error_sites(response: Any) -> list[ErrorSite]:
+    """Every struct of *response* with a non-zero ``error_code``, depth first."""
+    found: list[ErrorSite] = []
+
+    def walk(obj: Any, path: str, chain: list[Any]) -> None:
+        fields = getattr(type(obj), "__kafka_fields__", None)
+        if fields is None:
+            return
+        chain = [*chain, obj]
+        for spec in fields:
+            value = getattr(obj, spec.name)
+            if spec.name == "error_code" and value:
+                found.append(ErrorSite(path, chain, value))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    walk(item, f"{path}.{spec.name}[{i}]" if path else f"{spec.name}[{i}]", chain)
+            elif hasattr(type(value), "__kafka_fields__"):
+                walk(value, f"{path}.{spec.name}" if path else spec.name, chain)
+
+    walk(response, "", [])
+    return found
+
+
+def _request_partition(request: Any, topic: str | None, partition: int | None) -> Any:
+    """The request's struct for *topic* / *partition* (Fetch, Produce, ListOffsets ...)."""
+    for t in _items(request, ("topics", "topic_data")):
+        name = getattr(t, "topic", None) or getattr(t, "name", None)
+        if topic is not None and name != topic:
+            continue
+        for p in _items(t, ("partitions", "partition_data")):
+            if _partition_of(p) == partition:
+                return p
+    return None
+
+
+def _items(obj: Any, names: tuple[str, ...]) -> list[Any]:
+    for name in names:
+        if name in _field_names(obj):
+            return getattr(obj, name) or []
+    return []
+
+
+Reason = Callable[["Context", ErrorSite], "str | None"]
+
+
+class Context:
+    """What a reason may look at: the broker (current state), the request and its version."""
+
+    def __init__(self, broker: Broker, api_key: int, version: int, request: Any, node_id: int) -> None:
+        self.broker = broker
+        self.api_key = api_key
+        self.version = version
+        self.request = request
+        self.node_id = node_id
+
+    def plog(self, topic: str | None, partition: int | None) -> Any:
+        if topic is None or partition is None:
+            return None
+        return self.broker.log_for(topic, partition)
+
+    def group(self) -> Any:
+        group_id = getattr(self.request, "group_id", None)
+        if group_id is None:
+            return None
+        return self.broker.groups.group(group_id)
+
+
+def _where(topic: str | None, partition: int | None) -> str:
+    return f"{topic}-{partition}" if partition is not None else str(topic)
+
+
+def _offset_out_of_range(ctx: Context, site: ErrorSite) -> str | None:
+    topic, partition = site.topic, site.partition
+    wanted = _request_partition(ctx.request, topic, partition)
+    if wanted is None:
+        return None
+    offset = getattr(wanted, "fetch_offset", None)
+    verb = "fetch offset"
+    if offset is None:
+        offset, verb = getattr(wanted, "offset", None), "offset"
+    if offset is None:
+        return None
+    plog = ctx.plog(topic, partition)
+    start = getattr(site.struct, "log_start_offset", -1)
+    end = getattr(site.struct, "high_watermark", -1)
+    if plog is not None:
+        start = plog.log_start_offset if start in (None, -1) else start
+        end = plog.high_watermark if end in (None, -1) else end
+    where = _where(topic, partition)
+    if end is not None and end >= 0 and offset > end:
+        return f"{verb} {offset} is past the log end offset {end} of {where}"
+    if start is not None and start >= 0 and offset < start:
+        return (
+            f"{verb} {offset} is before the log start offset {start} of {where} "
+            "(older records were deleted by retention or DeleteRecords)"
+        )
+    return f"{verb} {offset} is outside [{start}, {end}] of {where}"
+
+
+def _unknown_topic_or_partition(ctx: Context, site: ErrorSite) -> str | None:
+    topic, partition = site.topic, site.partition
+    if topic is None:
+        return None
+    t = ctx.broker.cluster.topic(topic)
+    if t is None:
+        reason = f"topic {topic} does not exist"
+        if ctx.api_key == 3:
+            if not ctx.broker.config.auto_create_topics:
+                reason += " and the broker does not create topics on demand (auto.create.topics.enable=false)"
+            elif ctx.version >= 4 and not getattr(ctx.request, "allow_auto_topic_creation", True):
+                reason += " and the client did not ask to create it (allow_auto_topic_creation=false)"
+        return reason
+    if partition is not None and not 0 <= partition < len(t.partitions):
+        return f"topic {topic} has {len(t.partitions)} partition(s), 0-{len(t.partitions) - 1}: no partition {partition}"
+    return None
+
+
+def _unknown_topic_id(ctx: Context, site: ErrorSite) -> str | None:
+    topic_id = site.attr("topic_id")
+    if isinstance(topic_id, uuid.UUID):
+        return f"no topic has the id {kafka_uuid(topic_id)} (deleted, or from another cluster)"
+    return None
+
+
+def _not_leader(ctx: Context, site: ErrorSite) -> str | None:
+    topic, partition = site.topic, site.partition
+    if topic is None or partition is None:
+        return None
+    state = ctx.broker.cluster.partition(topic, partition)
+    if state is None:
+        return None
+    return f"node {ctx.node_id} is not the leader of {topic}-{partition}: node {state.leader_id} is (refresh Metadata)"
+
+
+def _leader_epoch(ctx: Context, site: ErrorSite) -> str | None:
+    topic, partition = site.topic, site.partition
+    wanted = _request_partition(ctx.request, topic, partition)
+    state = ctx.broker.cluster.partition(topic, partition) if topic is not None and partition is not None else None
+    if wanted is None or state is None:
+        return None
+    epoch = getattr(wanted, "current_leader_epoch", None)
+    relation = "older" if site.code == ErrorCode.FENCED_LEADER_EPOCH else "newer"
+    return (
+        f"the client's leader epoch {epoch} for {topic}-{partition} is {relation} than the "
+        f"leader's epoch {state.leader_epoch} (its Metadata is {'stale' if relation == 'older' else 'ahead'})"
+    )
+
+
+def _group_id(ctx: Context, site: ErrorSite) -> str | None:
+    return getattr(ctx.request, "group_id", None) or site.attr("group_id", "key")
+
+
+def _coordinator(ctx: Context, site: ErrorSite) -> str | None:
+    group_id = _group_id(ctx, site)
+    if group_id is None:
+        return None
+    coordinator = ctx.broker.groups
+    partition = coordinator.partition_for(group_id)
+    leader = coordinator.coordinator_node(group_id)
+    if site.code == ErrorCode.NOT_COORDINATOR:
+        return (
+            f"group {group_id} lives in __consumer_offsets-{partition}, led by node {leader}; "
+            f"this is node {ctx.node_id} (ask FindCoordinator again)"
+        )
+    return f"__consumer_offsets-{partition}, where group {group_id} lives, has no leader yet"
+
+
+def _member_id_required(ctx: Context, site: ErrorSite) -> str | None:
+    member_id = getattr(site.struct, "member_id", "")
+    return (
+        "a new member joins twice (KIP-394): the coordinator assigned it the member id "
+        f"{member_id}, and the client sends JoinGroup again with it"
+    )
+
+
+def _unknown_member(ctx: Context, site: ErrorSite) -> str | None:
+    group = ctx.group()
+    member_id = getattr(ctx.request, "member_id", None) or site.attr("member_id")
+    group_id = getattr(ctx.request, "group_id", "?")
+    if group is None:
+        return f"there is no group {group_id}, so it has no member {member_id or '(empty id)'}"
+    return (
+        f"member {member_id or '(empty id)'} is not in group {group_id} (it has {len(group.members)} "
+        "member(s)): its session expired or it was removed in a rebalance; it must join again"
+    )
+
+
+def _illegal_generation(ctx: Context, site: ErrorSite) -> str | None:
+    group = ctx.group()
+    generation = getattr(ctx.request, "generation_id", None)
+    if generation is None:
+        generation = getattr(ctx.request, "generation_id_or_member_epoch", None)
+    if group is None:
+        return None
+    return (
+        f"generation {generation} is not the current generation {group.generation_id} of group "
+        f"{group.group_id}: a rebalance happened since this member joined"
+    )
+
+
+def _rebalance_in_progress(ctx: Context, site: ErrorSite) -> str | None:
+    group = ctx.group()
+    if group is None:
+        return None
+    return (
+        f"group {group.group_id} is rebalancing (state {group.state.value}, generation "
+        f"{group.generation_id}, {len(group.members)} member(s)): every member must send JoinGroup again"
+    )
+
+
+def _invalid_session_timeout(ctx: Context, site: ErrorSite) -> str | None:
+    timeout = getattr(ctx.request, "session_timeout_ms", None)
+    config = ctx.broker.config
+    return (
+        f"session timeout {timeout} ms is outside the broker's range "
+        f"[{config.group_min_session_timeout_ms}, {config.group_max_session_timeout_ms}] ms "
+        "(group.min.session.timeout.ms, group.max.session.timeout.ms)"
+    )
+
+
+def _group_not_found(ctx: Context, site: ErrorSite) -> str | None:
+    group_id = _group_id(ctx, site)
+    return f"there is no group {group_id}" if group_id else None
+
+
+def _non_empty_group(ctx: Context, site: ErrorSite) -> str | None:
+    group_id = _group_id(ctx, site)
+    group = ctx.broker.groups.group(group_id) if group_id else None
+    if group is None:
+        return None
+    return f"group {group_id} still has {len(group.members)} member(s); only an empty group can be deleted"
+
+
+def _unsupported_version(ctx: Context, site: ErrorSite) -> str | None:
+    if ctx.api_key != 18:
+        return None
+    return (
+        f"the client asked for ApiVersions v{ctx.version}, newer than this broker's; the broker "
+        "answers in the v0 layout with the versions it serves, and the client retries (KIP-511)"
+    )
+
+
+def _fetch_session(ctx: Context, site: ErrorSite) -> str | None:
+    return (
+        f"kafkalite keeps no fetch sessions (KIP-227): session id {getattr(ctx.request, 'session_id', '?')} "
+        f"epoch {getattr(ctx.request, 'session_epoch', '?')} is unknown; the client falls back to full fetches"
+    )
+
+
+REASONS: dict[int, Reason] = {
+    ErrorCode.OFFSET_OUT_OF_RANGE: _offset_out_of_range,
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: _unknown_topic_or_partition,
+    ErrorCode.UNKNOWN_TOPIC_ID: _unknown_topic_id,
+    ErrorCode.NOT_LEADER_OR_FOLLOWER: _not_leader,
+    ErrorCode.FENCED_LEADER_EPOCH: _leader_epoch,
+    ErrorCode.UNKNOWN_LEADER_EPOCH: _leader_epoch,
+    ErrorCode.NOT_COORDINATOR: _coordinator,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE: _coordinator,
+    ErrorCode.MEMBER_ID_REQUIRED: _member_id_required,
+    ErrorCode.UNKNOWN_MEMBER_ID: _unknown_member,
+    ErrorCode.ILLEGAL_GENERATION: _illegal_generation,
+    ErrorCode.REBALANCE_IN_PROGRESS: _rebalance_in_progress,
+    ErrorCode.INVALID_SESSION_TIMEOUT: _invalid_session_timeout,
+    ErrorCode.GROUP_ID_NOT_FOUND: _group_not_found,
+    ErrorCode.NON_EMPTY_GROUP: _non_empty_group,
+    ErrorCode.UNSUPPORTED_VERSION: _unsupported_version,
+    ErrorCode.FETCH_SESSION_ID_NOT_FOUND: _fetch_session,
+    ErrorCode.INVALID_FETCH_SESSION_EPOCH: _fetch_session,
+}
+
+
+def explain(ctx: Context, site: ErrorSite) -> tuple[str, str]:
+    """(error name, one-line reason) for the error at *site*."""
+    try:
+        code = ErrorCode(site.code)
+        name, description = code.name, code.description
+    except ValueError:
+        return f"ERROR_{site.code}", "an error code this broker does not know"
+    message = getattr(site.struct, "error_message", None) or getattr(site.struct, "batch_index_error_message", None)
+    if message:
+        return name, message
+    reason = REASONS.get(site.code)
+    if reason is not None:
+        try:
+            derived = reason(ctx, site)
+        except Exception:  # noqa: BLE001 - an explanation must never break a request
+            log.debug("no reason for %s at %s", name, site.path, exc_info=True)
+            derived = None
+        if derived:
+            return name, derived
+    return name, description
