@@ -48,30 +48,32 @@ def all_modules() -> dict[str, Path]:
 MODULES = all_modules()
 
 
-def imports_of(path: Path) -> set[str]:
-    """Every kafkalite module *path* imports, resolved to modules (not names in them)."""
-    tree = ast.parse(path.read_text())
-    found: set[str] = set()
-    for node in ast.walk(tree):
+def _import_statements(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names imported from it) of every absolute import statement in *path*."""
+    found: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            found.extend((alias.name, []) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                sub = f"{node.module}.{alias.name}"
-                found.add(sub if sub in MODULES else node.module)
+            found.append((node.module, [alias.name for alias in node.names]))
+    return found
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module *path* imports, a ``from M import name`` resolved to the kafkalite
+    module M.name when that is a module (not a name in M)."""
+    found: set[str] = set()
+    for module, names in _import_statements(path):
+        subs = {f"{module}.{name}" for name in names} & MODULES.keys()
+        found.update(subs or {module})
+        if len(subs) < len(names):
+            found.add(module)
     return found
 
 
 def raw_imports_of(path: Path) -> set[str]:
     """Every imported module name, kafkalite or not (for the trio checks)."""
-    tree = ast.parse(path.read_text())
-    found: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-    return found
+    return {module for module, _names in _import_statements(path)}
 
 
 def graph() -> dict[str, set[str]]:

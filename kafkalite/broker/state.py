@@ -280,10 +280,7 @@ class Broker:
         configs: dict[str, str] | None = None,
     ) -> Topic:
         """Create a topic; -1 means the broker default. Raises `TopicError` / `InvalidConfig`."""
-        if num_partitions == -1:
-            num_partitions = self.config.num_partitions
-        if replication_factor == -1:
-            replication_factor = self.config.default_replication_factor
+        num_partitions, replication_factor = self._sizes(num_partitions, replication_factor)
         topic = self.cluster.create_topic(name, num_partitions, replication_factor, assignments, configs)
         try:
             for p in topic.partitions:
@@ -322,11 +319,15 @@ class Broker:
         configs: dict[str, Any] | None = None,
     ) -> None:
         """Raise what `create_topic` would raise, changing nothing (validate_only)."""
-        if num_partitions == -1:
-            num_partitions = self.config.num_partitions
-        if replication_factor == -1:
-            replication_factor = self.config.default_replication_factor
+        num_partitions, replication_factor = self._sizes(num_partitions, replication_factor)
         self.cluster.check_new_topic(name, num_partitions, replication_factor, assignments, configs)
+
+    def _sizes(self, num_partitions: int, replication_factor: int) -> tuple[int, int]:
+        """Partition count and replication factor of a new topic, -1 meaning the default."""
+        return (
+            self.config.num_partitions if num_partitions == -1 else num_partitions,
+            self.config.default_replication_factor if replication_factor == -1 else replication_factor,
+        )
 
     def delete_topic(self, name: str) -> Topic:
         topic = self.cluster.delete_topic(name)

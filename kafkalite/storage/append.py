@@ -9,7 +9,7 @@ time. The batch CRC covers none of the first two, so the payload is stored as re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -43,9 +43,11 @@ class AppendInfo:
     offset_of_max_timestamp: int
 
 
-@attrs.frozen
-class PreparedAppend:
-    """A record set with its offsets assigned, ready to be written with one write call."""
+class PreparedAppend(NamedTuple):
+    """A record set with its offsets assigned, ready to be written with one write call.
+
+    A named tuple rather than an attrs class: it is made on every produce and thrown away.
+    """
 
     info: AppendInfo
     #: What to write, in order: the patched record set, or for one read-only batch a patched
@@ -95,10 +97,13 @@ def assign_offsets(
 
     next_offset = base_offset
     batches: list[tuple[int, int, int, int, int]] = []  # position, base, last, max ts, size
+    max_timestamp = offset_of_max = -1
     for position, header in headers:
         last = next_offset + header.last_offset_delta
         max_ts = header.max_timestamp if log_append_time_ms is None else log_append_time_ms
         batches.append((position, next_offset, last, max_ts, header.size))
+        if len(batches) == 1 or max_ts > max_timestamp:  # the first batch with the largest
+            max_timestamp, offset_of_max = max_ts, last
         next_offset = last + 1
     if writable:
         for (position, _), (_, base, _, _, _) in zip(headers, batches):
@@ -113,10 +118,8 @@ def assign_offsets(
         patch_base_offset(head, 0, base_offset)
         patch_partition_leader_epoch(head, 0, leader_epoch)
         buffers = [head, memoryview(records)[BATCH_HEADER_SIZE:]]
-    max_timestamp = max(b[3] for b in batches)
-    offset_of_max = next(last for _, _, last, max_ts, _ in batches if max_ts == max_timestamp)
     info = AppendInfo(base_offset, next_offset - 1, max_timestamp, offset_of_max)
-    return PreparedAppend(info=info, buffers=buffers, batches=batches, size=total)
+    return PreparedAppend(info, buffers, batches, total)
 
 
 def should_roll(

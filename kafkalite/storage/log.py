@@ -198,7 +198,7 @@ class PartitionLog:
         if self._failed is not None:
             raise KafkaStorageError(f"{self.directory}: log refuses appends: {self._failed}")
         prepared = assign_offsets(
-            records, base_offset=self.log_end_offset, leader_epoch=leader_epoch,
+            records, base_offset=self._segments.log_end_offset, leader_epoch=leader_epoch,
             log_append_time_ms=log_append_time_ms,
         )
         info = prepared.info

@@ -12,19 +12,33 @@ The package can be forced into a pure-Python mode (CRC32C_SW_MODE=none is refuse
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-try:
-    import crc32c as _crc32c
-except ImportError as exc:  # pragma: no cover - the package is a hard dependency
-    raise ImportError("kafkalite needs the crc32c package for CRC-32C (pip install crc32c)") from exc
-
-_crc = _crc32c.crc32c
-
-#: True when the CPU's CRC instructions are used (else the C software implementation).
-HARDWARE = bool(getattr(_crc32c, "hardware_based", False))
+_crc: Callable[[Any, int], int] | None = None
 
 __all__ = ["HARDWARE", "crc32c"]
+
+
+def _load() -> Callable[[Any, int], int]:
+    """Import the package on first use: a broker that has not seen a batch yet (its start-up)
+    does not pay for it."""
+    global _crc
+    try:
+        import crc32c as package
+    except ImportError as exc:  # pragma: no cover - the package is a hard dependency
+        raise ImportError("kafkalite needs the crc32c package for CRC-32C (pip install crc32c)") from exc
+    _crc = package.crc32c
+    return _crc
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HARDWARE":
+        #: True when the CPU's CRC instructions are used (else the C software implementation).
+        _load()
+        import crc32c as package
+
+        return bool(getattr(package, "hardware_based", False))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def crc32c(data: Any, value: int = 0) -> int:
@@ -36,4 +50,4 @@ def crc32c(data: Any, value: int = 0) -> int:
 
     Returns an unsigned 32-bit int, the value stored in a RecordBatch's ``crc`` field.
     """
-    return _crc(data, value)
+    return (_crc or _load())(data, value)

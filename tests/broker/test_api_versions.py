@@ -90,3 +90,29 @@ def test_the_index_of_handler_modules_matches_every_handler() -> None:
     assert {k: (s.min_version, s.max_version) for k, s in handlers.items()} == {
         k: (lo, hi) for k, (_m, lo, hi) in SERVED.items()
     }
+
+
+def test_answering_api_versions_imports_no_other_handler_nor_codec() -> None:
+    """Start-up stays cheap: handler modules, their schemas and the CRC package load on use."""
+    import subprocess
+    import sys
+
+    code = """
+import struct, sys, trio
+from kafkalite.broker.settings import BrokerConfig
+from kafkalite.broker.state import Broker
+from kafkalite.server.dispatch import dispatch
+
+async def main():
+    broker = Broker.create(BrokerConfig(memory=True))
+    frame = struct.pack(">hhih", 18, 2, 1, 4) + b"test"
+    response = await dispatch(broker, frame, 0)
+    assert response is not None and len(response) > 100
+    print(sorted(m for m in sys.modules if m.startswith(("kafkalite.handlers.", "kafkalite.wire.messages."))))
+    print("crc32c" in sys.modules)
+
+trio.run(main)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "['kafkalite.handlers.api_versions', 'kafkalite.wire.messages.api_versions']"
+    assert out[1] == "False"
