@@ -15,8 +15,8 @@ As a module (standard library only)::
 As a command::
 
     python compat_tests/reference/kafka_reference.py run -- pytest compat_tests
-        starts Kafka, runs the command with KAFKALITE_TEST_BOOTSTRAP set to it, stops Kafka
-        and exits with the command's status
+        starts Kafka, runs the command with KAFKALITE_TEST_BOOTSTRAP set to it (and
+        KAFKALITE_TEST_BROKER=kafka-VERSION), stops Kafka and exits with the command's status
     python compat_tests/reference/kafka_reference.py serve     # until Ctrl-C
     python compat_tests/reference/kafka_reference.py fetch     # only download the jars
 
@@ -220,7 +220,8 @@ class ReferenceKafka:
         self.workdir: Path | None = None
         self.proc: subprocess.Popen | None = None
         self.port = 0
-        self.startup_seconds = 0.0
+        self.startup_seconds = 0.0  # from the temp dir's creation to the first ApiVersions answer
+        self.format_seconds = 0.0  # of which formatting the storage (a JVM of its own)
 
     @property
     def bootstrap(self) -> str:
@@ -244,6 +245,7 @@ class ReferenceKafka:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        self.format_seconds = time.monotonic() - started
         if fmt.returncode != 0:
             self._cleanup()
             raise ReferenceKafkaError(f"formatting the KRaft storage failed ({fmt.returncode}):\n{fmt.stdout}")
@@ -312,7 +314,8 @@ def _run(command: Sequence[str]) -> int:
     broker = ReferenceKafka()
     broker.start()
     print(
-        f"kafka-reference: Kafka {broker.version} ready on {broker.bootstrap} in {broker.startup_seconds:.1f} s",
+        f"kafka-reference: Kafka {broker.version} ready on {broker.bootstrap} in {broker.startup_seconds:.1f} s "
+        f"(storage format {broker.format_seconds:.1f} s)",
         file=sys.stderr,
         flush=True,
     )
@@ -320,7 +323,12 @@ def _run(command: Sequence[str]) -> int:
     # then stop the broker, whatever happened.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        env = {**os.environ, "KAFKALITE_TEST_BOOTSTRAP": broker.bootstrap}
+        # KAFKALITE_TEST_BROKER names the broker in the tests' skip messages and reports.
+        env = {
+            **os.environ,
+            "KAFKALITE_TEST_BOOTSTRAP": broker.bootstrap,
+            "KAFKALITE_TEST_BROKER": f"kafka-{broker.version}",
+        }
         started = time.monotonic()
         child = subprocess.Popen(list(command), env=env)
         while True:
@@ -334,7 +342,10 @@ def _run(command: Sequence[str]) -> int:
         return status if status >= 0 else 128 - status
     finally:
         signal.signal(signal.SIGTERM, previous)
-        broker.stop()
+        stopping = time.monotonic()
+        stopped = broker.stop()  # 143: how a JVM exits after SIGTERM and its shutdown hooks
+        print(f"kafka-reference: Kafka stopped (exit status {stopped}) in {time.monotonic() - stopping:.1f} s",
+              file=sys.stderr, flush=True)
 
 
 def _serve() -> int:
