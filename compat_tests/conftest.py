@@ -19,6 +19,9 @@ Honesty about the broker under test:
 - Kafka applies topic changes to its metadata a moment after it answers CreateTopics,
   CreatePartitions or DeleteTopics (kafkalite at once): ``eventually()`` retries a block of
   assertions until they hold, so tests wait for what Kafka promises, and no more.
+- Every run writes the compat tests' results as JUnit XML to .reports/compat-BROKER.xml
+  (KAFKALITE_COMPAT_REPORTS picks another folder); compat_tests/reference/report.py puts the
+  two brokers side by side.
 
 Tests use unique topic names, so they never depend on each other's leftovers.
 """
@@ -26,11 +29,15 @@ Tests use unique topic names, so they never depend on each other's leftovers.
 from __future__ import annotations
 
 import os
+import platform
+import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
@@ -178,9 +185,11 @@ def _reason(item: pytest.Item, name: str) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _RESULTS.clear()
     for item in items:
         if HERE not in item.path.parents:
             continue  # tests/ in the same run
+        _RESULTS[item.nodeid] = _Result(item)
         _reason(item, "deliberate_difference")
         reason = _reason(item, "kafkalite_only")
         if reason and EXTERNAL:
@@ -189,3 +198,104 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 KAFKALITE_ONLY = "kafkalite only, not run against"
 
+
+# -- the run's results as JUnit XML, one file per broker -----------------------------------
+
+
+class _Result:
+    """One compat test's outcome, from its setup, call and teardown reports."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self.classname = ".".join(item.path.relative_to(HERE.parent).with_suffix("").parts)
+        self.name = item.name
+        self.file = item.path.relative_to(HERE.parent).as_posix()
+        self.outcome = ""  # "" (not run), passed, failed, error, skipped
+        self.seconds = 0.0
+        self.message = ""
+        self.details = ""
+
+    def add(self, report: pytest.TestReport) -> None:
+        self.seconds += report.duration
+        if report.passed:
+            if report.when == "call" and not self.outcome:
+                self.outcome = "passed"
+        elif report.skipped:
+            self.outcome = "skipped"
+            longrepr = report.longrepr
+            self.message = (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix("Skipped: ")
+        else:
+            # A failure in setup or teardown is an error; in the test itself, a failure.
+            self.outcome = "failed" if report.when == "call" else "error"
+            crash = getattr(report.longrepr, "reprcrash", None)
+            self.message = crash.message if crash is not None else report.longreprtext.strip().splitlines()[-1]
+            self.details += report.longreprtext
+
+
+_RESULTS: dict[str, _Result] = {}
+_WRITE_ERROR: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    result = _RESULTS.get(report.nodeid)
+    if result is not None:
+        result.add(report)
+
+
+def report_path(config: pytest.Config) -> Path:
+    folder = os.environ.get("KAFKALITE_COMPAT_REPORTS") or config.rootpath / ".reports"
+    return Path(folder) / f"compat-{BROKER}.xml"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    ran = [r for r in _RESULTS.values() if r.outcome]
+    if not ran:
+        return
+    suite = ET.Element(
+        "testsuite",
+        name=f"compat-{BROKER}",
+        tests=str(len(ran)),
+        failures=str(sum(r.outcome == "failed" for r in ran)),
+        errors=str(sum(r.outcome == "error" for r in ran)),
+        skipped=str(sum(r.outcome == "skipped" for r in ran)),
+        time=f"{sum(r.seconds for r in ran):.3f}",
+        timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        hostname=socket.gethostname(),
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in [
+        ("broker", BROKER),
+        ("broker_name", BROKER_NAME),
+        ("bootstrap", EXTERNAL or "kafkalite subprocess"),
+        ("python", platform.python_version()),
+        ("args", " ".join(session.config.invocation_params.args)),
+    ]:
+        ET.SubElement(properties, "property", name=name, value=value)
+    for r in ran:
+        case = ET.SubElement(suite, "testcase", classname=r.classname, name=r.name, file=r.file, time=f"{r.seconds:.3f}")
+        tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(r.outcome)
+        if tag:
+            ET.SubElement(case, tag, message=r.message).text = r.details or None
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    path = report_path(session.config)
+    _WRITE_ERROR.clear()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    except OSError as exc:  # a read-only checkout still runs its tests
+        _WRITE_ERROR.append(f"could not write {path}: {exc}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    ran = [r for r in _RESULTS.values() if r.outcome]
+    if not ran:
+        return
+    only = [r for r in ran if r.outcome == "skipped" and r.message.startswith(KAFKALITE_ONLY)]
+    if only:
+        terminalreporter.section(f"kafkalite-only tests, not run against {BROKER_NAME}", sep="-")
+        for r in only:
+            terminalreporter.write_line(f"{r.file}::{r.name}: {r.message.split(': ', 1)[1]}")
+    counts = ", ".join(f"{sum(r.outcome == k for r in ran)} {k}" for k in ("passed", "failed", "error", "skipped"))
+    written = _WRITE_ERROR[0] if _WRITE_ERROR else f"results in {report_path(config)}"
+    terminalreporter.write_line(f"compat tests against {BROKER_NAME}: {counts}; {written}")
