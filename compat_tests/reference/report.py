@@ -118,11 +118,15 @@ def render(runs: dict[str, Run | None], brief: bool = False) -> str:
         t for t in tests
         if any(r is not None and cell(r, t) == "skip (kafkalite only)" for r in runs.values())
     ]
-    lines += [
-        "",
-        f"{len(tests)} tests: {len(both)} pass against both brokers, {len(differ)} disagree, "
-        f"{len(only)} kafkalite-only (skipped against Kafka).",
-    ]
+    missing = [broker for broker, run in runs.items() if run is None]
+    if missing:
+        summary = f"{len(tests)} tests; no comparison until {' and '.join(missing)} has run too."
+    else:
+        summary = (
+            f"{len(tests)} tests: {len(both)} pass against both brokers, {len(differ)} disagree, "
+            f"{len(only)} kafkalite-only (skipped against Kafka)."
+        )
+    lines += ["", summary]
     if differ:
         lines += ["", "## Disagreements", ""]
         lines += [f"- `{t}`: kafkalite {cell(runs['kafkalite'], t)}; kafka {cell(runs['kafka'], t)}" for t in differ]
