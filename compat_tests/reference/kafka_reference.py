@@ -126,8 +126,15 @@ def free_ports(count: int) -> list[int]:
 
 
 def cluster_id() -> str:
-    """A random cluster id in Kafka's form: a UUID, base64url without padding (22 chars)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A random cluster id in Kafka's form: a UUID, base64url without padding (22 chars).
+
+    Never one that starts with "-": the storage tool would read it as an option (1 in 64
+    random ids did, and formatting failed).
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not text.startswith("-"):
+            return text
 
 
 def server_properties(workdir: Path, port: int, controller_port: int) -> str:
