@@ -57,6 +57,10 @@ class ReferenceKafkaError(RuntimeError):
     """The reference broker could not be fetched or started."""
 
 
+class _PortTaken(Exception):
+    """Kafka could not bind a port that was free a moment before."""
+
+
 def kafka_version() -> str:
     """The Kafka version pinned in pom.xml."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
@@ -211,11 +215,18 @@ def _recv_exactly(s: socket.socket, n: int) -> bytes:
     return data
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def _read(path: Path) -> str:
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return path.read_text(errors="replace")
     except OSError:
-        return "(no log)"
+        return ""
+
+
+def _errors(log: str, tail: int = 20) -> str:
+    """What explains a failed start: the log's first errors, then its last lines."""
+    lines = log.splitlines()
+    errors = [line for line in lines if " ERROR " in line or "Exception" in line][:20]
+    return "\n".join([*errors, "...", *lines[-tail:]] if errors else lines[-tail:]) or "(no log)"
 
 
 class ReferenceKafka:
@@ -235,6 +246,20 @@ class ReferenceKafka:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = START_TIMEOUT) -> str:
+        """Start the broker; return its bootstrap address once it answers ApiVersions.
+
+        Raises ReferenceKafkaError (with the end of Kafka's log) if it exits or does not
+        answer within *timeout* seconds. The free ports are found before Kafka binds them,
+        so another process may take one meanwhile: then it starts again on other ports.
+        """
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except _PortTaken:
+                continue
+        raise ReferenceKafkaError("Kafka found its ports taken three times in a row")
+
+    def _start(self, timeout: float) -> str:
         libs = ensure_jars(self.version)
         java = java_binary()
         classpath = str(libs / "*")
@@ -265,16 +290,18 @@ class ReferenceKafka:
                 start_new_session=True,  # a Ctrl-C in the terminal reaches us, we stop it
             )
         deadline = started + timeout
-        while not api_versions_ok("127.0.0.1", self.port):
+        # Answers from the port count only while our process lives (not someone else's server).
+        while not (api_versions_ok("127.0.0.1", self.port) and self.proc.poll() is None):
             if self.proc.poll() is not None:
-                message = (
-                    f"Kafka exited with status {self.proc.returncode} before answering:\n"
-                    f"{_tail(output)}\n{_tail(workdir / 'server.log')}"
-                )
+                log = f"{_read(output)}\n{_read(workdir / 'server.log')}"
+                status = self.proc.returncode
                 self.stop()
-                raise ReferenceKafkaError(message)
+                if "Address already in use" in log:
+                    raise _PortTaken
+                raise ReferenceKafkaError(f"Kafka exited with status {status} before answering:\n{_errors(log)}")
             if time.monotonic() > deadline:
-                message = f"Kafka did not answer ApiVersions within {timeout:.0f} s:\n{_tail(workdir / 'server.log')}"
+                log = _read(workdir / "server.log")
+                message = f"Kafka did not answer ApiVersions within {timeout:.0f} s:\n{_errors(log)}"
                 self.stop()
                 raise ReferenceKafkaError(message)
             time.sleep(0.1)
