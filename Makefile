@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 9092
 
-.PHONY: run test bench clean
+.PHONY: run test test-kafka bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+# compat_tests/ against the reference Apache Kafka of compat_tests/reference/ (Java 17+ and
+# Maven; the jars are fetched into .cache/ on first use), then the two brokers side by side:
+# .reports/compat-kafka.xml, and .reports/differential.md with `make test`'s results.
+test-kafka: $(VENV)/.installed-test
+	$(BIN)/python compat_tests/reference/kafka_reference.py run -- $(BIN)/python -m pytest -q -rs compat_tests; \
+	status=$$?; $(BIN)/python compat_tests/reference/report.py --brief; exit $$status
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/startup.py

@@ -1,9 +1,27 @@
-"""Real Kafka clients against a real kafkalite process.
+"""Real Kafka clients against a real kafkalite process, or against Apache Kafka.
 
 By default a kafkalite broker is started as a subprocess on 127.0.0.1 with a free port, in
 memory, once per test session. Set KAFKALITE_TEST_BOOTSTRAP=host:port to run the very same
-tests against any other Kafka-compatible cluster instead (Apache Kafka, Redpanda, ...),
-which is how these tests show that kafkalite behaves like the real thing.
+tests against any other Kafka-compatible cluster instead; ``make test-kafka`` does that with
+the reference Apache Kafka of compat_tests/reference/, which is how these tests show that
+kafkalite behaves like the real thing (and that their expectations are Kafka's, not ours).
+
+Honesty about the broker under test:
+
+- ``BROKER`` is ``"kafkalite"`` or ``"kafka"``: the behaviour a test may expect. Any external
+  cluster counts as Kafka unless KAFKALITE_TEST_BROKER names it ``kafkalite...``.
+- ``@pytest.mark.kafkalite_only(reason=...)``: a test of something only kafkalite has (its
+  own processes, restarts and crashes, fixtures, trace, files). Skipped against any other
+  broker with the reason in the skip message, and listed at the end of the run.
+- ``@pytest.mark.deliberate_difference(reason=...)`` with ``per_broker(kafkalite=..., kafka=...)``:
+  a test whose expectation differs on purpose (listed in the README's "Deliberate
+  differences"); the marker's reason says why, the helper picks the broker's expectation.
+- Kafka applies topic changes to its metadata a moment after it answers CreateTopics,
+  CreatePartitions or DeleteTopics (kafkalite at once): ``eventually()`` retries a block of
+  assertions until they hold, so tests wait for what Kafka promises, and no more.
+- Every run writes the compat tests' results as JUnit XML to .reports/compat-BROKER.xml
+  (KAFKALITE_COMPAT_REPORTS picks another folder); compat_tests/reference/report.py puts the
+  two brokers side by side.
 
 Tests use unique topic names, so they never depend on each other's leftovers.
 """
@@ -11,16 +29,71 @@ Tests use unique topic names, so they never depend on each other's leftovers.
 from __future__ import annotations
 
 import os
+import platform
+import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from typing import Iterator
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
 
 EXTERNAL = os.environ.get("KAFKALITE_TEST_BOOTSTRAP")
+BROKER_NAME = os.environ.get("KAFKALITE_TEST_BROKER") or ("kafka" if EXTERNAL else "kafkalite")
+BROKER = "kafkalite" if not EXTERNAL or BROKER_NAME.startswith("kafkalite") else "kafka"
+HERE = Path(__file__).resolve().parent
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def per_broker(*, kafkalite: T, kafka: U) -> T | U:
+    """The expectation for the broker under test, where kafkalite differs on purpose."""
+    return kafkalite if BROKER == "kafkalite" else kafka
+
+
+def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.05) -> T:
+    """Run *check* until it returns without an AssertionError; return what it returns.
+
+    For what Kafka promises only eventually (a created topic in Metadata). After *timeout*
+    the last AssertionError is raised, so the failure shows the real assertion.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(interval)
+
+
+def wait_for_topic(client: Any, topic: str, partitions: int | None = None) -> None:
+    """Until Metadata shows *topic* (with *partitions* partitions, each with a leader).
+
+    *client* is a bootstrap address or a confluent-kafka AdminClient.
+
+    Kafka's broker learns of a created topic, or of added partitions, a moment after
+    CreateTopics or CreatePartitions has answered; a test that creates a topic and then uses
+    it waits for this, as a Kafka application must. kafkalite shows them before it answers.
+    """
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": client}) if isinstance(client, str) else client
+
+    def shown() -> None:
+        found = admin.list_topics(timeout=10).topics.get(topic)
+        assert found is not None and found.error is None, f"{topic} not in Metadata: {found and found.error}"
+        if partitions is not None:
+            assert sorted(found.partitions) == list(range(partitions)), f"{topic}: {sorted(found.partitions)}"
+        assert all(p.leader >= 0 for p in found.partitions.values()), f"{topic} has partitions without a leader"
+
+    eventually(shown)
 
 
 def start_broker(*extra_args: str, timeout: float = 20.0) -> tuple[subprocess.Popen, str]:
@@ -81,3 +154,148 @@ def bootstrap() -> Iterator[str]:
 def topic_name(request: pytest.FixtureRequest) -> str:
     base = request.node.name.replace("[", "-").replace("]", "").replace("_", "-")[:60]
     return f"{base}-{uuid.uuid4().hex[:8]}"
+
+
+
+# -- markers ------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "kafkalite_only(reason): a test of a kafkalite-only feature; skipped, with the reason, "
+        "when the compat tests run against another broker (KAFKALITE_TEST_BOOTSTRAP)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "deliberate_difference(reason): the test expects kafkalite's or Kafka's behaviour "
+        "(per_broker()) because kafkalite differs on purpose; listed in the README",
+    )
+
+
+def _reason(item: pytest.Item, name: str) -> str | None:
+    """The reason given to the item's *name* marker; None without the marker."""
+    marker = item.get_closest_marker(name)
+    if marker is None:
+        return None
+    reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+    if not reason:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{name} needs a reason")
+    return reason
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _RESULTS.clear()
+    for item in items:
+        if HERE not in item.path.parents:
+            continue  # tests/ in the same run
+        _RESULTS[item.nodeid] = _Result(item)
+        _reason(item, "deliberate_difference")
+        reason = _reason(item, "kafkalite_only")
+        if reason and EXTERNAL:
+            item.add_marker(pytest.mark.skip(reason=f"{KAFKALITE_ONLY} {BROKER_NAME}: {reason}"))
+
+
+KAFKALITE_ONLY = "kafkalite only, not run against"
+
+
+# -- the run's results as JUnit XML, one file per broker -----------------------------------
+
+
+class _Result:
+    """One compat test's outcome, from its setup, call and teardown reports."""
+
+    def __init__(self, item: pytest.Item) -> None:
+        self.classname = ".".join(item.path.relative_to(HERE.parent).with_suffix("").parts)
+        self.name = item.name
+        self.file = item.path.relative_to(HERE.parent).as_posix()
+        self.outcome = ""  # "" (not run), passed, failed, error, skipped
+        self.seconds = 0.0
+        self.message = ""
+        self.details = ""
+
+    def add(self, report: pytest.TestReport) -> None:
+        self.seconds += report.duration
+        if report.passed:
+            if report.when == "call" and not self.outcome:
+                self.outcome = "passed"
+        elif report.skipped:
+            self.outcome = "skipped"
+            longrepr = report.longrepr
+            self.message = (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix("Skipped: ")
+        else:
+            # A failure in setup or teardown is an error; in the test itself, a failure.
+            self.outcome = "failed" if report.when == "call" else "error"
+            crash = getattr(report.longrepr, "reprcrash", None)
+            self.message = crash.message if crash is not None else report.longreprtext.strip().splitlines()[-1]
+            self.details += report.longreprtext
+
+
+_RESULTS: dict[str, _Result] = {}
+_WRITE_ERROR: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    result = _RESULTS.get(report.nodeid)
+    if result is not None:
+        result.add(report)
+
+
+def report_path(config: pytest.Config) -> Path:
+    folder = os.environ.get("KAFKALITE_COMPAT_REPORTS") or config.rootpath / ".reports"
+    return Path(folder) / f"compat-{BROKER}.xml"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    ran = [r for r in _RESULTS.values() if r.outcome]
+    if not ran:
+        return
+    suite = ET.Element(
+        "testsuite",
+        name=f"compat-{BROKER}",
+        tests=str(len(ran)),
+        failures=str(sum(r.outcome == "failed" for r in ran)),
+        errors=str(sum(r.outcome == "error" for r in ran)),
+        skipped=str(sum(r.outcome == "skipped" for r in ran)),
+        time=f"{sum(r.seconds for r in ran):.3f}",
+        timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        hostname=socket.gethostname(),
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in [
+        ("broker", BROKER),
+        ("broker_name", BROKER_NAME),
+        ("bootstrap", EXTERNAL or "kafkalite subprocess"),
+        ("python", platform.python_version()),
+        ("args", " ".join(session.config.invocation_params.args)),
+    ]:
+        ET.SubElement(properties, "property", name=name, value=value)
+    for r in ran:
+        case = ET.SubElement(suite, "testcase", classname=r.classname, name=r.name, file=r.file, time=f"{r.seconds:.3f}")
+        tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(r.outcome)
+        if tag:
+            ET.SubElement(case, tag, message=r.message).text = r.details or None
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    path = report_path(session.config)
+    _WRITE_ERROR.clear()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    except OSError as exc:  # a read-only checkout still runs its tests
+        _WRITE_ERROR.append(f"could not write {path}: {exc}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    ran = [r for r in _RESULTS.values() if r.outcome]
+    if not ran:
+        return
+    only = [r for r in ran if r.outcome == "skipped" and r.message.startswith(KAFKALITE_ONLY)]
+    if only:
+        terminalreporter.section(f"kafkalite-only tests, not run against {BROKER_NAME}", sep="-")
+        for r in only:
+            terminalreporter.write_line(f"{r.file}::{r.name}: {r.message.split(': ', 1)[1]}")
+    counts = ", ".join(f"{sum(r.outcome == k for r in ran)} {k}" for k in ("passed", "failed", "error", "skipped"))
+    written = _WRITE_ERROR[0] if _WRITE_ERROR else f"results in {report_path(config)}"
+    terminalreporter.write_line(f"compat tests against {BROKER_NAME}: {counts}; {written}")

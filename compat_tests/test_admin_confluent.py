@@ -14,6 +14,8 @@ from confluent_kafka.admin import (
     NewTopic,
 )
 
+from .conftest import eventually, wait_for_topic
+
 TIMEOUT = 10
 
 
@@ -25,6 +27,11 @@ def admin(bootstrap: str) -> AdminClient:
 def create(admin: AdminClient, *topics: NewTopic, **kwargs: object) -> None:
     for future in admin.create_topics(list(topics), **kwargs).values():
         future.result(TIMEOUT)
+    if not kwargs.get("validate_only"):
+        # Kafka answers once its controller has the topic; its broker serves it in Metadata
+        # a moment later (the AdminClient says so). Wait for that, as a Kafka user must.
+        for topic in topics:
+            wait_for_topic(admin, topic.topic)
 
 
 def error_of(future: object) -> KafkaError:
@@ -143,8 +150,12 @@ def test_add_partitions(admin: AdminClient, topic_name: str) -> None:
     create(admin, NewTopic(topic_name, num_partitions=2))
     for future in admin.create_partitions([NewPartitions(topic_name, 5)]).values():
         future.result(TIMEOUT)
-    md = admin.list_topics(topic_name, timeout=TIMEOUT)
-    assert sorted(md.topics[topic_name].partitions) == [0, 1, 2, 3, 4]
+
+    def five_partitions() -> None:  # in Kafka's Metadata a moment after the answer
+        md = admin.list_topics(topic_name, timeout=TIMEOUT)
+        assert sorted(md.topics[topic_name].partitions) == [0, 1, 2, 3, 4]
+
+    eventually(five_partitions)
 
 
 def test_shrinking_partitions_is_invalid_partitions(admin: AdminClient, topic_name: str) -> None:
@@ -157,7 +168,11 @@ def test_delete_topic(admin: AdminClient, topic_name: str) -> None:
     create(admin, NewTopic(topic_name, num_partitions=1))
     for future in admin.delete_topics([topic_name]).values():
         future.result(TIMEOUT)
-    assert topic_name not in admin.list_topics(timeout=TIMEOUT).topics
+
+    def gone() -> None:  # from Kafka's Metadata a moment after the answer
+        assert topic_name not in admin.list_topics(timeout=TIMEOUT).topics
+
+    eventually(gone)
 
 
 def test_delete_unknown_topic_is_unknown_topic(admin: AdminClient, topic_name: str) -> None:

@@ -15,6 +15,8 @@ from kafka.errors import (
     UnknownTopicOrPartitionError,
 )
 
+from .conftest import eventually
+
 
 @pytest.fixture
 def admin(bootstrap: str) -> Iterator[KafkaAdminClient]:
@@ -25,6 +27,15 @@ def admin(bootstrap: str) -> Iterator[KafkaAdminClient]:
         client.close()
 
 
+def create(admin: KafkaAdminClient, topics: dict[str, dict]) -> None:
+    admin.create_topics(topics)
+
+    def listed() -> None:  # Kafka's broker serves a new topic a moment after CreateTopics answers
+        assert set(topics) <= set(admin.list_topics()), f"{sorted(topics)} not all listed"
+
+    eventually(listed)
+
+
 def test_lists_brokers_and_controller(admin: KafkaAdminClient) -> None:
     cluster = admin.describe_cluster()
     assert cluster["cluster_id"]
@@ -33,7 +44,7 @@ def test_lists_brokers_and_controller(admin: KafkaAdminClient) -> None:
 
 
 def test_created_topic_is_listed_with_its_partitions(admin: KafkaAdminClient, topic_name: str) -> None:
-    admin.create_topics({topic_name: {"num_partitions": 3, "replication_factor": 1}})
+    create(admin, {topic_name: {"num_partitions": 3, "replication_factor": 1}})
     assert topic_name in admin.list_topics()
     (described,) = admin.describe_topics([topic_name])
     assert described["error_code"] == 0
@@ -41,7 +52,7 @@ def test_created_topic_is_listed_with_its_partitions(admin: KafkaAdminClient, to
 
 
 def test_duplicate_create_is_topic_already_exists(admin: KafkaAdminClient, topic_name: str) -> None:
-    admin.create_topics({topic_name: {"num_partitions": 1}})
+    create(admin, {topic_name: {"num_partitions": 1}})
     with pytest.raises(TopicAlreadyExistsError):
         admin.create_topics({topic_name: {"num_partitions": 1}})
 
@@ -53,7 +64,7 @@ def test_invalid_topic_name_is_refused(admin: KafkaAdminClient, bad: str) -> Non
 
 
 def test_describe_configs_shows_only_the_override_as_modified(admin: KafkaAdminClient, topic_name: str) -> None:
-    admin.create_topics({topic_name: {"num_partitions": 1, "configs": {"retention.ms": "60000"}}})
+    create(admin, {topic_name: {"num_partitions": 1, "configs": {"retention.ms": "60000"}}})
     modified = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic_name)])
     configs = modified["topic"][topic_name]
     assert set(configs) == {"retention.ms"}
@@ -66,7 +77,7 @@ def test_describe_configs_shows_only_the_override_as_modified(admin: KafkaAdminC
 
 
 def test_alter_configs_then_describe(admin: KafkaAdminClient, topic_name: str) -> None:
-    admin.create_topics({topic_name: {"num_partitions": 1}})
+    create(admin, {topic_name: {"num_partitions": 1}})
     result = admin.alter_configs(
         [ConfigResource(ConfigResourceType.TOPIC, topic_name, configs={"retention.ms": "3600000"})]
     )
@@ -79,7 +90,7 @@ def test_alter_configs_then_describe(admin: KafkaAdminClient, topic_name: str) -
 def test_alter_with_bad_value_reports_invalid_config(
     admin: KafkaAdminClient, topic_name: str, incremental: bool
 ) -> None:
-    admin.create_topics({topic_name: {"num_partitions": 1}})
+    create(admin, {topic_name: {"num_partitions": 1}})
     result = admin.alter_configs(
         [ConfigResource(ConfigResourceType.TOPIC, topic_name, configs={"segment.bytes": "lots"})],
         incremental=incremental,
@@ -88,22 +99,30 @@ def test_alter_with_bad_value_reports_invalid_config(
 
 
 def test_add_partitions(admin: KafkaAdminClient, topic_name: str) -> None:
-    admin.create_topics({topic_name: {"num_partitions": 1}})
+    create(admin, {topic_name: {"num_partitions": 1}})
     admin.create_partitions({topic_name: NewPartitions(total_count=4)})
-    (described,) = admin.describe_topics([topic_name])
-    assert len(described["partitions"]) == 4
+
+    def four_partitions() -> None:  # in Kafka's Metadata a moment after the answer
+        (described,) = admin.describe_topics([topic_name])
+        assert len(described["partitions"]) == 4
+
+    eventually(four_partitions)
 
 
 def test_shrinking_partitions_is_invalid_partitions(admin: KafkaAdminClient, topic_name: str) -> None:
-    admin.create_topics({topic_name: {"num_partitions": 3}})
+    create(admin, {topic_name: {"num_partitions": 3}})
     with pytest.raises(InvalidPartitionsError):
         admin.create_partitions({topic_name: NewPartitions(total_count=1)})
 
 
 def test_delete_topic(admin: KafkaAdminClient, topic_name: str) -> None:
-    admin.create_topics({topic_name: {"num_partitions": 1}})
+    create(admin, {topic_name: {"num_partitions": 1}})
     admin.delete_topics([topic_name])
-    assert topic_name not in admin.list_topics()
+
+    def gone() -> None:  # from Kafka's Metadata a moment after DeleteTopics answers
+        assert topic_name not in admin.list_topics()
+
+    eventually(gone)
 
 
 def test_delete_unknown_topic_is_unknown_topic(admin: KafkaAdminClient, topic_name: str) -> None:

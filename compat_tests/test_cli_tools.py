@@ -13,6 +13,8 @@ import uuid
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from .conftest import eventually, wait_for_topic
+
 
 def kafkalite(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -23,6 +25,7 @@ def kafkalite(*args: str, stdin: str | None = None, timeout: float = 60) -> subp
 def create(bootstrap: str, topic: str, partitions: int) -> None:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(30)
+    wait_for_topic(bootstrap, topic, partitions)
 
 
 def test_health(bootstrap: str) -> None:
@@ -35,12 +38,16 @@ def test_topics_lifecycle(bootstrap: str, topic_name: str) -> None:
     created = kafkalite("topics", "--bootstrap-server", bootstrap, "create", topic_name, "--partitions", "3",
                         "--config", "cleanup.policy=compact")
     assert (created.returncode, created.stdout) == (0, f"Created topic {topic_name}.\n"), created.stderr
-    listed = kafkalite("topics", "--bootstrap-server", bootstrap, "list")
-    assert topic_name in listed.stdout.splitlines()
-    described = kafkalite("topics", "--bootstrap-server", bootstrap, "describe", topic_name)
-    header, *partitions = described.stdout.splitlines()
-    assert "PartitionCount: 3" in header and "cleanup.policy=compact" in header
-    assert [line.split("\t")[2] for line in partitions] == ["Partition: 0", "Partition: 1", "Partition: 2"]
+
+    def listed_and_described() -> None:  # Kafka's broker serves the new topic a moment later
+        listed = kafkalite("topics", "--bootstrap-server", bootstrap, "list")
+        assert topic_name in listed.stdout.splitlines()
+        described = kafkalite("topics", "--bootstrap-server", bootstrap, "describe", topic_name)
+        header, *partitions = described.stdout.splitlines()
+        assert "PartitionCount: 3" in header and "cleanup.policy=compact" in header
+        assert [line.split("\t")[2] for line in partitions] == ["Partition: 0", "Partition: 1", "Partition: 2"]
+
+    eventually(listed_and_described)
     deleted = kafkalite("topics", "--bootstrap-server", bootstrap, "delete", topic_name)
     assert deleted.returncode == 0, deleted.stderr
 

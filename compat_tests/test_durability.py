@@ -13,12 +13,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from kafka import KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KTopicPartition
 
-from .conftest import EXTERNAL, start_broker, stop_broker
+from .conftest import start_broker, stop_broker
 from .proxy import LosingProxy
 
-pytestmark = pytest.mark.skipif(
-    EXTERNAL is not None, reason="starts and kills its own kafkalite brokers (needs a local kafkalite)"
-)
+pytestmark = pytest.mark.kafkalite_only(reason="starts, kills and restarts kafkalite brokers of its own")
 
 TIMEOUT = 20
 PRODUCE = 0

@@ -20,6 +20,8 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
+from .conftest import wait_for_topic
+
 TIMEOUT = 30
 FAST = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 100}
 
@@ -45,6 +47,7 @@ def group_id() -> str:
 def create_topic(admin: AdminClient, name: str, partitions: int) -> None:
     for future in admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)]).values():
         future.result(TIMEOUT)
+    wait_for_topic(admin, name, partitions)
 
 
 def produce(bootstrap: str, topic: str, per_partition: dict[int, int], tag: str = "m") -> list[tuple[int, bytes]]:
@@ -359,11 +362,10 @@ def test_describe_list_and_delete_the_group(bootstrap: str, admin: AdminClient, 
     assert group_id not in {g.group_id for g in listed.valid}
 
 
+@pytest.mark.kafkalite_only(reason="restarts a kafkalite broker of its own")
 def test_committed_offsets_and_groups_survive_a_broker_restart(tmp_path, topic_name: str, group_id: str) -> None:
-    from .conftest import EXTERNAL, start_broker, stop_broker
+    from .conftest import start_broker, stop_broker
 
-    if EXTERNAL:
-        pytest.skip("restarts a kafkalite broker of its own")
     proc, bootstrap = start_broker("--data-dir", str(tmp_path), "--offsets-topic-partitions", "5", "--log-level", "WARNING")
     try:
         create_topic(AdminClient({"bootstrap.servers": bootstrap}), topic_name, 2)

@@ -9,6 +9,8 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from .conftest import wait_for_topic
+
 TIMEOUT = 15
 
 
@@ -16,6 +18,7 @@ def create_topic(bootstrap: str, name: str, partitions: int = 1, config: dict | 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(name, partitions, config=config or {})]).values():
         future.result(TIMEOUT)
+    wait_for_topic(admin, name, partitions)
 
 
 def producer(bootstrap: str, **extra: object) -> Producer:

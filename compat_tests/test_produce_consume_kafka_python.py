@@ -10,6 +10,8 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import MessageSizeTooLargeError
 
+from .conftest import eventually
+
 TIMEOUT = 15
 
 
@@ -24,6 +26,12 @@ def admin(bootstrap: str) -> Iterator[KafkaAdminClient]:
 
 def create(admin: KafkaAdminClient, name: str, partitions: int = 1, configs: dict | None = None) -> None:
     admin.create_topics({name: {"num_partitions": partitions, "configs": configs or {}}})
+
+    def shown() -> None:  # Kafka's broker serves a new topic a moment after CreateTopics answers
+        (described,) = admin.describe_topics([name])
+        assert described["error_code"] == 0 and len(described["partitions"]) == partitions, described
+
+    eventually(shown)
 
 
 def producer(bootstrap: str, **extra: object) -> KafkaProducer:
