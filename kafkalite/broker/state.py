@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 import attrs
 import trio
@@ -24,10 +24,12 @@ from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, Unknow
 from kafkalite.broker.offsets_topic import BrokerOffsetsTopic
 from kafkalite.broker.producers import ProducerStates
 from kafkalite.broker.settings import BrokerConfig
-from kafkalite.groups.coordinator import GroupCoordinator
 from kafkalite.groups.port import OFFSETS_TOPIC
 from kafkalite.storage import AppendInfo, KafkaStorageError, LogConfig, LogStore, PartitionLog
 from kafkalite.wire.error_codes import ErrorCode
+
+if TYPE_CHECKING:
+    from kafkalite.groups.coordinator import GroupCoordinator
 
 log = logging.getLogger("kafkalite.broker")
 
@@ -63,8 +65,10 @@ class Broker:
     started_at: float = attrs.field(factory=time.time)
     _producer_id_limit: int = attrs.field(init=False, default=0)
     _waiters: dict[TopicPartition, set[trio.Event]] = attrs.field(init=False, factory=dict)
-    # Consumer groups and committed offsets (__consumer_offsets), set up by `create`.
-    groups: GroupCoordinator = attrs.field(init=False)
+    # Consumer groups and committed offsets (__consumer_offsets): see `groups`.
+    _groups: GroupCoordinator | None = attrs.field(init=False, default=None)
+    # Starts a background task (the server's nursery.start_soon), once the server runs.
+    _spawn: Callable[[Callable[[], Awaitable[None]]], None] | None = attrs.field(init=False, default=None)
 
     @classmethod
     def create(cls, config: BrokerConfig) -> Broker:
@@ -88,13 +92,32 @@ class Broker:
             if meta:
                 broker._restore(meta)
             broker._producer_id_limit = broker.producers.next_producer_id
-            # Rebuilds groups and offsets from __consumer_offsets, if it exists yet.
-            broker.groups = GroupCoordinator.open(BrokerOffsetsTopic(broker), **group_settings(config))
+            if broker.cluster.topic(OFFSETS_TOPIC) is not None:
+                _ = broker.groups  # groups with members: their sessions run from the start
             broker.save_metadata()
         except BaseException:
             store.close()
             raise
         return broker
+
+    @property
+    def groups(self) -> GroupCoordinator:
+        """The group coordinator, set up on first use (a broker that never sees a group never
+        loads it) with the groups and offsets that __consumer_offsets holds."""
+        if self._groups is None:
+            from kafkalite.groups.coordinator import GroupCoordinator
+
+            self._groups = GroupCoordinator.open(BrokerOffsetsTopic(self), **group_settings(self.config))
+            if self._spawn is not None:
+                self._spawn(self._groups.run)
+        return self._groups
+
+    def start_background(self, spawn: Callable[[Callable[[], Awaitable[None]]], None]) -> None:
+        """Run the broker's background tasks (the coordinator's deadlines) with *spawn*, the
+        server's ``nursery.start_soon``: now for those that exist, later for the others."""
+        self._spawn = spawn
+        if self._groups is not None:
+            spawn(self._groups.run)
 
     def _restore(self, meta: dict[str, Any]) -> None:
         self.producers.next_producer_id = int(meta.get("next_producer_id", self.producers.next_producer_id))
@@ -344,7 +367,8 @@ class Broker:
                 log.error("deleted topic %s, but its files remain: %s", name, exc)
             self.notify(name, p.partition_index)
         self.producers.drop_partition(name)
-        self.groups.on_topic_deleted(name)
+        if self._groups is not None:
+            self._groups.on_topic_deleted(name)
         log.info("deleted topic %s", name)
         return topic
 
@@ -388,7 +412,8 @@ class Broker:
         Parked JoinGroup / SyncGroup requests of members still around are answered
         UNKNOWN_MEMBER_ID, so their clients rejoin from scratch.
         """
-        self.groups.reset()
+        if self._groups is not None:
+            self._groups.reset()
         deleted = 0
         for name, topic in list(self.cluster.topics.items()):
             if not topic.is_internal:

@@ -137,7 +137,7 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
         for node_id, listeners in listeners_by_node:
             connections.listen(listeners, functools.partial(_serve_stream, broker, node_id))
         nursery.start_soon(_housekeeping, broker)
-        nursery.start_soon(broker.groups.run)  # group session / rebalance deadlines
+        broker.start_background(nursery.start_soon)  # e.g. group session / rebalance deadlines
         info = ServerInfo(broker, tuple(nodes), tuple(bound), connections)
         log.info(
             "kafkalite ready on %s, advertised as %s (cluster %s)",

@@ -93,7 +93,8 @@ def test_the_index_of_handler_modules_matches_every_handler() -> None:
 
 
 def test_answering_api_versions_imports_no_other_handler_nor_codec() -> None:
-    """Start-up stays cheap: handler modules, their schemas and the CRC package load on use."""
+    """Start-up stays cheap: handler modules, their schemas, the group coordinator and the CRC
+    package load on first use."""
     import subprocess
     import sys
 
@@ -109,10 +110,10 @@ async def main():
     response = await dispatch(broker, frame, 0)
     assert response is not None and len(response) > 100
     print(sorted(m for m in sys.modules if m.startswith(("kafkalite.handlers.", "kafkalite.wire.messages."))))
-    print("crc32c" in sys.modules)
+    print("crc32c" in sys.modules, "kafkalite.groups.coordinator" in sys.modules)
 
 trio.run(main)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "['kafkalite.handlers.api_versions', 'kafkalite.wire.messages.api_versions']"
-    assert out[1] == "False"
+    assert out[1] == "False False"  # nor the group coordinator: no group was asked for
