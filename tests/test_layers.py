@@ -1,4 +1,4 @@
-"""The import arrows of DESIGN.md: a cycle or a wrong-way import fails this test.
+"""The import arrows of the layers: a cycle or a wrong-way import fails this test.
 
 Every import counts: at module level, inside functions (lazy imports) and under
 ``TYPE_CHECKING``, because a type-only arrow against the layers is still a design knot.

@@ -7,7 +7,7 @@
 #
 # A consumer asks for the end offset of the leader epoch it last fetched, to detect log
 # truncation. Never answer a negative epoch or offset for a known partition: librdkafka
-# takes that as truncation and resets its position (PROTOCOL-NOTES gotcha 4).
+# takes that as truncation and resets its position.
 """OffsetForLeaderEpoch: the end offset of a leader epoch, from the epochs in the log."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ string); v2 adds a tagged-field section. v2 is used exactly when the API version
 flexible, and ``client_id`` stays a non-compact string even then (KIP-482). Response header
 v0 is the correlation id alone; v1 adds a tagged-field section. ApiVersions responses always
 use v0, whatever the request version, because a client cannot know yet which versions the
-broker understands (gotcha 1 in PROTOCOL-NOTES).
+broker understands.
 """
 
 from __future__ import annotations

@@ -492,7 +492,8 @@ def _compile_writer(cls: type, version: int, flexible: bool) -> p.WriteFn:
         for tag, field_name, spec, wr in tag_writers:
             value = getattr(obj, field_name)
             # Tagged fields at their default value are not written, as Kafka does (and as
-            # librdkafka 2.0.2 needs: see PROTOCOL-NOTES gotcha 17).
+            # librdkafka 2.0.2 needs: it misreads an ApiVersions v3 reply carrying default-valued
+            # feature tags and cannot connect).
             if value == spec.default_value():
                 continue
             payload = bytearray()

@@ -1,4 +1,4 @@
-"""groups/state.py and groups/group.py are pure: no trio, no storage (DESIGN.md)."""
+"""groups/state.py and groups/group.py are pure: no trio, no storage."""
 
 from __future__ import annotations
 
