@@ -20,7 +20,9 @@ PACKAGE = ROOT / "kafkalite"
 LAYERS: dict[str, float] = {
     "kafkalite.wire": 0,
     "kafkalite.storage": 1,
+    "kafkalite.timers": 1.5,  # deadlines on trio's clock, for the coordinators
     "kafkalite.groups": 2,
+    "kafkalite.transactions": 2,
     "kafkalite.readable": 2.5,  # decoded messages as plain data: for the trace and the tools
     "kafkalite.broker": 3,
     "kafkalite.handlers": 4,

@@ -26,7 +26,7 @@ from kafkalite.groups.records import (
     group_metadata_value,
     partition_for,
 )
-from kafkalite.groups.timers import Timers
+from kafkalite.timers import Timers
 from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.records import NewRecord, build_batch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from kafkalite.groups.timers import Timers
+from kafkalite.timers import Timers
 
 
 async def test_deadlines_fire_in_order_at_their_time(nursery: trio.Nursery, autojump_clock: object) -> None:
@@ -62,7 +62,7 @@ async def test_a_failing_callback_is_not_swallowed(autojump_clock: object, caplo
     timers.schedule("bad", 100, boom)
     with pytest.raises(RuntimeError, match="boom"):
         await timers.run()
-    assert "group coordinator timer 'bad' failed" in caplog.text
+    assert "coordinator timer 'bad' failed" in caplog.text
 
 
 async def test_many_reschedules_keep_the_heap_small(nursery: trio.Nursery, autojump_clock: object) -> None:

@@ -1,7 +1,7 @@
-"""Keyed deadlines for the group coordinator, run by one trio task.
+"""Keyed deadlines for the coordinators (groups, transactions), run by one trio task each.
 
-Kafka's coordinator keeps a timer per key (a member's session, a group's join phase, its
-pending syncs, the offsets cleanup); scheduling a key again replaces its deadline, cancelling
+Kafka's coordinators keep a timer per key (a member's session, a group's join phase, its
+pending syncs, the offsets cleanup, a transaction's timeout); scheduling a key again replaces its deadline, cancelling
 forgets it. Here the deadlines are on trio's clock (`trio.current_time`), so tests run them
 under a mock clock without real sleeps, and one task sleeps until the earliest one, woken
 early by an event when a sooner deadline is scheduled. Callbacks are plain functions run
@@ -18,7 +18,7 @@ from typing import Callable, Hashable
 
 import trio
 
-log = logging.getLogger("kafkalite.groups")
+log = logging.getLogger("kafkalite.timers")
 
 
 class Timers:
@@ -70,7 +70,7 @@ class Timers:
             except Exception:
                 # A failing callback is a bug: say which timer, then let it end the task
                 # (and the broker) rather than run on with a coordinator in an unknown state.
-                log.critical("group coordinator timer %r failed", key)
+                log.critical("coordinator timer %r failed", key)
                 raise
 
     async def run(self) -> None:
