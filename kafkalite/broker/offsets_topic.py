@@ -29,7 +29,7 @@ class TopicsAndLogs(Protocol):
     def create_topic(self, name: str, num_partitions: int = -1, replication_factor: int = -1,
                      assignments: Any = None, configs: dict[str, str] | None = None) -> Topic: ...
 
-    def append(self, topic: str, partition: int, batch: bytearray) -> Any: ...
+    def append(self, topic: str, partition: int, batch: bytes) -> Any: ...
 
     def log_for(self, topic: str, partition: int) -> Any: ...
 
@@ -68,15 +68,15 @@ class BrokerOffsetsTopic:
             return None
         return state.leader_id
 
-    def append(self, partition: int, batch: bytearray) -> ErrorCode:
+    def append(self, partition: int, batch: bytes) -> tuple[ErrorCode, int]:
         try:
-            self._broker.append(OFFSETS_TOPIC, partition, batch)
+            info = self._broker.append(OFFSETS_TOPIC, partition, batch)
         except UnknownTopic:
-            return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+            return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1
         except KafkaStorageError as exc:
             log.error("cannot append to %s-%d: %s", OFFSETS_TOPIC, partition, exc)
-            return ErrorCode.KAFKA_STORAGE_ERROR
-        return ErrorCode.NONE
+            return ErrorCode.KAFKA_STORAGE_ERROR, -1
+        return ErrorCode.NONE, info.base_offset
 
     def batches(self, partition: int) -> Iterable[tuple[BatchHeader, memoryview]]:
         plog = self._broker.log_for(OFFSETS_TOPIC, partition)

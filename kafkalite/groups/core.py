@@ -99,15 +99,34 @@ class CoordinatorCore:
 
     def _append(self, group_id: str, records: list[tuple[bytes, bytes | None]]) -> ErrorCode:
         """Append *records* (key, value) as one batch to the group's partition."""
+        return self._append_batch(group_id, records)[0]
+
+    def _append_batch(
+        self,
+        group_id: str,
+        records: list[tuple[bytes, bytes | None]],
+        *,
+        producer_id: int = -1,
+        producer_epoch: int = -1,
+    ) -> tuple[ErrorCode, int]:
+        """Append *records* as one batch (transactional when *producer_id* is given, as
+        Kafka writes a TxnOffsetCommit); return the error a group request answers and the
+        batch's base offset (-1 when nothing was written)."""
         if not records:
-            return ErrorCode.NONE
+            return ErrorCode.NONE, -1
         partition = self.partition_for(group_id)
         now = self.wall_ms()
-        batch = build_batch([NewRecord(key, value, timestamp=now) for key, value in records], base_timestamp=now)
-        error = self.offsets_topic.append(partition, batch)
+        batch = build_batch(
+            [NewRecord(key, value, timestamp=now) for key, value in records],
+            base_timestamp=now,
+            producer_id=producer_id,
+            producer_epoch=producer_epoch,
+            transactional=producer_id >= 0,
+        )
+        error, base_offset = self.offsets_topic.append(partition, batch)
         if error is not ErrorCode.NONE:
             log.error("group %s: cannot write to %s-%d: %s", group_id, OFFSETS_TOPIC, partition, error.name)
-        return store_error(error)
+        return store_error(error), base_offset
 
     def _group_record(self, group: Group, assignment: dict[str, bytes]) -> tuple[bytes, bytes]:
         value = GroupMetadataValue(

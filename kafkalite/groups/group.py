@@ -40,6 +40,9 @@ class OffsetAndMetadata:
     metadata: str = ""
     commit_timestamp: int = -1
     expire_timestamp: int | None = None
+    #: Where the commit's record is in __consumer_offsets: of a regular and a transactional
+    #: commit of one partition, the later record wins when the transaction commits.
+    record_offset: int = -1
 
 
 @attrs.define(eq=False)
@@ -138,6 +141,8 @@ class Group:
     #: subscription parses; None when unknown.
     subscribed_topics: frozenset[str] | None = None
     offsets: dict[TopicPartition, OffsetAndMetadata] = attrs.Factory(dict)
+    #: Transactional offset commits not yet committed or aborted, by producer id.
+    pending_txn_offsets: dict[int, dict[TopicPartition, OffsetAndMetadata]] = attrs.Factory(dict)
     _supported: Counter[str] = attrs.field(init=False, factory=Counter)
 
     # -- state ---------------------------------------------------------------------------
@@ -354,14 +359,17 @@ class Group:
         return None
 
     def validate_offset_commit(
-        self, member_id: str, group_instance_id: str | None, generation_id: int
+        self, member_id: str, group_instance_id: str | None, generation_id: int, *, transactional: bool = False
     ) -> ErrorCode | None:
-        """The error an OffsetCommit gets, or None if it may commit (Kafka's rules).
+        """The error an OffsetCommit (or a *transactional* TxnOffsetCommit) gets, or None if
+        it may commit (Kafka's rules).
 
         Generation -1 with an empty member id is a "simple" consumer (assign(), admin
         tools): accepted while the group has no members. A member must be known, current
         (its generation) and not in CompletingRebalance (REBALANCE_IN_PROGRESS: it has the
-        new generation but not yet its assignment).
+        new generation but not yet its assignment). A transactional commit without member
+        and generation is accepted whatever the group's state (old TxnOffsetCommit versions
+        carry neither), and the group's state is not enforced for it.
         """
         if self.state is GroupState.DEAD:
             return ErrorCode.COORDINATOR_NOT_AVAILABLE
@@ -373,9 +381,9 @@ class Group:
                 return error
             if generation_id != self.generation_id:
                 return ErrorCode.ILLEGAL_GENERATION
-        elif self.state is not GroupState.EMPTY:
+        elif not transactional and self.state is not GroupState.EMPTY:
             return ErrorCode.UNKNOWN_MEMBER_ID
-        if self.state is GroupState.COMPLETING_REBALANCE:
+        if not transactional and self.state is GroupState.COMPLETING_REBALANCE:
             return ErrorCode.REBALANCE_IN_PROGRESS
         return None
 
@@ -396,6 +404,26 @@ class Group:
                 return lambda o: o.commit_timestamp
             return None
         return lambda o: o.commit_timestamp
+
+    def has_pending_offset(self, tp: TopicPartition) -> bool:
+        """Whether an open transaction holds an offset commit of *tp* (OffsetFetch with
+        require_stable then answers UNSTABLE_OFFSET_COMMIT)."""
+        return any(tp in offsets for offsets in self.pending_txn_offsets.values())
+
+    def complete_transaction(self, producer_id: int, commit: bool) -> int:
+        """Apply (*commit*) or drop the pending offsets of *producer_id*; return how many were
+        applied. A newer regular commit of a partition is kept (Kafka compares the records'
+        offsets in __consumer_offsets)."""
+        pending = self.pending_txn_offsets.pop(producer_id, None)
+        if not pending or not commit:
+            return 0
+        applied = 0
+        for tp, offset in pending.items():
+            current = self.offsets.get(tp)
+            if current is None or offset.record_offset > current.record_offset:
+                self.offsets[tp] = offset
+                applied += 1
+        return applied
 
     def expired_offsets(self, now_ms: int, retention_ms: int) -> list[TopicPartition]:
         base = self.offset_expiry_base()

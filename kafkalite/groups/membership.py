@@ -472,10 +472,10 @@ class Membership(CoordinatorCore):
                 assignment = dict(r.assignments)
                 for member_id in group.members:
                     assignment.setdefault(member_id, b"")
-                store_error = self._store_group(group, assignment)
-                if store_error is not ErrorCode.NONE:
-                    self._reset_and_propagate_assignment_error(group, store_error(store_error))
-                    self._maybe_prepare_rebalance_or_complete_join(group, f"cannot store assignment: {store_error.name}")
+                error = self._store_group(group, assignment)
+                if error is not ErrorCode.NONE:
+                    self._reset_and_propagate_assignment_error(group, store_error(error))
+                    self._maybe_prepare_rebalance_or_complete_join(group, f"cannot store assignment: {error.name}")
                 else:
                     self._set_and_propagate_assignment(group, assignment)
                     group.transition(GroupEvent.ASSIGNMENT_STORED, self.wall_ms())

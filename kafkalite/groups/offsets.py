@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+import attrs
+
 from kafkalite.groups.core import CoordinatorCore
 from kafkalite.groups.group import Group, OffsetAndMetadata, TopicPartition
 from kafkalite.groups.port import store_error
@@ -60,36 +62,89 @@ class OffsetManagement(CoordinatorCore):
                 self._reschedule_heartbeat(group, member)  # a commit keeps the session alive
         now = self.wall_ms()
         expire = None if retention_time_ms == -1 else now + retention_time_ms
+        errors, written = self._write_commits(group_id, partitions, now, expire)
+        for tp, committed in written:
+            group.offsets[tp] = committed
+        return errors
+
+    def _write_commits(
+        self,
+        group_id: str,
+        partitions: list[CommitRequest],
+        now: int,
+        expire: int | None = None,
+        *,
+        producer_id: int = -1,
+        producer_epoch: int = -1,
+    ) -> tuple[list[ErrorCode], list[tuple[TopicPartition, OffsetAndMetadata]]]:
+        """Write the commit records of *partitions* as one batch: one error per partition,
+        and the offsets written (none when the write failed)."""
         errors: list[ErrorCode] = []
         records: list[tuple[bytes, bytes | None]] = []
-        pending: list[tuple[TopicPartition, OffsetAndMetadata]] = []
+        written: list[tuple[TopicPartition, OffsetAndMetadata]] = []
         for p in partitions:
             if p.metadata is not None and len(p.metadata) > self.offset_metadata_max_bytes:
                 errors.append(ErrorCode.OFFSET_METADATA_TOO_LARGE)
                 continue
             errors.append(ErrorCode.NONE)
-            committed = OffsetAndMetadata(p.offset, p.leader_epoch, p.metadata or "", now, expire)
-            pending.append(((p.topic, p.partition), committed))
+            written.append(((p.topic, p.partition), OffsetAndMetadata(p.offset, p.leader_epoch, p.metadata or "", now, expire)))
             records.append((
                 offset_commit_key(group_id, p.topic, p.partition),
-                offset_commit_value(p.offset, p.leader_epoch, committed.metadata, now, expire),
+                offset_commit_value(p.offset, p.leader_epoch, p.metadata or "", now, expire),
             ))
-        store_error = self._append(group_id, records)
-        if store_error is not ErrorCode.NONE:
-            mapped = store_error(store_error)
-            return [mapped if e is ErrorCode.NONE else e for e in errors]
-        for tp, committed in pending:
-            group.offsets[tp] = committed
+        error, base_offset = self._append_batch(group_id, records, producer_id=producer_id, producer_epoch=producer_epoch)
+        if error is not ErrorCode.NONE:
+            return [error if e is ErrorCode.NONE else e for e in errors], []
+        return errors, [(tp, attrs.evolve(o, record_offset=base_offset + i)) for i, (tp, o) in enumerate(written)]
+
+    def commit_transactional_offsets(
+        self,
+        group_id: str,
+        producer_id: int,
+        producer_epoch: int,
+        member_id: str,
+        group_instance_id: str | None,
+        generation_id: int,
+        partitions: list[CommitRequest],
+    ) -> list[ErrorCode]:
+        """Handle a TxnOffsetCommit: the offsets are written now (in a transactional batch of
+        the producer) and become the group's committed offsets only when the transaction
+        commits (`complete_transaction`); an abort discards them."""
+        group = self.groups.get(group_id)
+        if group is None:
+            if generation_id >= 0:
+                return [ErrorCode.ILLEGAL_GENERATION] * len(partitions)
+            group = self.groups[group_id] = Group(group_id, state_timestamp=self.wall_ms())
+            log.info("group %s: created as a simple group by a transactional offset commit", group_id)
+        error = group.validate_offset_commit(member_id, group_instance_id, generation_id, transactional=True)
+        if error is not None:
+            return [error] * len(partitions)
+        errors, written = self._write_commits(
+            group_id, partitions, self.wall_ms(), producer_id=producer_id, producer_epoch=producer_epoch
+        )
+        pending = group.pending_txn_offsets.setdefault(producer_id, {})
+        pending.update(written)
+        if not pending:
+            del group.pending_txn_offsets[producer_id]
         return errors
 
+    def complete_transaction(self, partition: int, producer_id: int, commit: bool) -> None:
+        """A transaction marker of *producer_id* was written to *partition* of
+        __consumer_offsets: apply or discard the pending offsets of the groups it holds."""
+        for group in self.groups.values():
+            if producer_id in group.pending_txn_offsets and self.partition_for(group.group_id) == partition:
+                applied = group.complete_transaction(producer_id, commit)
+                log.debug("group %s: transaction of producer %d %s, %d offset(s) applied", group.group_id,
+                          producer_id, "committed" if commit else "aborted", applied)
+
     def fetch_offsets(
-        self, group_id: str, topics: list[tuple[str, list[int]]] | None
+        self, group_id: str, topics: list[tuple[str, list[int]]] | None, *, require_stable: bool = False
     ) -> list[tuple[str, list[FetchedOffset]]]:
         """Committed offsets of *topics* (None: every committed offset of the group).
 
         A partition without a committed offset (or of an unknown group) answers offset -1,
-        leader epoch -1, metadata "". kafkalite has no transactional offsets, so there is
-        never a pending commit: require_stable needs no wait.
+        leader epoch -1, metadata "". With *require_stable*, a partition whose offset an open
+        transaction is committing answers UNSTABLE_OFFSET_COMMIT (the client retries).
         """
         group = self.groups.get(group_id)
         offsets = {} if group is None or group.is_in(GroupState.DEAD) else group.offsets
@@ -105,7 +160,9 @@ class OffsetManagement(CoordinatorCore):
             fetched = []
             for partition in partitions:
                 o = offsets.get((topic, partition))
-                if o is None:
+                if require_stable and group is not None and group.has_pending_offset((topic, partition)):
+                    fetched.append(FetchedOffset(partition, -1, -1, "", ErrorCode.UNSTABLE_OFFSET_COMMIT))
+                elif o is None:
                     fetched.append(FetchedOffset(partition, -1, -1, ""))
                 else:
                     fetched.append(FetchedOffset(partition, o.committed_offset, o.leader_epoch, o.metadata))
@@ -149,7 +206,7 @@ class OffsetManagement(CoordinatorCore):
         records.append((group_metadata_key(group.group_id), None))
         error = self._append(group.group_id, records)
         if error is not ErrorCode.NONE:
-            return _store_error(error)
+            return store_error(error)
         group.transition(GroupEvent.DELETE, self.wall_ms())
         del self.groups[group.group_id]
         for member_id in list(group.pending_members):
@@ -176,7 +233,8 @@ class OffsetManagement(CoordinatorCore):
         for group in list(self.groups.values()):
             expired = group.expired_offsets(now, self.offsets_retention_ms)
             all_expired = len(expired) == len(group.offsets)
-            if all_expired and group.is_in(GroupState.EMPTY) and not group.pending_members:
+            idle = not group.pending_members and not group.pending_txn_offsets
+            if all_expired and group.is_in(GroupState.EMPTY) and idle:
                 if self._delete_group(group, expired) is ErrorCode.NONE:
                     written += len(expired) + 1
                 continue
@@ -194,6 +252,9 @@ class OffsetManagement(CoordinatorCore):
     def on_topic_deleted(self, topic: str) -> None:
         """Drop (with tombstones) every committed offset of a deleted topic, as Kafka does."""
         for group in list(self.groups.values()):
+            for pending in group.pending_txn_offsets.values():
+                for tp in [tp for tp in pending if tp[0] == topic]:
+                    del pending[tp]
             gone = [tp for tp in group.offsets if tp[0] == topic]
             if not gone:
                 continue

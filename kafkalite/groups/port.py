@@ -38,8 +38,9 @@ class OffsetsTopic(Protocol):
     def leader(self, partition: int) -> int | None:
         """The node leading *partition*, or None when none can serve it."""
 
-    def append(self, partition: int, batch: bytearray) -> ErrorCode:
-        """Append a record batch to *partition* (waking fetches); NONE, or why it failed."""
+    def append(self, partition: int, batch: bytes) -> tuple[ErrorCode, int]:
+        """Append a record batch to *partition* (waking fetches): (NONE, its base offset), or
+        (why it failed, -1)."""
 
     def batches(self, partition: int) -> Iterable[tuple[BatchHeader, memoryview]]:
         """Every batch of *partition* from its log start (raises KafkaStorageError)."""

@@ -13,11 +13,12 @@ from typing import Any
 
 from kafkalite.groups.group import Group, Member, OffsetAndMetadata
 from kafkalite.groups.port import OFFSETS_TOPIC, OffsetsTopic
-from kafkalite.groups.records import GroupMetadataRecord, OffsetCommitRecord, parse_record
+from kafkalite.groups.records import GroupMetadataRecord, OffsetCommitRecord, parse_record, partition_for
 from kafkalite.groups.state import GroupState
 from kafkalite.storage import KafkaStorageError, OffsetOutOfRange
 from kafkalite.wire.primitives import DecodeError
-from kafkalite.wire.records import decode_records
+from kafkalite.wire.batch import CorruptBatchError
+from kafkalite.wire.records import ControlRecordType, decode_records, parse_control_record
 
 log = logging.getLogger("kafkalite.groups")
 
@@ -29,17 +30,20 @@ def replay_groups(topic: OffsetsTopic, num_partitions: int) -> dict[str, Group]:
     for partition in range(num_partitions):
         try:
             for header, view in topic.batches(partition):
-                if header.is_control or header.is_transactional:
-                    continue  # transactional offset commits are not supported
                 try:
                     records = decode_records(view)
                 except DecodeError as exc:
                     log.warning("%s-%d: skipping undecodable batch at %d: %s",
                                 OFFSETS_TOPIC, partition, header.base_offset, exc)
                     continue
+                if header.is_control:
+                    _replay_marker(groups, partition, num_partitions, header.producer_id, records)
+                    continue
+                # A transactional batch holds a TxnOffsetCommit: pending until its marker.
+                pending_of = header.producer_id if header.is_transactional else None
                 for record in records:
                     try:
-                        replay_record(groups, record.key, record.value)
+                        replay_record(groups, record.key, record.value, header.base_offset + record.offset_delta, pending_of)
                         count += 1
                     except DecodeError as exc:
                         log.warning("%s-%d: skipping undecodable record at %d: %s", OFFSETS_TOPIC,
@@ -53,33 +57,62 @@ def replay_groups(topic: OffsetsTopic, num_partitions: int) -> dict[str, Group]:
     return groups
 
 
-def replay_record(groups: dict[str, Group], key: bytes | None, value: bytes | None) -> None:
-    """Apply one record of __consumer_offsets to *groups*."""
+def _replay_marker(
+    groups: dict[str, Group], partition: int, num_partitions: int, producer_id: int, records: list[Any]
+) -> None:
+    """A transaction marker: the producer's pending offsets of this partition's groups are
+    committed or dropped."""
+    for record in records:
+        try:
+            control_type, _coordinator_epoch = parse_control_record(record)
+        except CorruptBatchError as exc:
+            log.warning("%s-%d: skipping a control record: %s", OFFSETS_TOPIC, partition, exc)
+            continue
+        for group in groups.values():
+            if producer_id in group.pending_txn_offsets and partition_for(group.group_id, num_partitions) == partition:
+                group.complete_transaction(producer_id, control_type is ControlRecordType.COMMIT)
+
+
+def replay_record(
+    groups: dict[str, Group],
+    key: bytes | None,
+    value: bytes | None,
+    record_offset: int = -1,
+    pending_of: int | None = None,
+) -> None:
+    """Apply one record of __consumer_offsets (at *record_offset*) to *groups*; an offset
+    commit of a transaction (*pending_of*: its producer id) waits for the marker."""
     record = parse_record(key, value)
     if isinstance(record, OffsetCommitRecord):
         tp = (record.topic, record.partition)
+        group = groups.get(record.group)
         if record.value is None:
-            group = groups.get(record.group)
             if group is not None:
                 group.offsets.pop(tp, None)
             return
         v: Any = record.value
-        group = groups.get(record.group)
         if group is None:
             group = groups[record.group] = Group(record.group)
-        group.offsets[tp] = OffsetAndMetadata(
+        offset = OffsetAndMetadata(
             committed_offset=v.offset,
             leader_epoch=v.leader_epoch,
             metadata=v.metadata,
             commit_timestamp=v.commit_timestamp,
             expire_timestamp=None if v.expire_timestamp < 0 else v.expire_timestamp,
+            record_offset=record_offset,
         )
+        if pending_of is None:
+            group.offsets[tp] = offset
+        else:
+            group.pending_txn_offsets.setdefault(pending_of, {})[tp] = offset
     elif isinstance(record, GroupMetadataRecord):
         old = groups.pop(record.group, None)
         if record.value is None:
-            if old is not None and old.offsets:
+            if old is not None and (old.offsets or old.pending_txn_offsets):
                 # Offsets outlived the group record: keep them in a simple group.
-                groups[record.group] = Group(record.group, offsets=old.offsets)
+                groups[record.group] = Group(
+                    record.group, offsets=old.offsets, pending_txn_offsets=old.pending_txn_offsets
+                )
             return
         groups[record.group] = _group_from_record(record.group, record.value, old)
 
@@ -94,6 +127,7 @@ def _group_from_record(group_id: str, value: Any, old: Group | None) -> Group:
         protocol_type=value.protocol_type or None,
         protocol_name=value.protocol,
         offsets=old.offsets if old is not None else {},
+        pending_txn_offsets=old.pending_txn_offsets if old is not None else {},
     )
     for m in members:
         member = Member(

@@ -7,8 +7,8 @@
 # * v3: throttle_time_ms
 # * v5: committed_leader_epoch per partition
 # * v6: flexible versions
-# * v7: require_stable (KIP-447): wait for pending transactional commits. kafkalite has no
-#       transactional offset commits, so every committed offset is stable at once.
+# * v7: require_stable (KIP-447): a partition whose offset an open transaction is committing
+#       answers UNSTABLE_OFFSET_COMMIT (the client retries until the transaction ends)
 # * v8: several groups per request (KIP-709), each with its own error_code
 # * v9: member_id and member_epoch per group (KIP-848 consumer groups); ignored for classic
 #       groups, as Kafka does
@@ -32,7 +32,9 @@ from kafkalite.wire.messages.offset_fetch import (
 )
 
 
-def _fetch_group(ctx: RequestContext, group_id: str | None, topics: list[tuple[str, list[int]]] | None) -> tuple[int, list]:
+def _fetch_group(
+    ctx: RequestContext, group_id: str | None, topics: list[tuple[str, list[int]]] | None, require_stable: bool
+) -> tuple[int, list]:
     """(group error, [(topic, [FetchedOffset])]) for one group."""
     coordinator = ctx.broker.groups
     if group_id is None:
@@ -40,7 +42,7 @@ def _fetch_group(ctx: RequestContext, group_id: str | None, topics: list[tuple[s
     not_here = coordinator.check_coordinator(group_id, ctx.node_id)
     if not_here is not None:
         return not_here, []
-    return ErrorCode.NONE, coordinator.fetch_offsets(group_id, topics)
+    return ErrorCode.NONE, coordinator.fetch_offsets(group_id, topics, require_stable=require_stable)
 
 
 @handles(ApiKey.OFFSET_FETCH, min_version=1, max_version=9)
@@ -50,7 +52,7 @@ async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFe
         groups = []
         for g in req.groups:
             wanted = None if g.topics is None else [(t.name, list(t.partition_indexes)) for t in g.topics]
-            error, found = _fetch_group(ctx, g.group_id, wanted)
+            error, found = _fetch_group(ctx, g.group_id, wanted, req.require_stable)
             groups.append(
                 OffsetFetchResponseGroup(
                     group_id=g.group_id,
@@ -76,7 +78,7 @@ async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFe
         return OffsetFetchResponse(throttle_time_ms=0, groups=groups)
 
     wanted = None if req.topics is None else [(t.name, list(t.partition_indexes)) for t in req.topics]
-    error, found = _fetch_group(ctx, req.group_id, wanted)
+    error, found = _fetch_group(ctx, req.group_id, wanted, version >= 7 and req.require_stable)
     if error is not ErrorCode.NONE and version < 2:
         # No top-level error before v2: every requested partition carries it.
         return OffsetFetchResponse(

@@ -21,7 +21,6 @@ from kafkalite.wire.headers import (
     response_header_flexible,
     start_response,
 )
-from kafkalite.wire.primitives import DecodeError
 from kafkalite.wire.schema import decode, encode_into, is_flexible
 
 log = logging.getLogger("kafkalite.dispatch")

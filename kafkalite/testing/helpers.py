@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence, Union
 
 import attrs
 
-from kafkalite.groups.port import OFFSETS_TOPIC
-
 if TYPE_CHECKING:
     from kafkalite.broker.state import Broker
 

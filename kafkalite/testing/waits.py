@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import trio
 
-from kafkalite.testing.helpers import OFFSETS_TOPIC, committed_offset, group_info, read_records
+from kafkalite.groups.port import OFFSETS_TOPIC
+from kafkalite.testing.helpers import committed_offset, group_info, read_records
 
 if TYPE_CHECKING:
     from kafkalite.broker.state import Broker
