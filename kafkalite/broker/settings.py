@@ -54,6 +54,15 @@ class BrokerConfig:
     offsets_retention_minutes: int = attrs.field(default=10080, validator=v.ge(1))
     offsets_retention_check_interval_ms: int = attrs.field(default=600_000, validator=v.ge(1))
     offset_metadata_max_bytes: int = attrs.field(default=4096, validator=v.ge(0))
+    # Transactions (Kafka's names in snake_case). __transaction_state partitions
+    # (transaction.state.log.num.partitions); a transactional id lives in abs(hash(id)) % this.
+    transaction_state_partitions: int = attrs.field(default=50, validator=[v.ge(1), v.le(1000)])
+    transaction_max_timeout_ms: int = attrs.field(default=900_000, validator=v.ge(1))
+    transactional_id_expiration_ms: int = attrs.field(default=604_800_000, validator=v.ge(1))
+    # transaction.abort.timed.out.transaction.cleanup.interval.ms
+    transaction_abort_timed_out_interval_ms: int = attrs.field(default=10_000, validator=v.ge(1))
+    # transaction.remove.expired.transaction.cleanup.interval.ms
+    transaction_remove_expired_interval_ms: int = attrs.field(default=3_600_000, validator=v.ge(1))
 
     def __attrs_post_init__(self) -> None:
         if self.trace_file is not None and not self.trace:

@@ -21,10 +21,10 @@ import attrs
 import trio
 
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
-from kafkalite.broker.offsets_topic import BrokerOffsetsTopic
+from kafkalite.broker.internal_topics import InternalTopic
 from kafkalite.broker.producers import ProducerStates
 from kafkalite.broker.settings import BrokerConfig
-from kafkalite.groups.port import OFFSETS_TOPIC
+from kafkalite.groups.port import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS
 from kafkalite.storage import AppendInfo, KafkaStorageError, LogConfig, LogStore, PartitionLog
 from kafkalite.wire.error_codes import ErrorCode
 
@@ -107,7 +107,8 @@ class Broker:
         if self._groups is None:
             from kafkalite.groups.coordinator import GroupCoordinator
 
-            self._groups = GroupCoordinator.open(BrokerOffsetsTopic(self), **group_settings(self.config))
+            offsets_topic = InternalTopic(self, OFFSETS_TOPIC, self.config.offsets_topic_partitions, OFFSETS_TOPIC_CONFIGS)
+            self._groups = GroupCoordinator.open(offsets_topic, **group_settings(self.config))
             if self._spawn is not None:
                 self._spawn(self._groups.run)
         return self._groups

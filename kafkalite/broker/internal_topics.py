@@ -1,8 +1,9 @@
-"""The broker's side of the group coordinator's port: ``__consumer_offsets`` as a topic.
+"""The broker's side of the coordinators' ports: an internal topic (``__consumer_offsets``,
+``__transaction_state``) as the coordinator that owns it sees it.
 
-The coordinator asks for the topic's partition count when a group first needs it; that is
-when the broker creates the topic, with ``offsets.topic.num.partitions`` partitions and the
-configs Kafka gives it, as Kafka's auto-creation of internal topics does.
+A coordinator asks for its topic's partition count when it first needs the topic; that is
+when the broker creates it, with the configured partition count and the configs Kafka gives
+it, as Kafka's auto-creation of internal topics does.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import logging
 from typing import Any, Iterable, Protocol
 
 from kafkalite.broker.cluster import ClusterState, Topic, UnknownTopic
-from kafkalite.broker.settings import BrokerConfig
-from kafkalite.groups.port import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS
 from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.batch import BatchHeader
 from kafkalite.wire.error_codes import ErrorCode
@@ -23,7 +22,6 @@ log = logging.getLogger("kafkalite.broker")
 class TopicsAndLogs(Protocol):
     """What the port uses of `kafkalite.broker.state.Broker`."""
 
-    config: BrokerConfig
     cluster: ClusterState
 
     def create_topic(self, name: str, num_partitions: int = -1, replication_factor: int = -1,
@@ -34,52 +32,56 @@ class TopicsAndLogs(Protocol):
     def log_for(self, topic: str, partition: int) -> Any: ...
 
 
-class BrokerOffsetsTopic:
-    """`kafkalite.groups.port.OffsetsTopic` over a broker's topics and logs."""
+class InternalTopic:
+    """An internal topic behind a coordinator's port (`kafkalite.groups.port.OffsetsTopic`
+    and its transactions twin): created when first needed, appended to through the broker's
+    one append path."""
 
-    def __init__(self, broker: TopicsAndLogs) -> None:
+    def __init__(self, broker: TopicsAndLogs, name: str, partitions: int, configs: dict[str, str]) -> None:
         self._broker = broker
+        self.name = name
+        self._partitions = partitions
+        self._configs = configs
 
     def exists(self) -> bool:
-        return self._broker.cluster.topic(OFFSETS_TOPIC) is not None
+        return self._broker.cluster.topic(self.name) is not None
 
     def partition_count(self) -> int:
         broker = self._broker
-        topic = broker.cluster.topic(OFFSETS_TOPIC)
-        configured = broker.config.offsets_topic_partitions
+        topic = broker.cluster.topic(self.name)
         if topic is None:
             topic = broker.create_topic(
-                OFFSETS_TOPIC,
-                num_partitions=configured,
+                self.name,
+                num_partitions=self._partitions,
                 replication_factor=min(3, len(broker.cluster.node_ids)),
-                configs=dict(OFFSETS_TOPIC_CONFIGS),
+                configs=dict(self._configs),
             )
-        elif len(topic.partitions) != configured:
+        elif len(topic.partitions) != self._partitions:
             log.warning(
-                "%s has %d partitions, not the configured %d: keeping %d (groups map to partitions by hash)",
-                OFFSETS_TOPIC, len(topic.partitions), configured, len(topic.partitions),
+                "%s has %d partitions, not the configured %d: keeping %d (keys map to partitions by hash)",
+                self.name, len(topic.partitions), self._partitions, len(topic.partitions),
             )
         return len(topic.partitions)
 
     def leader(self, partition: int) -> int | None:
         cluster = self._broker.cluster
-        state = cluster.partition(OFFSETS_TOPIC, partition)
+        state = cluster.partition(self.name, partition)
         if state is None or state.leader_id not in cluster.nodes:
             return None
         return state.leader_id
 
     def append(self, partition: int, batch: bytes) -> tuple[ErrorCode, int]:
         try:
-            info = self._broker.append(OFFSETS_TOPIC, partition, batch)
+            info = self._broker.append(self.name, partition, batch)
         except UnknownTopic:
             return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1
         except KafkaStorageError as exc:
-            log.error("cannot append to %s-%d: %s", OFFSETS_TOPIC, partition, exc)
+            log.error("cannot append to %s-%d: %s", self.name, partition, exc)
             return ErrorCode.KAFKA_STORAGE_ERROR, -1
         return ErrorCode.NONE, info.base_offset
 
     def batches(self, partition: int) -> Iterable[tuple[BatchHeader, memoryview]]:
-        plog = self._broker.log_for(OFFSETS_TOPIC, partition)
+        plog = self._broker.log_for(self.name, partition)
         if plog is None:
             return ()
         return plog.batches_from(plog.log_start_offset)
