@@ -21,6 +21,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "groups": ("groups", "list and describe consumer groups, with lag (like kafka-consumer-groups)"),
     "produce": ("produce", "send lines of stdin as records (like kafka-console-producer)"),
     "consume": ("consume", "print records as lines (like kafka-console-consumer)"),
+    "transactions": ("transactions", "list and describe transactions (like kafka-transactions)"),
     "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
     "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
 }

@@ -357,16 +357,22 @@ class Client:
         t = check_topic(response, topic)
         return sorted(p.partition_index for p in t.partitions)
 
-    def coordinator(self, group: str) -> Connection:
-        """A connection to the coordinator of *group* (FindCoordinator)."""
+    def coordinator(self, key: str, *, transactional: bool = False) -> Connection:
+        """A connection to the coordinator of group *key*, or of transactional id *key*
+        (FindCoordinator key type 0 or 1)."""
+        return self.connection(self.coordinator_id(key, transactional=transactional))
+
+    def coordinator_id(self, key: str, *, transactional: bool = False) -> int:
+        """The node id of the coordinator of group (or transactional id) *key*."""
         from kafkalite.wire.messages.find_coordinator import FindCoordinatorRequest
 
-        response = self.bootstrap_connection.request(FindCoordinatorRequest(key=group, key_type=0))
+        response = self.bootstrap_connection.request(FindCoordinatorRequest(key=key, key_type=int(transactional)))
         if response.error_code:
-            raise KafkaError(response.error_code, f"FindCoordinator for group {group}", response.error_message)
+            what = "transactional id" if transactional else "group"
+            raise KafkaError(response.error_code, f"FindCoordinator for {what} {key}", response.error_message)
         if response.node_id not in self.nodes:
             self._nodes[response.node_id] = (response.host, response.port)
-        return self.connection(response.node_id)
+        return response.node_id
 
     # -- offsets ---------------------------------------------------------------------------
 
