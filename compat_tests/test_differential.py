@@ -173,20 +173,6 @@ bug("min-insync-replicas-source", CONFIG_STEPS, r"\.configs\[min\.insync\.replic
     "[DYNAMIC_DEFAULT_BROKER_CONFIG '1', DEFAULT_CONFIG '1']; kafkalite answers DEFAULT_CONFIG (5) with one synonym")
 bug("validate-only-topic-id", ("create_topics/validate-only-v7",), r"\.topic_id$",
     "CreateTopics validate_only: Kafka answers a (fresh, unused) topic_id; kafkalite the zero UUID")
-bug("produce-error-message", ("produce/unknown-partition-v11", "produce/unknown-topic-v11"), r"\.error_message$",
-    "Produce to an unknown topic or partition: Kafka's error_message is null (it fills it for record "
-    "validation errors only, KIP-467); kafkalite sends a text")
-bug("fetch-error-offsets", ("fetch/offset-out-of-range-v16",),
-    r"\.(high_watermark|last_stable_offset|log_start_offset)$",
-    "Fetch OFFSET_OUT_OF_RANGE: Kafka answers high_watermark, last_stable_offset and log_start_offset -1; "
-    "kafkalite the partition's real offsets (5, 5, 0)")
-bug("fetch-unknown-partition-code", ("fetch/unknown-partition-v16",), r"\.error_code$",
-    "Fetch v13+ of a partition that does not exist in a known topic id: Kafka answers "
-    "UNKNOWN_TOPIC_OR_PARTITION (3); kafkalite UNKNOWN_TOPIC_ID (100)")
-bug("fetch-error-aborted-transactions",
-    ("fetch/unknown-partition-v16", "fetch/unknown-topic-id-v16", "fetch/unknown-topic-old-v4"),
-    r"\.aborted_transactions$",
-    "Fetch of an unknown topic or partition: Kafka answers aborted_transactions [] (empty); kafkalite null")
 bug("list-offsets-max-timestamp-offset", ("list_offsets/max-timestamp-v10",), r"\.offset$",
     "ListOffsets MAX_TIMESTAMP (-3): Kafka answers the offset of the record with the largest timestamp (3, "
     "KAFKA-16310); kafkalite the last offset of the batch that holds it (4)")

@@ -70,7 +70,7 @@ def test_produce_fetch_join_are_traced_with_fields_batches_and_reasons(
     assert "producer_epoch=0 base_sequence=0" in text
     # Fetch: decoded request fields, and the error with its reason.
     assert "partitions[0]: partition=0 current_leader_epoch=-1 fetch_offset=57" in text
-    assert "partitions[0]: partition_index=0 error_code=1 high_watermark=42" in text
+    assert "partitions[0]: partition_index=0 error_code=1 high_watermark=-1" in text
     assert "! OFFSET_OUT_OF_RANGE: fetch offset 57 is past the log end offset 42 of orders-0" in text
     # JoinGroup: consumer protocol decoded, KIP-394's first round explained.
     assert "protocols[0]: name=range metadata=<subscription orders>" in text

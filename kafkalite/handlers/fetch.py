@@ -37,14 +37,17 @@ ZERO_UUID = uuid.UUID(int=0)
 READ_COMMITTED = 1
 
 
-def _error(index: int, code: int, high_watermark: int = -1, log_start_offset: int = -1) -> PartitionData:
+def _error(index: int, code: int, *, unknown: bool = False) -> PartitionData:
+    """A partition answered with an error: offsets -1, as Kafka. *unknown*: the topic or
+    partition does not exist, which Kafka answers before reading, with an empty (not null)
+    aborted-transactions list."""
     return PartitionData(
         partition_index=index,
         error_code=code,
-        high_watermark=high_watermark,
-        last_stable_offset=high_watermark,
-        log_start_offset=log_start_offset,
-        aborted_transactions=None,
+        high_watermark=-1,
+        last_stable_offset=-1,
+        log_start_offset=-1,
+        aborted_transactions=[] if unknown else None,
         # Kafka sends an empty record set, never null: librdkafka fails to parse a null one.
         records=b"",
     )
@@ -60,12 +63,10 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[li
     read_committed = req.isolation_level == READ_COMMITTED
     responses = []
     for wanted in req.topics:
-        if by_id:
-            topic = cluster.topics_by_id.get(wanted.topic_id)
-            missing = ErrorCode.UNKNOWN_TOPIC_ID
-        else:
-            topic = cluster.topic(wanted.topic)
-            missing = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        topic = cluster.topics_by_id.get(wanted.topic_id) if by_id else cluster.topic(wanted.topic)
+        # A topic id nobody knows is UNKNOWN_TOPIC_ID; a missing partition of a known topic,
+        # or a missing topic named by name, UNKNOWN_TOPIC_OR_PARTITION.
+        missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id and topic is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         partitions = []
         for fp in wanted.partitions:
             index = fp.partition
@@ -74,7 +75,7 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[li
             )
             if plog is None:
                 any_error = True
-                partitions.append(_error(index, error))
+                partitions.append(_error(index, error, unknown=error is missing))
                 continue
             hw = plog.high_watermark
             start = plog.log_start_offset
@@ -87,11 +88,11 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[li
                 chunks = plog.read(fp.fetch_offset, limit) if limit > 0 else []
             except OffsetOutOfRange:
                 any_error = True
-                partitions.append(_error(index, ErrorCode.OFFSET_OUT_OF_RANGE, hw, start))
+                partitions.append(_error(index, ErrorCode.OFFSET_OUT_OF_RANGE))
                 continue
             except KafkaStorageError:
                 any_error = True
-                partitions.append(_error(index, ErrorCode.KAFKA_STORAGE_ERROR, hw, start))
+                partitions.append(_error(index, ErrorCode.KAFKA_STORAGE_ERROR))
                 continue
             size = sum(len(c) for c in chunks)
             if size > limit and total > 0:

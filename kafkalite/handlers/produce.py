@@ -51,10 +51,15 @@ _SEQUENCE_ERRORS = {
 
 
 class _Refused(Exception):
-    def __init__(self, code: int, message: str) -> None:
+    """A partition's batch refused with *code*. *record_level*: a record failed Kafka's
+    record validation (KIP-467): only then does the answer carry the message and the
+    record's index; a batch-level refusal answers the code alone, as Kafka."""
+
+    def __init__(self, code: int, message: str, *, record_level: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.record_level = record_level
 
 
 def _now_ms() -> int:
@@ -99,14 +104,15 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
                     continue
                 partition_responses.append(_append(ctx, topic, index, data.records, req.transactional_id))
             except _Refused as refused:
+                validation = refused.record_level
                 partition_responses.append(
                     PartitionProduceResponse(
                         index=index,
                         error_code=refused.code,
                         base_offset=-1,
-                        error_message=refused.message,
+                        error_message=refused.message if validation else None,
                         record_errors=[BatchIndexAndErrorMessage(batch_index=0, batch_index_error_message=refused.message)]
-                        if refused.code in (ErrorCode.INVALID_RECORD, ErrorCode.INVALID_TIMESTAMP)
+                        if validation
                         else [],
                     )
                 )
@@ -173,6 +179,7 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
                 raise _Refused(
                     ErrorCode.INVALID_TIMESTAMP,
                     f"timestamp {ts} is outside the allowed range [now - {before}, now + {after}] of {name}",
+                    record_level=True,
                 )
 
     producer_id = header.producer_id

@@ -171,11 +171,14 @@ class Consumer:
                 for pd in t.partitions:
                     p = pd.partition_index
                     if pd.error_code == 1:  # OFFSET_OUT_OF_RANGE: say what the range is
+                        # The Fetch answers no offsets with this error (-1, as Kafka): ask.
+                        start = self.client.list_offsets(self.topic, [p], -2)[p]
+                        end = self.client.list_offsets(self.topic, [p], -1)[p]
                         raise KafkaError(
                             pd.error_code,
                             f"fetching {self.topic}-{p}",
                             f"offset {self.offsets[p]} is not within the partition's offsets "
-                            f"{pd.log_start_offset}..{pd.high_watermark} (log start to log end)",
+                            f"{start}..{end} (log start to log end)",
                         )
                     if pd.error_code:
                         raise KafkaError(pd.error_code, f"fetching {self.topic}-{p} at offset {self.offsets[p]}")

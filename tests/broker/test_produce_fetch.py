@@ -103,8 +103,9 @@ async def test_fetch_at_the_log_end_is_empty_and_past_it_out_of_range(client: Cl
     assert values_of(at_end.responses[0].partitions[0].records) == []
     beyond = await client.request(fetch_request(topic, 5), 12)
     part = beyond.responses[0].partitions[0]
-    assert (part.error_code, part.high_watermark) == (1, 1)
-    assert part.records is not None and len(part.records) == 0  # never null
+    # As Kafka: an error answers no offsets (-1), and an empty record set, never null.
+    assert (part.error_code, part.high_watermark, part.last_stable_offset, part.log_start_offset) == (1, -1, -1, -1)
+    assert part.records is not None and len(part.records) == 0
 
 
 async def test_first_batch_is_returned_even_above_max_bytes(client: Client, topic: str) -> None:
@@ -193,7 +194,8 @@ async def test_bad_batches_are_refused_and_other_partitions_succeed(
     response = await client.request(request, 9)
     results = response.responses[0].partition_responses
     assert [r.error_code for r in results] == [code, 0]
-    assert results[0].error_message
+    # A batch-level refusal carries no message (Kafka fills it for record validation only).
+    assert (results[0].error_message, results[0].record_errors) == (None, [])
 
 
 async def test_produce_to_unknown_topic_or_partition(client: Client, topic: str) -> None:
