@@ -30,6 +30,8 @@ class MemoryStateTopic:
     #: partition_count() / append() raise KafkaStorageError.
     broken: bool = False
     logs: dict[int, list[bytearray]] = attrs.Factory(dict)
+    #: Partitions whose batches() raises KafkaStorageError.
+    unreadable: set[int] = attrs.Factory(set)
     create_calls: int = 0
 
     def exists(self) -> bool:
@@ -62,6 +64,8 @@ class MemoryStateTopic:
         return ErrorCode.NONE
 
     def batches(self, partition: int) -> Iterable[tuple[BatchHeader, memoryview]]:
+        if partition in self.unreadable:
+            raise KafkaStorageError("bad sector")
         return [(parse_batch_header(b), memoryview(b)) for b in self.logs.get(partition, [])]
 
     def records(self, partition: int | None = None) -> list[tuple[str, Any]]:
