@@ -6,7 +6,8 @@ What `recover_log` does, in order:
    indexes without their ``.log`` (a segment deletion cut short);
 2. loads every segment (`Segment.load`): the active one is scanned whole and a torn or
    corrupt tail is cut off, a closed one must be intact (`CorruptSegmentError` otherwise),
-   and so must the order of segments;
+   and so must the order of segments; each segment's aborted transaction index is checked
+   against its offsets (entries past the recovered log end are dropped);
 3. reconciles the checkpoints with the data: a log start offset past the recovered log end
    starts an empty log there (no offset is ever reused), one below the first segment moves
    up to it; the leader epochs are cut back to the log end and completed from the active
@@ -40,7 +41,7 @@ __all__ = ["RecoveredLog", "recover_log"]
 
 logger = logging.getLogger("kafkalite.storage")
 
-_SEGMENT_FILE = re.compile(r"^(\d{20})\.(log|index|timeindex)$")
+_SEGMENT_FILE = re.compile(r"^(\d{20})\.(log|index|timeindex|txnindex)$")
 
 
 @attrs.frozen
