@@ -65,7 +65,7 @@ def recover_log(files: Files, directory: Path, config: LogConfig, now_ms: int) -
         OSError: from the file layer. On either error every segment opened is closed again.
     """
     files.makedirs(directory)
-    bases = _segment_bases(files, directory)
+    bases, with_txn_index = _segment_bases(files, directory)
     log_start_offset = read_log_start_offset(files, directory)
     epochs = read_leader_epochs(files, directory)
     segments: list[Segment] = []
@@ -75,6 +75,7 @@ def recover_log(files: Files, directory: Path, config: LogConfig, now_ms: int) -
                 files, directory, base, active=i == len(bases) - 1,
                 index_bytes=config.segment_index_bytes,
                 index_interval_bytes=config.index_interval_bytes, now_ms=now_ms,
+                has_txn_index=base in with_txn_index,
             )
             if segments and base < segments[-1].next_offset:
                 segment.close()
@@ -124,9 +125,10 @@ def recover_log(files: Files, directory: Path, config: LogConfig, now_ms: int) -
     )
 
 
-def _segment_bases(files: Files, directory: Path) -> list[int]:
+def _segment_bases(files: Files, directory: Path) -> tuple[list[int], set[int]]:
     """Base offsets of the segments in *directory*, in order, once the leftovers of an
-    interrupted write or deletion are removed. Raises OSError."""
+    interrupted write or deletion are removed; and those of the segments with a
+    ``.txnindex``. Raises OSError."""
     segment_files: dict[int, set[str]] = {}
     for name in files.listdir(directory):
         if name.endswith(".tmp"):
@@ -142,4 +144,5 @@ def _segment_bases(files: Files, directory: Path) -> list[int]:
         else:  # indexes left behind by a segment deletion cut short
             for kind in kinds:
                 files.remove(directory / f"{base:020d}.{kind}")
-    return bases
+    with_txn_index = {base for base in bases if "txnindex" in segment_files[base]}
+    return bases, with_txn_index

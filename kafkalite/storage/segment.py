@@ -248,9 +248,12 @@ class Segment:
     @classmethod
     def load(
         cls, files: Files, directory: Path, base_offset: int, *, active: bool, index_bytes: int,
-        index_interval_bytes: int, now_ms: int,
+        index_interval_bytes: int, now_ms: int, has_txn_index: bool = True,
     ) -> Segment:
         """Open an existing segment and check it (see the module docstring).
+
+        *has_txn_index* False says there is no ``.txnindex`` to look for (the caller listed
+        the folder), saving a failed open per segment at start-up.
 
         Raises:
             CorruptSegmentError: a closed segment holds a bad batch.
@@ -262,7 +265,8 @@ class Segment:
                 segment._recover_active()
             else:
                 segment._load_closed()
-            segment._load_txn_index()
+            if has_txn_index:
+                segment._load_txn_index()
         except BaseException:
             segment.log_file.close()
             raise

@@ -228,8 +228,15 @@ class TransactionIndex:
         """Rewrite the file if a write failed; fsync it if *durable* and it changed."""
         if self._dirty:
             self._write_whole(files, durable=durable)
-        elif durable and not self._synced and self._handle is not None:
-            self._handle.fsync()
+        elif durable and not self._synced:
+            if self._handle is not None:
+                self._handle.fsync()
+            else:  # closed at roll: open it for the fsync only
+                handle = files.open(self.path)
+                try:
+                    handle.fsync()
+                finally:
+                    handle.close()
             self._synced = True
 
     def close(self) -> None:

@@ -317,3 +317,37 @@ def test_fsync_config_fsyncs_the_txn_index():
     files.failing.add("fsync")
     with pytest.raises(KafkaStorageError, match="txnindex"):
         log.append_aborted_txn(AbortedTxn(1, 0, 1, 2))
+
+
+class _FsyncRecordingFiles(MemoryFiles):
+    """MemoryFiles that note the name of every file fsynced through a handle."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fsynced: list[str] = []
+
+    def open(self, path):
+        return _RecordingHandle(super().open(path), self.fsynced)
+
+
+class _RecordingHandle:
+    def __init__(self, inner, fsynced) -> None:
+        self._inner, self._fsynced = inner, fsynced
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def fsync(self) -> None:
+        self._fsynced.append(self._inner.path.name)
+        self._inner.fsync()
+
+
+def test_flush_fsyncs_the_txn_index_of_a_segment_rolled_since():
+    files = _FsyncRecordingFiles()
+    log = MemoryLog(LogConfig(), files=files)
+    log.append(batch(2))
+    log.append_aborted_txn(AbortedTxn(1, 0, 1, 2))
+    log.roll()  # not durable: nothing fsynced, the txn index's handle closed
+    assert files.fsynced == []
+    log.flush()
+    assert "00000000000000000000.txnindex" in files.fsynced
