@@ -117,6 +117,17 @@ class Check:
     message: str = ""
 
 
+_APPEND = Check(SequenceVerdict.APPEND)
+
+
+def _txn_open(entry: PartitionProducerEntry, producer_id: int) -> Check:
+    return Check(
+        SequenceVerdict.INVALID_TXN_STATE,
+        message=f"producer {producer_id} sent a non-transactional batch while its transaction "
+        f"is open on this partition since offset {entry.current_txn_first_offset}",
+    )
+
+
 def next_sequence(seq: int, count: int) -> int:
     """The sequence after *count* records from *seq*; sequences wrap at INT32_MAX."""
     nxt = seq + count
@@ -161,20 +172,15 @@ class ProducerStates:
     ) -> Check:
         """Decide what to do with a batch, changing nothing.
 
-        Mirrors Kafka's ProducerAppendInfo.checkSequence. A non-transactional batch from a
-        producer whose transaction is open on the partition is INVALID_TXN_STATE, as
-        Kafka's appendDataBatch refuses it.
+        Mirrors Kafka's ProducerAppendInfo.checkSequence. A non-transactional batch that
+        would be appended while its producer's transaction is open on the partition is
+        INVALID_TXN_STATE, as Kafka's appendDataBatch refuses it (after the epoch and
+        sequence checks; a duplicate is still a duplicate).
         """
         entry = self._entries.get((producer_id, topic, partition))
-        if entry is not None and not transactional and entry.current_txn_first_offset >= 0:
-            return Check(
-                SequenceVerdict.INVALID_TXN_STATE,
-                message=f"producer {producer_id} sent a non-transactional batch while its "
-                f"transaction is open on this partition since offset {entry.current_txn_first_offset}",
-            )
         if entry is None:
             if first_seq == 0:
-                return Check(SequenceVerdict.APPEND)
+                return _APPEND
             if not self.is_known(producer_id):
                 return Check(
                     SequenceVerdict.UNKNOWN_PRODUCER,
@@ -196,7 +202,7 @@ class ProducerStates:
                     SequenceVerdict.OUT_OF_ORDER,
                     message=f"new epoch {epoch} of producer {producer_id} must start at sequence 0, got {first_seq}",
                 )
-            return Check(SequenceVerdict.APPEND)
+            return _APPEND if transactional or entry.current_txn_first_offset < 0 else _txn_open(entry, producer_id)
         for cached in entry.batches:
             if cached.first_seq == first_seq and cached.last_seq == last_seq:
                 return Check(SequenceVerdict.DUPLICATE, duplicate_of=cached)
@@ -206,7 +212,7 @@ class ProducerStates:
                 SequenceVerdict.OUT_OF_ORDER,
                 message=f"out of order sequence for producer {producer_id}: expected {expected}, got {first_seq}",
             )
-        return Check(SequenceVerdict.APPEND)
+        return _APPEND if transactional or entry.current_txn_first_offset < 0 else _txn_open(entry, producer_id)
 
     def record(
         self,
@@ -259,7 +265,7 @@ class ProducerStates:
         """
         entry = self._entries.get((producer_id, topic, partition))
         if entry is None:
-            return Check(SequenceVerdict.APPEND)
+            return _APPEND
         if epoch < entry.epoch:
             return Check(
                 SequenceVerdict.STALE_EPOCH,
@@ -271,7 +277,7 @@ class ProducerStates:
                 message=f"marker for producer {producer_id} from coordinator epoch {coordinator_epoch}, "
                 f"older than the last seen {entry.coordinator_epoch}",
             )
-        return Check(SequenceVerdict.APPEND)
+        return _APPEND
 
     def record_marker(
         self,

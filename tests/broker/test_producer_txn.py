@@ -133,6 +133,10 @@ def test_a_non_transactional_batch_during_an_open_transaction_is_invalid_txn_sta
     assert check.verdict is SequenceVerdict.INVALID_TXN_STATE
     assert "open" in check.message
     assert states.check(T, P, 1, 0, 1, 1, transactional=True).verdict is SequenceVerdict.APPEND
+    # The epoch and sequence checks come first, as in Kafka.
+    assert states.check(T, P, 1, 0, 0, 0).verdict is SequenceVerdict.DUPLICATE
+    assert states.check(T, P, 1, 0, 5, 5).verdict is SequenceVerdict.OUT_OF_ORDER
+    assert states.check(T, P, 1, 1, 0, 0).verdict is SequenceVerdict.INVALID_TXN_STATE
     states.record_marker(T, P, 1, 0, COMMIT, 1)
     assert states.check(T, P, 1, 0, 1, 1).verdict is SequenceVerdict.APPEND
 
