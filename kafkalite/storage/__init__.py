@@ -10,8 +10,10 @@ from kafkalite.storage.errors import CorruptSegmentError, KafkaStorageError, Off
 from kafkalite.storage.files import FaultyFiles, Files, MemoryFiles, OsFiles
 from kafkalite.storage.log import MemoryLog, PartitionLog
 from kafkalite.storage.store import LogStore
+from kafkalite.storage.txn_index import AbortedTxn
 
 __all__ = [
+    "AbortedTxn",
     "AppendInfo",
     "CorruptSegmentError",
     "FaultyFiles",

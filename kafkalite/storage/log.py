@@ -5,6 +5,7 @@ A partition folder holds, as in Kafka::
 
     00000000000000000000.log  .index  .timeindex     one segment per base offset
     00000000000000004711.log  .index  .timeindex     (the last one is the active segment)
+                              .txnindex              aborted transactions, where there are any
     leader-epoch-checkpoint                          Kafka's format: version, count, entries
     log-start-offset-checkpoint                      the log start offset (same format)
 
@@ -17,6 +18,13 @@ Offsets start at 0, only grow and are never reused: retention never deletes the 
 segment without rolling first (as Kafka does), so the newest segment's name keeps the log
 end offset, and the log start offset is checkpointed whenever it moves.
 
+Transactions: the log knows nothing of producers. The broker tells it which transactions
+were aborted (`append_aborted_txn`, one ``.txnindex`` entry per ABORT marker), asks which
+overlap a read_committed fetch (`aborted_txns_for_fetch`, `collect_aborted_txns`), repairs
+the indexes from its start-up scan of the markers (`reconcile_txn_indexes`), and bounds
+retention and DeleteRecords by the first offset an open transaction still needs
+(`deletion_bound`). The last stable offset is the broker's; `read` takes it as *max_offset*.
+
 Durability: every append reaches the OS with one write call before `append` returns, so a
 kill -9 loses nothing that was acknowledged. Power-loss durability is per config: ``fsync``
 (every append), ``flush_messages`` (every N records) or ``flush_ms`` (when that long has
@@ -28,7 +36,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +58,9 @@ from kafkalite.storage.retention import (
     deletable_by_size,
     deletable_by_time,
 )
-from kafkalite.storage.segment import Segment
+from kafkalite.storage.segment import Segment, next_offset_after
 from kafkalite.storage.segments import LogSegments
+from kafkalite.storage.txn_index import AbortedTxn
 from kafkalite.wire.batch import BatchHeader
 
 __all__ = ["MemoryLog", "PartitionLog"]
@@ -84,6 +94,14 @@ class PartitionLog:
     #: Why appends are refused (a write that could not be undone), or None.
     _failed: str | None = attrs.field(init=False, default=None)
     _closed: bool = attrs.field(init=False, default=False)
+    #: The largest last offset in the aborted transaction indexes (-1: none), so that a
+    #: read_committed fetch past it needs no look at any index.
+    _last_aborted_offset: int = attrs.field(init=False, default=-1)
+    #: Set by the owner: a function giving the first offset that retention and DeleteRecords
+    #: must keep (the partition's first unstable offset: the first offset of its earliest
+    #: open transaction), or None when nothing holds them back. Called at each
+    #: `apply_retention` and `delete_records`; None (the default) means no bound.
+    deletion_bound: Callable[[], int | None] | None = attrs.field(init=False, default=None)
 
     # -- opening (recovery) --
 
@@ -122,6 +140,7 @@ class PartitionLog:
         self._log_start_offset = recovered.log_start_offset
         self._epochs = recovered.epochs
         self._max_timestamp = self._segments.max_timestamp()
+        self._last_aborted_offset = self._segments.last_aborted_offset()
 
     def _write_epoch_checkpoint(self) -> None:
         write_leader_epochs(self.files, self.directory, self._epochs, durable=self.config.durable)
@@ -435,6 +454,167 @@ class PartitionLog:
         """
         return self._epochs.end_offset_for(epoch, self._log_start_offset, self.log_end_offset)
 
+    # -- aborted transactions --
+
+    def append_aborted_txn(self, entry: AbortedTxn) -> None:
+        """Add *entry* to the ``.txnindex`` of the segment holding its ABORT marker
+        (``entry.last_offset``): the active segment, called right after the marker's append.
+
+        Entries of a segment must come in increasing last offset order. With the ``fsync``
+        config the file is fsynced at once, else it is written (one write call) and fsynced
+        with the segment.
+
+        Raises:
+            ValueError: ``entry.last_offset`` is not in the log, or not after the segment's
+                last entry (caller bugs).
+            KafkaStorageError: the file could not be written. The entry is in effect for
+                reads all the same (the marker is in the log) and the file is rewritten at
+                the next flush, roll or close.
+        """
+        self._check_open()
+        if not self._log_start_offset <= entry.last_offset < self.log_end_offset:
+            raise ValueError(
+                f"{self.directory}: aborted transaction {entry} ends outside the log "
+                f"[{self._log_start_offset}, {self.log_end_offset})"
+            )
+        segment = self._segments.segment_for(entry.last_offset)
+        try:
+            segment.txn_index.append(self.files, entry)
+            if self.config.fsync:
+                segment.txn_index.flush(self.files, durable=True)
+        except OSError as exc:
+            raise KafkaStorageError(f"{segment.txn_index_path}: append failed: {exc}") from exc
+        finally:
+            self._last_aborted_offset = max(
+                self._last_aborted_offset, segment.txn_index.last_offset
+            )
+            segment.synced = False
+
+    def collect_aborted_txns(self, fetch_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        """The aborted transactions overlapping the range [*fetch_offset*,
+        *upper_bound_offset*) of a read_committed fetch, oldest marker first.
+
+        As Kafka's collectAbortedTransactions: entries whose last offset is >= *fetch_offset*
+        and whose first offset is < *upper_bound_offset*, found from the segment containing
+        *fetch_offset* forward until an entry's last stable offset reaches
+        *upper_bound_offset*. An empty range (upper bound <= fetch offset) has none. Reads
+        no file.
+        """
+        if upper_bound_offset <= fetch_offset or fetch_offset > self._last_aborted_offset:
+            return []
+        return self._segments.collect_aborted_txns(fetch_offset, upper_bound_offset)
+
+    def aborted_txns_for_fetch(
+        self, fetch_offset: int, records: list[memoryview]
+    ) -> list[AbortedTxn]:
+        """The aborted transactions a Fetch answer lists with *records*, what `read` returned
+        for *fetch_offset* (read_committed: with ``max_offset`` the last stable offset).
+
+        `collect_aborted_txns` for the range that ends after the last batch of *records*
+        (Kafka's bound is the next offset index entry past the fetched bytes or the next
+        segment: never closer). No records, no aborted transactions; when no aborted
+        transaction ends at or after *fetch_offset*, not even the records are looked at.
+        """
+        if not records or fetch_offset > self._last_aborted_offset:
+            return []
+        upper_bound = next_offset_after(records[-1])
+        return self._segments.collect_aborted_txns(fetch_offset, upper_bound)
+
+    def txn_index_entries(self, base_offset: int | None = None) -> list[AbortedTxn]:
+        """The aborted transaction index entries of the segment at *base_offset*, or of
+        every segment in order when None (tests, dump tools).
+
+        Raises:
+            ValueError: no segment starts at *base_offset*.
+        """
+        if base_offset is None:
+            return [entry for segment in self._segments for entry in segment.txn_index.entries]
+        return self._segment_at(base_offset).txn_index.entries
+
+    def _segment_at(self, base_offset: int) -> Segment:
+        segment = self._segments.segment_for(base_offset)
+        if segment.base_offset != base_offset:
+            raise ValueError(f"{self.directory}: no segment starts at offset {base_offset}")
+        return segment
+
+    def rebuild_txn_index(self, base_offset: int, entries: list[AbortedTxn]) -> None:
+        """Replace the aborted transaction index of the segment at *base_offset* with
+        *entries* (rewritten atomically; the file removed when there are none).
+
+        Raises:
+            ValueError: no segment starts at *base_offset*, or an entry's last offset is
+                outside that segment or not increasing.
+            KafkaStorageError: the file could not be written.
+        """
+        self._check_open()
+        segment = self._segment_at(base_offset)
+        last = -1
+        for entry in entries:
+            last_offset = entry.last_offset
+            if not base_offset <= last_offset < segment.next_offset or last_offset <= last:
+                raise ValueError(
+                    f"{segment.txn_index_path}: {entry} is out of order or outside the "
+                    f"segment's offsets {base_offset} to {segment.next_offset - 1}"
+                )
+            last = entry.last_offset
+        try:
+            segment.txn_index.replace(self.files, entries, durable=self.config.durable)
+        except OSError as exc:
+            raise KafkaStorageError(f"{segment.txn_index_path}: rewrite failed: {exc}") from exc
+        finally:
+            self._last_aborted_offset = self._segments.last_aborted_offset()
+
+    def reconcile_txn_indexes(self, entries: list[AbortedTxn]) -> list[int]:
+        """Make the aborted transaction indexes agree with *entries*: every aborted
+        transaction whose ABORT marker is in the log from the log start offset on, in
+        offset order, as the broker's start-up scan of the markers found them.
+
+        Each segment's entries ending at or after the log start offset are compared with
+        those of *entries* whose marker it holds; a segment whose index differs (missing,
+        damaged, or short of its last entry after a crash between a marker's append and its
+        entry's) is rewritten, keeping its entries below the log start offset. Returns the
+        base offsets of the segments rewritten (each logged as a warning).
+
+        Raises:
+            ValueError: an entry ends at or past the log end offset, or the entries are not
+                in increasing last offset order.
+            KafkaStorageError: a file could not be written.
+        """
+        self._check_open()
+        start = self._log_start_offset
+        bases = self._segments.base_offsets
+        by_segment: dict[int, list[AbortedTxn]] = {base: [] for base in bases}
+        last = -1
+        for entry in entries:
+            if entry.last_offset >= self.log_end_offset or entry.last_offset <= last:
+                raise ValueError(
+                    f"{self.directory}: {entry} is out of order or past the log end offset "
+                    f"{self.log_end_offset}"
+                )
+            last = entry.last_offset
+            if entry.last_offset >= start:
+                by_segment[bases[max(bisect_right(bases, entry.last_offset) - 1, 0)]].append(entry)
+        rewritten = []
+        try:
+            for segment in self._segments:
+                current = segment.txn_index.entries
+                below = [entry for entry in current if entry.last_offset < start]
+                wanted = by_segment[segment.base_offset]
+                if current[len(below) :] == wanted:
+                    continue
+                logger.warning(
+                    "%s: the aborted transaction index has %d entries from the log start "
+                    "offset on where the transaction markers in the log say %d; rewriting it",
+                    segment.txn_index_path, len(current) - len(below), len(wanted),
+                )
+                segment.txn_index.replace(self.files, below + wanted, durable=self.config.durable)
+                rewritten.append(segment.base_offset)
+        except OSError as exc:
+            raise KafkaStorageError(f"{self.directory}: txn index rewrite failed: {exc}") from exc
+        finally:
+            self._last_aborted_offset = self._segments.last_aborted_offset()
+        return rewritten
+
     # -- deletion --
 
     def delete_records(self, before_offset: int) -> int:
@@ -442,6 +622,9 @@ class PartitionLog:
         log start offset (the low watermark). -1 means the high watermark, as Kafka.
 
         Closed segments wholly below the new start are deleted at once. Never moves back.
+        Never moves past the `deletion_bound` either (data an open transaction still
+        needs): the log start offset stops at the bound, and the returned low watermark
+        says so (it is then below *before_offset*).
 
         Raises:
             OffsetOutOfRange: *before_offset* is above the high watermark or negative.
@@ -457,6 +640,9 @@ class PartitionLog:
                 log_start_offset=self._log_start_offset,
                 log_end_offset=self.log_end_offset,
             )
+        bound = self._deletion_bound()
+        if bound is not None and before_offset > bound:
+            before_offset = bound
         if before_offset > self._log_start_offset:
             try:
                 self._move_log_start(before_offset)
@@ -478,6 +664,7 @@ class PartitionLog:
         segment, the active one included, is to go, the log rolls first, so an empty active
         segment at the log end offset remains and no offset is ever reused. The log start
         offset moves to the first remaining segment's base offset and is checkpointed.
+        A segment goes only when all its offsets are below the `deletion_bound`, if any.
 
         Raises:
             KafkaStorageError: a file could not be removed or written.
@@ -486,17 +673,19 @@ class PartitionLog:
         now = _wall_ms() if now_ms is None else now_ms
         deleted = 0
         c = self.config
+        bound = self._deletion_bound()
         try:
             if c.retention_ms >= 0:
                 deleted += self._delete_oldest(
-                    deletable_by_time(self._segments, now, c.retention_ms), now
+                    deletable_by_time(self._segments, now, c.retention_ms, bound=bound), now
                 )
             if c.retention_bytes >= 0:
                 deleted += self._delete_oldest(
-                    deletable_by_size(self._segments, c.retention_bytes), now
+                    deletable_by_size(self._segments, c.retention_bytes, bound=bound), now
                 )
             deleted += self._delete_oldest(
-                deletable_below_log_start(self._segments, self._log_start_offset), now
+                deletable_below_log_start(self._segments, self._log_start_offset, bound=bound),
+                now,
             )
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: retention failed: {exc}") from exc
@@ -518,7 +707,11 @@ class PartitionLog:
             )
             segment.delete_files()
         self._max_timestamp = self._segments.max_timestamp()
+        self._last_aborted_offset = self._segments.last_aborted_offset()
         return n
+
+    def _deletion_bound(self) -> int | None:
+        return None if self.deletion_bound is None else self.deletion_bound()
 
     def _move_log_start(self, log_start_offset: int) -> None:
         """Checkpoint the new log start offset and drop the leader epochs below it."""

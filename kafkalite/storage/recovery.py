@@ -6,7 +6,8 @@ What `recover_log` does, in order:
    indexes without their ``.log`` (a segment deletion cut short);
 2. loads every segment (`Segment.load`): the active one is scanned whole and a torn or
    corrupt tail is cut off, a closed one must be intact (`CorruptSegmentError` otherwise),
-   and so must the order of segments;
+   and so must the order of segments; each segment's aborted transaction index is checked
+   against its offsets (entries past the recovered log end are dropped);
 3. reconciles the checkpoints with the data: a log start offset past the recovered log end
    starts an empty log there (no offset is ever reused), one below the first segment moves
    up to it; the leader epochs are cut back to the log end and completed from the active
@@ -40,7 +41,7 @@ __all__ = ["RecoveredLog", "recover_log"]
 
 logger = logging.getLogger("kafkalite.storage")
 
-_SEGMENT_FILE = re.compile(r"^(\d{20})\.(log|index|timeindex)$")
+_SEGMENT_FILE = re.compile(r"^(\d{20})\.(log|index|timeindex|txnindex)$")
 
 
 @attrs.frozen
@@ -64,7 +65,7 @@ def recover_log(files: Files, directory: Path, config: LogConfig, now_ms: int) -
         OSError: from the file layer. On either error every segment opened is closed again.
     """
     files.makedirs(directory)
-    bases = _segment_bases(files, directory)
+    bases, with_txn_index = _segment_bases(files, directory)
     log_start_offset = read_log_start_offset(files, directory)
     epochs = read_leader_epochs(files, directory)
     segments: list[Segment] = []
@@ -74,6 +75,7 @@ def recover_log(files: Files, directory: Path, config: LogConfig, now_ms: int) -
                 files, directory, base, active=i == len(bases) - 1,
                 index_bytes=config.segment_index_bytes,
                 index_interval_bytes=config.index_interval_bytes, now_ms=now_ms,
+                has_txn_index=base in with_txn_index,
             )
             if segments and base < segments[-1].next_offset:
                 segment.close()
@@ -123,9 +125,10 @@ def recover_log(files: Files, directory: Path, config: LogConfig, now_ms: int) -
     )
 
 
-def _segment_bases(files: Files, directory: Path) -> list[int]:
+def _segment_bases(files: Files, directory: Path) -> tuple[list[int], set[int]]:
     """Base offsets of the segments in *directory*, in order, once the leftovers of an
-    interrupted write or deletion are removed. Raises OSError."""
+    interrupted write or deletion are removed; and those of the segments with a
+    ``.txnindex``. Raises OSError."""
     segment_files: dict[int, set[str]] = {}
     for name in files.listdir(directory):
         if name.endswith(".tmp"):
@@ -141,4 +144,5 @@ def _segment_bases(files: Files, directory: Path) -> list[int]:
         else:  # indexes left behind by a segment deletion cut short
             for kind in kinds:
                 files.remove(directory / f"{base:020d}.{kind}")
-    return bases
+    with_txn_index = {base for base in bases if "txnindex" in segment_files[base]}
+    return bases, with_txn_index

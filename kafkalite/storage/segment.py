@@ -1,8 +1,9 @@
-"""One segment: a ``.log`` file of concatenated RecordBatch v2 bytes and its two indexes.
+"""One segment: a ``.log`` file of concatenated RecordBatch v2 bytes and its indexes.
 
 Files are named by the segment's base offset, 20 digits zero-padded, as Kafka names them:
-``00000000000000000042.log``, ``.index``, ``.timeindex``. Only the last segment of a
-partition (the active one) is appended to; the others are closed and never change.
+``00000000000000000042.log``, ``.index``, ``.timeindex``, and ``.txnindex`` once the segment
+holds an aborted transaction's marker (`kafkalite.storage.txn_index`). Only the last segment
+of a partition (the active one) is appended to; the others are closed and never change.
 
 Loading a segment checks it:
 
@@ -11,7 +12,10 @@ Loading a segment checks it:
 * a closed segment's indexes are loaded and sanity-checked, and the batches after the last
   offset-index entry are scanned (so the file must end on a batch boundary); a missing or
   damaged index is rebuilt by a full scan; a bad batch in a closed segment raises
-  `CorruptSegmentError` (it is reported, never silently dropped).
+  `CorruptSegmentError` (it is reported, never silently dropped);
+* the ``.txnindex`` of either is loaded and its entries checked against the segment's
+  offsets: entries at or past the (recovered) end are dropped with a warning, and so is a
+  damaged tail.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import attrs
 from kafkalite.storage.errors import CorruptSegmentError
 from kafkalite.storage.files import FileHandle, Files
 from kafkalite.storage.index import OFFSET_ENTRY_SIZE, TIME_ENTRY_SIZE, OffsetIndex, TimeIndex
+from kafkalite.storage.txn_index import TransactionIndex
 from kafkalite.wire.batch import (
     LOG_OVERHEAD,
     MIN_BATCH_LENGTH,
@@ -37,7 +42,14 @@ from kafkalite.wire.batch import (
     parse_batch_header,
 )
 
-__all__ = ["BadBatch", "Segment", "close_segments", "iter_file_batches", "segment_path"]
+__all__ = [
+    "BadBatch",
+    "Segment",
+    "close_segments",
+    "iter_file_batches",
+    "next_offset_after",
+    "segment_path",
+]
 
 logger = logging.getLogger("kafkalite.storage")
 
@@ -53,10 +65,23 @@ _INT32_MAX = 2**31 - 1
 LOG_SUFFIX = ".log"
 INDEX_SUFFIX = ".index"
 TIME_INDEX_SUFFIX = ".timeindex"
+TXN_INDEX_SUFFIX = ".txnindex"
 
 
 def segment_path(directory: Path, base_offset: int, suffix: str) -> Path:
     return directory / f"{base_offset:020d}{suffix}"
+
+
+def next_offset_after(records: memoryview) -> int:
+    """The offset after the last batch of *records*: one or more whole batches, as
+    `Segment.read` returns them (-1 for no batch). Walks the batch headers."""
+    position, end = 0, len(records)
+    next_offset = -1
+    while position + _WALK_SIZE <= end:
+        base_offset, batch_length, last_offset_delta = _unpack_walk(records, position)
+        next_offset = base_offset + last_offset_delta + 1
+        position += batch_length + LOG_OVERHEAD
+    return next_offset
 
 
 class BadBatch(Exception):
@@ -139,6 +164,7 @@ class Segment:
     log_file: FileHandle
     offset_index: OffsetIndex
     time_index: TimeIndex
+    txn_index: TransactionIndex
     index_interval_bytes: int
     created_ms: int
     #: Bytes of whole batches in the .log (the file may briefly hold more after a torn write).
@@ -175,6 +201,10 @@ class Segment:
     def time_index_path(self) -> Path:
         return segment_path(self.directory, self.base_offset, TIME_INDEX_SUFFIX)
 
+    @property
+    def txn_index_path(self) -> Path:
+        return segment_path(self.directory, self.base_offset, TXN_INDEX_SUFFIX)
+
     @classmethod
     def _new(
         cls, files: Files, directory: Path, base_offset: int, index_bytes: int,
@@ -188,6 +218,9 @@ class Segment:
             log_file=log_file,
             offset_index=OffsetIndex(base_offset, index_bytes // OFFSET_ENTRY_SIZE),
             time_index=TimeIndex(base_offset, index_bytes // TIME_ENTRY_SIZE),
+            txn_index=TransactionIndex(
+                segment_path(directory, base_offset, TXN_INDEX_SUFFIX), base_offset
+            ),
             index_interval_bytes=index_interval_bytes,
             created_ms=now_ms,
         )
@@ -197,13 +230,15 @@ class Segment:
         cls, files: Files, directory: Path, base_offset: int, *, index_bytes: int,
         index_interval_bytes: int, now_ms: int,
     ) -> Segment:
-        """Create the three files of a new, empty segment. Raises OSError."""
+        """Create the three files of a new, empty segment (no ``.txnindex`` until it is
+        needed). Raises OSError."""
         segment = cls._new(files, directory, base_offset, index_bytes, index_interval_bytes, now_ms)
         try:
             if segment.log_file.size():
                 # A leftover file from before a crash (an empty active segment that was cut
-                # back): start it afresh.
+                # back): start it afresh, aborted transactions included.
                 segment.log_file.truncate(0)
+                files.remove(segment.txn_index_path)
             segment.write_indexes(durable=False)
         except BaseException:
             segment.log_file.close()
@@ -213,9 +248,12 @@ class Segment:
     @classmethod
     def load(
         cls, files: Files, directory: Path, base_offset: int, *, active: bool, index_bytes: int,
-        index_interval_bytes: int, now_ms: int,
+        index_interval_bytes: int, now_ms: int, has_txn_index: bool = True,
     ) -> Segment:
         """Open an existing segment and check it (see the module docstring).
+
+        *has_txn_index* False says there is no ``.txnindex`` to look for (the caller listed
+        the folder), saving a failed open per segment at start-up.
 
         Raises:
             CorruptSegmentError: a closed segment holds a bad batch.
@@ -227,6 +265,8 @@ class Segment:
                 segment._recover_active()
             else:
                 segment._load_closed()
+            if has_txn_index:
+                segment._load_txn_index()
         except BaseException:
             segment.log_file.close()
             raise
@@ -306,6 +346,17 @@ class Segment:
         )
         self.write_indexes(durable=False)
 
+    def _load_txn_index(self) -> None:
+        self.txn_index, problem = TransactionIndex.load(
+            self.files, self.txn_index_path, self.base_offset, self.next_offset
+        )
+        if problem is not None:
+            logger.warning(
+                "%s: %s; keeping the %d entries before it (the broker rebuilds the rest from "
+                "the transaction markers in the log)",
+                self.txn_index_path, problem, len(self.txn_index),
+            )
+
     def _load_indexes(self, file_size: int) -> None:
         data = self.files.read_bytes(self.index_path)
         if data is None:
@@ -348,11 +399,13 @@ class Segment:
         self.max_timestamp, self.offset_of_max_timestamp = max_timestamp, offset_of_max
 
     def write_indexes(self, *, durable: bool) -> None:
-        """Write both index files whole, each atomically (temp file and rename)."""
+        """Write both index files whole, each atomically (temp file and rename); bring the
+        ``.txnindex`` up to date (see `TransactionIndex.flush`)."""
         self.files.write_atomic(self.index_path, self.offset_index.encode(), durable=durable)
         self.offset_index.persisted = len(self.offset_index)
         self.files.write_atomic(self.time_index_path, self.time_index.encode(), durable=durable)
         self.time_index.persisted = len(self.time_index)
+        self.txn_index.flush(self.files, durable=durable)
 
     def flush_indexes(self, *, durable: bool) -> None:
         """Write the index files if entries were added since they were last written."""
@@ -364,16 +417,21 @@ class Segment:
             self.files.write_atomic(self.time_index_path, self.time_index.encode(), durable=durable)
             self.offset_index.persisted = len(self.offset_index)
             self.time_index.persisted = len(self.time_index)
+        self.txn_index.flush(self.files, durable=durable)
 
     def close(self) -> None:
-        self.log_file.close()
+        try:
+            self.txn_index.close()
+        finally:
+            self.log_file.close()
 
     def delete_files(self) -> None:
         """Close and remove the files, .log first (an orphan index is cleaned up on open)."""
-        self.log_file.close()
+        self.close()
         self.files.remove(self.log_path)
         self.files.remove(self.index_path)
         self.files.remove(self.time_index_path)
+        self.files.remove(self.txn_index_path)
 
     # -- append --
 
@@ -528,6 +586,7 @@ class Segment:
 
     def fsync(self) -> None:
         self.log_file.fsync()
+        self.txn_index.flush(self.files, durable=True)
         self.synced = True
 
 

@@ -20,6 +20,7 @@ import attrs
 from kafkalite.storage.config import LogConfig
 from kafkalite.storage.files import Files
 from kafkalite.storage.segment import Segment, close_segments
+from kafkalite.storage.txn_index import AbortedTxn
 from kafkalite.wire.batch import BatchHeader
 
 __all__ = ["LogSegments", "new_segment"]
@@ -107,6 +108,8 @@ class LogSegments:
         old.write_indexes(durable=durable)
         if durable:
             old.fsync()
+        # A closed segment gets no more aborted transactions: free its file handle.
+        old.txn_index.close()
         segment = new_segment(self.files, self.directory, old.next_offset, config, now_ms)
         if durable:
             self.files.fsync_dir(self.directory)
@@ -144,6 +147,31 @@ class LogSegments:
 
     def _index_of(self, offset: int) -> int:
         return max(bisect_right(self._bases, offset) - 1, 0)
+
+    def segment_for(self, offset: int) -> Segment:
+        """The segment whose offsets include *offset* (the first one for offsets below it)."""
+        return self._segments[self._index_of(offset)]
+
+    def collect_aborted_txns(self, fetch_offset: int, upper_bound_offset: int) -> list[AbortedTxn]:
+        """The aborted transactions overlapping [*fetch_offset*, *upper_bound_offset*), from
+        the segment containing *fetch_offset* on, as Kafka's LocalLog.collectAbortedTransactions:
+        segment after segment until one says the search is complete."""
+        found: list[AbortedTxn] = []
+        for segment in self._segments[self._index_of(fetch_offset) :]:
+            if not len(segment.txn_index):
+                continue
+            entries, complete = segment.txn_index.collect(fetch_offset, upper_bound_offset)
+            found += entries
+            if complete:
+                break
+        return found
+
+    def last_aborted_offset(self) -> int:
+        """The largest last offset in any segment's aborted transaction index, -1 if none."""
+        for segment in reversed(self._segments):
+            if len(segment.txn_index):
+                return segment.txn_index.last_offset
+        return -1
 
     def read(self, offset: int, max_bytes: int, max_offset: int) -> list[memoryview]:
         """Whole batches from the one containing *offset*, as `PartitionLog.read` returns

@@ -121,3 +121,51 @@ def test_retention_drops_leader_epochs_below_log_start(open_log):
     log.append(batch(1), leader_epoch=3)
     log.delete_records(2)
     assert log.leader_epochs == [(3, 2)]
+
+
+# -- the deletion bound (the first offset an open transaction still needs) --
+
+
+def test_retention_ms_keeps_segments_at_or_past_the_deletion_bound(open_log):
+    log = open_log(LogConfig(segment_bytes=SIZE * 2, retention_ms=1000))
+    _fill(log, 6)  # [0,1] [2,3] [4,5]
+    log.deletion_bound = lambda: 3  # a transaction open since offset 3
+    assert log.apply_retention(now_ms=10**9) == 1
+    assert log.segment_base_offsets == [2, 4] and log.log_start_offset == 2
+    log.deletion_bound = lambda: 4  # segment [2,3] ends at the bound: it may go
+    assert log.apply_retention(now_ms=10**9) == 1
+    assert log.segment_base_offsets == [4]
+    log.deletion_bound = lambda: None  # the transaction ended: nothing holds retention back
+    assert log.apply_retention(now_ms=10**9) == 1
+    assert (log.log_start_offset, log.log_end_offset) == (6, 6)
+
+
+def test_retention_bytes_keeps_segments_at_or_past_the_deletion_bound(open_log):
+    log = open_log(LogConfig(segment_bytes=SIZE * 2, retention_ms=-1, retention_bytes=0))
+    _fill(log, 6)
+    log.deletion_bound = lambda: 2
+    assert log.apply_retention(now_ms=0) == 1
+    assert log.segment_base_offsets == [2, 4]
+    log.deletion_bound = lambda: 0
+    assert log.apply_retention(now_ms=0) == 0
+
+
+def test_a_bound_at_the_log_end_lets_retention_take_everything(open_log):
+    log = open_log(LogConfig(segment_bytes=SIZE * 2, retention_ms=10))
+    _fill(log, 5)
+    log.deletion_bound = lambda: log.log_end_offset
+    assert log.apply_retention(now_ms=10**9) == 3
+    assert log.segment_base_offsets == [5]
+
+
+def test_delete_records_stops_at_the_deletion_bound(open_log):
+    log = open_log(LogConfig(segment_bytes=SIZE * 2))
+    _fill(log, 6)
+    log.deletion_bound = lambda: 3
+    assert log.delete_records(5) == 3  # the low watermark says where it stopped
+    assert log.segment_base_offsets == [2, 4]
+    assert log.delete_records(-1) == 3
+    with pytest.raises(OffsetOutOfRange):
+        log.delete_records(7)  # past the high watermark is still an error
+    log.deletion_bound = None
+    assert log.delete_records(-1) == 6
