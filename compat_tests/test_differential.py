@@ -107,7 +107,7 @@ def _created_at_once(later_step: str) -> Callable[[dict[str, Exchange], str], An
 # compat_tests/reference/README.md, "Protocol versions".
 KAFKALITE_MAX_VERSIONS = {
     "PRODUCE": 11, "FETCH": 16, "LIST_OFFSETS": 10, "OFFSET_COMMIT": 9, "OFFSET_FETCH": 9, "API_VERSIONS": 4,
-    "DELETE_GROUPS": 2, "DESCRIBE_CLUSTER": 1,
+    "DELETE_GROUPS": 2, "DESCRIBE_CLUSTER": 1, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4, "LIST_TRANSACTIONS": 1,
 }
 
 DV = "describe_configs/"
@@ -173,9 +173,6 @@ bug("min-insync-replicas-source", CONFIG_STEPS, r"\.configs\[min\.insync\.replic
     "[DYNAMIC_DEFAULT_BROKER_CONFIG '1', DEFAULT_CONFIG '1']; kafkalite answers DEFAULT_CONFIG (5) with one synonym")
 bug("validate-only-topic-id", ("create_topics/validate-only-v7",), r"\.topic_id$",
     "CreateTopics validate_only: Kafka answers a (fresh, unused) topic_id; kafkalite the zero UUID")
-bug("list-offsets-max-timestamp-offset", ("list_offsets/max-timestamp-v10",), r"\.offset$",
-    "ListOffsets MAX_TIMESTAMP (-3): Kafka answers the offset of the record with the largest timestamp (3, "
-    "KAFKA-16310); kafkalite the last offset of the batch that holds it (4)")
 bug("find-coordinator-error-message", ("groups/find-coordinator-v6",), r"\.error_message$",
     "FindCoordinator v4+ success: Kafka's coordinators[].error_message is '' (empty); kafkalite null")
 bug("group-authorized-operations", ("groups/describe-v6",), r"\.authorized_operations$",

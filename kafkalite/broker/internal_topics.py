@@ -70,6 +70,10 @@ class InternalTopic:
             return None
         return state.leader_id
 
+    def leader_epoch(self, partition: int) -> int:
+        state = self._broker.cluster.partition(self.name, partition)
+        return -1 if state is None else state.leader_epoch
+
     def append(self, partition: int, batch: bytes) -> tuple[ErrorCode, int]:
         try:
             info = self._broker.append(self.name, partition, batch)

@@ -21,15 +21,17 @@ import attrs
 import trio
 
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
-from kafkalite.broker.internal_topics import InternalTopic
-from kafkalite.broker.producers import ProducerStates
+from kafkalite.broker.coordinators import Coordinators
+from kafkalite.broker.producers import ProducerStates, SequenceVerdict
 from kafkalite.broker.settings import BrokerConfig
-from kafkalite.groups.port import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS
+from kafkalite.groups.port import OFFSETS_TOPIC
+from kafkalite.transactions.port import TRANSACTION_STATE_TOPIC
 from kafkalite.storage import AppendInfo, KafkaStorageError, LogConfig, LogStore, PartitionLog
 from kafkalite.wire.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     from kafkalite.groups.coordinator import GroupCoordinator
+    from kafkalite.transactions.coordinator import TransactionCoordinator
 
 log = logging.getLogger("kafkalite.broker")
 
@@ -43,19 +45,6 @@ class InconsistentClusterId(Exception):
     """The data dir belongs to another cluster than the configured cluster id."""
 
 
-def group_settings(config: BrokerConfig) -> dict[str, int]:
-    """The group coordinator's settings, as plain values, from the broker's configuration."""
-    return {
-        "initial_rebalance_delay_ms": config.group_initial_rebalance_delay_ms,
-        "min_session_timeout_ms": config.group_min_session_timeout_ms,
-        "max_session_timeout_ms": config.group_max_session_timeout_ms,
-        "offsets_retention_ms": config.offsets_retention_minutes * 60_000,
-        "offsets_retention_check_interval_ms": config.offsets_retention_check_interval_ms,
-        "offset_metadata_max_bytes": config.offset_metadata_max_bytes,
-        "group_max_size": config.group_max_size,
-    }
-
-
 @attrs.define(eq=False)
 class Broker:
     config: BrokerConfig
@@ -65,10 +54,11 @@ class Broker:
     started_at: float = attrs.field(factory=time.time)
     _producer_id_limit: int = attrs.field(init=False, default=0)
     _waiters: dict[TopicPartition, set[trio.Event]] = attrs.field(init=False, factory=dict)
-    # Consumer groups and committed offsets (__consumer_offsets): see `groups`.
-    _groups: GroupCoordinator | None = attrs.field(init=False, default=None)
-    # Starts a background task (the server's nursery.start_soon), once the server runs.
-    _spawn: Callable[[Callable[[], Awaitable[None]]], None] | None = attrs.field(init=False, default=None)
+    # Consumer groups and transactions, each set up when first needed: see `groups`.
+    coordinators: Coordinators = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.coordinators = Coordinators(self)
 
     @classmethod
     def create(cls, config: BrokerConfig) -> Broker:
@@ -92,8 +82,7 @@ class Broker:
             if meta:
                 broker._restore(meta)
             broker._producer_id_limit = broker.producers.next_producer_id
-            if broker.cluster.topic(OFFSETS_TOPIC) is not None:
-                _ = broker.groups  # groups with members: their sessions run from the start
+            broker.coordinators.open_existing()
             broker.save_metadata()
         except BaseException:
             store.close()
@@ -104,21 +93,17 @@ class Broker:
     def groups(self) -> GroupCoordinator:
         """The group coordinator, set up on first use (a broker that never sees a group never
         loads it) with the groups and offsets that __consumer_offsets holds."""
-        if self._groups is None:
-            from kafkalite.groups.coordinator import GroupCoordinator
+        return self.coordinators.groups
 
-            offsets_topic = InternalTopic(self, OFFSETS_TOPIC, self.config.offsets_topic_partitions, OFFSETS_TOPIC_CONFIGS)
-            self._groups = GroupCoordinator.open(offsets_topic, **group_settings(self.config))
-            if self._spawn is not None:
-                self._spawn(self._groups.run)
-        return self._groups
+    @property
+    def transactions(self) -> TransactionCoordinator:
+        """The transaction coordinator, set up on first use from __transaction_state."""
+        return self.coordinators.transactions
 
     def start_background(self, spawn: Callable[[Callable[[], Awaitable[None]]], None]) -> None:
-        """Run the broker's background tasks (the coordinator's deadlines) with *spawn*, the
+        """Run the broker's background tasks (the coordinators' deadlines) with *spawn*, the
         server's ``nursery.start_soon``: now for those that exist, later for the others."""
-        self._spawn = spawn
-        if self._groups is not None:
-            spawn(self._groups.run)
+        self.coordinators.start_background(spawn)
 
     def _restore(self, meta: dict[str, Any]) -> None:
         self.producers.next_producer_id = int(meta.get("next_producer_id", self.producers.next_producer_id))
@@ -173,21 +158,21 @@ class Broker:
 
     def _open_log(self, topic: Topic, partition: int) -> PartitionLog:
         plog = self.store.log(topic.name, partition, self.log_config(topic))
-        # Rebuild idempotent-producer state from the batches the log holds.
-        for header, _view in plog.batches_from(plog.log_start_offset):
-            if header.producer_id >= 0 and header.base_sequence >= 0 and not header.is_control:
-                self.producers.record(
-                    topic.name,
-                    partition,
-                    header.producer_id,
-                    header.producer_epoch,
-                    header.base_sequence,
-                    header.base_sequence + header.last_offset_delta,
-                    header.base_offset,
-                    header.last_offset,
-                    header.max_timestamp,
-                )
+        # Rebuild idempotent-producer and open-transaction state from the batches the log
+        # holds, and the aborted-transaction index from the markers (a crash may have left
+        # it behind its log).
+        aborted = []
+        for header, view in plog.batches_from(plog.log_start_offset):
+            entry = self.producers.replay(topic.name, partition, header, view)
+            if entry is not None:
+                aborted.append(entry)
+        plog.reconcile_txn_indexes(aborted)
+        self._bound_deletion(plog, topic.name, partition)
         return plog
+
+    def _bound_deletion(self, plog: PartitionLog, topic: str, partition: int) -> None:
+        """Retention and DeleteRecords never remove what an open transaction still needs."""
+        plog.deletion_bound = lambda: self.producers.first_unstable_offset(topic, partition)
 
     def log_for(self, topic: str, partition: int) -> PartitionLog | None:
         return self.store.get(topic, partition)
@@ -270,6 +255,42 @@ class Broker:
         self.notify(topic, partition)
         return info
 
+    def write_marker(
+        self, topic: str, partition: int, producer_id: int, producer_epoch: int, coordinator_epoch: int, commit: bool
+    ) -> ErrorCode:
+        """Append the COMMIT (or ABORT) marker of *producer_id*'s transaction to a partition,
+        as Kafka's WriteTxnMarkers does on the partition's leader; on ``__consumer_offsets``
+        the group coordinator then applies or drops the transaction's offsets.
+
+        Raises:
+            UnknownTopic: no such partition.
+            KafkaStorageError: the log could not be written.
+        """
+        from kafkalite.wire.records import ControlRecordType, build_control_batch
+
+        check = self.producers.check_marker(topic, partition, producer_id, producer_epoch, coordinator_epoch)
+        if check.verdict is SequenceVerdict.STALE_EPOCH:
+            return ErrorCode.INVALID_PRODUCER_EPOCH
+        if check.verdict is SequenceVerdict.COORDINATOR_FENCED:
+            return ErrorCode.TRANSACTION_COORDINATOR_FENCED
+        control_type = ControlRecordType.COMMIT if commit else ControlRecordType.ABORT
+        marker = build_control_batch(
+            control_type, producer_id=producer_id, producer_epoch=producer_epoch, coordinator_epoch=coordinator_epoch
+        )
+        # No await from here on: the marker, the producer state and the index change together.
+        info = self.append(topic, partition, marker)
+        aborted = self.producers.record_marker(
+            topic, partition, producer_id, producer_epoch, control_type, info.base_offset,
+            coordinator_epoch=coordinator_epoch, timestamp=info.max_timestamp,
+        )
+        if aborted is not None:
+            plog = self.log_for(topic, partition)
+            assert plog is not None
+            plog.append_aborted_txn(aborted)
+        if topic == OFFSETS_TOPIC:
+            self.groups.complete_transaction(partition, producer_id, commit)
+        return ErrorCode.NONE
+
     # -- fetch wake-ups ------------------------------------------------------------------
 
     def register_waiter(self, partitions: Iterable[TopicPartition]) -> trio.Event:
@@ -328,9 +349,13 @@ class Broker:
 
     def auto_create_topic(self, name: str) -> Topic:
         """Create topic *name* because a client asked for it: an internal topic with the
-        settings of its own (``__consumer_offsets``), any other with the broker defaults."""
+        settings of its own (``__consumer_offsets``, ``__transaction_state``), any other with
+        the broker defaults."""
         if name == OFFSETS_TOPIC:
             self.groups.ensure_offsets_topic()
+            return self.cluster.topics[name]
+        if name == TRANSACTION_STATE_TOPIC:
+            _ = self.transactions.num_partitions  # creates it
             return self.cluster.topics[name]
         return self.create_topic(name)
 
@@ -368,8 +393,7 @@ class Broker:
                 log.error("deleted topic %s, but its files remain: %s", name, exc)
             self.notify(name, p.partition_index)
         self.producers.drop_partition(name)
-        if self._groups is not None:
-            self._groups.on_topic_deleted(name)
+        self.coordinators.on_topic_deleted(name)
         log.info("deleted topic %s", name)
         return topic
 
@@ -413,8 +437,7 @@ class Broker:
         Parked JoinGroup / SyncGroup requests of members still around are answered
         UNKNOWN_MEMBER_ID, so their clients rejoin from scratch.
         """
-        if self._groups is not None:
-            self._groups.reset()
+        self.coordinators.reset()
         deleted = 0
         for name, topic in list(self.cluster.topics.items()):
             if not topic.is_internal:
@@ -428,7 +451,8 @@ class Broker:
                 if plog is not None and plog.log_end_offset == 0:
                     continue  # never written: nothing to drop
                 self.store.drop(OFFSETS_TOPIC, p.partition_index)
-                self.store.log(OFFSETS_TOPIC, p.partition_index, log_config)
+                plog = self.store.log(OFFSETS_TOPIC, p.partition_index, log_config)
+                self._bound_deletion(plog, OFFSETS_TOPIC, p.partition_index)
                 self.notify(OFFSETS_TOPIC, p.partition_index)
         self.producers = ProducerStates(next_producer_id=self.producers.next_producer_id)
         if config is not None:

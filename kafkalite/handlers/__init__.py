@@ -29,6 +29,10 @@ SERVED: dict[int, tuple[str, int, int]] = {
     ApiKey.DELETE_TOPICS: ("delete_topics", 1, 6),
     ApiKey.DELETE_RECORDS: ("delete_records", 0, 2),
     ApiKey.INIT_PRODUCER_ID: ("init_producer_id", 0, 5),
+    ApiKey.ADD_PARTITIONS_TO_TXN: ("add_partitions_to_txn", 0, 5),
+    ApiKey.ADD_OFFSETS_TO_TXN: ("add_offsets_to_txn", 0, 4),
+    ApiKey.END_TXN: ("end_txn", 0, 4),
+    ApiKey.TXN_OFFSET_COMMIT: ("txn_offset_commit", 0, 4),
     ApiKey.OFFSET_FOR_LEADER_EPOCH: ("offset_for_leader_epoch", 2, 4),
     ApiKey.DESCRIBE_CONFIGS: ("describe_configs", 1, 4),
     ApiKey.ALTER_CONFIGS: ("alter_configs", 0, 2),
@@ -37,4 +41,7 @@ SERVED: dict[int, tuple[str, int, int]] = {
     ApiKey.INCREMENTAL_ALTER_CONFIGS: ("incremental_alter_configs", 0, 1),
     ApiKey.OFFSET_DELETE: ("offset_delete", 0, 0),
     ApiKey.DESCRIBE_CLUSTER: ("describe_cluster", 0, 1),
+    ApiKey.DESCRIBE_PRODUCERS: ("describe_producers", 0, 0),
+    ApiKey.DESCRIBE_TRANSACTIONS: ("describe_transactions", 0, 0),
+    ApiKey.LIST_TRANSACTIONS: ("list_transactions", 0, 1),
 }

@@ -14,7 +14,8 @@
 # Fetch sessions: kafkalite never creates one. A request for a new session (id 0, epoch 0)
 # is answered with session_id 0, which tells the client "no session": it keeps sending full
 # fetch requests, and every response lists every requested partition. Legal per KIP-227.
-"""Fetch: whole batches from the fetch offset up to the high watermark, with long polling."""
+"""Fetch: whole batches from the fetch offset up to the high watermark (read_committed: the
+last stable offset, with the aborted transactions the client must skip), with long polling."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from kafkalite.storage import KafkaStorageError, OffsetOutOfRange
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.fetch import (
+    AbortedTransaction,
     FetchableTopicResponse,
     FetchRequest,
     FetchResponse,
@@ -79,13 +81,15 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[li
                 continue
             hw = plog.high_watermark
             start = plog.log_start_offset
+            lso = broker.producers.last_stable_offset(topic.name, index, hw)
             # The first batch of the response is always whole, whatever the limits: a
             # consumer must be able to make progress past a batch bigger than max_bytes.
             limit = min(fp.partition_max_bytes, budget - total)
             if total == 0:
                 limit = max(limit, 1)
             try:
-                chunks = plog.read(fp.fetch_offset, limit) if limit > 0 else []
+                upper = lso if read_committed else None  # read_committed stops at the LSO
+                chunks = plog.read(fp.fetch_offset, limit, max_offset=upper) if limit > 0 else []
             except OffsetOutOfRange:
                 any_error = True
                 partitions.append(_error(index, ErrorCode.OFFSET_OUT_OF_RANGE))
@@ -100,14 +104,20 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[li
                 # partition whose next batch does not fit returns nothing this time.
                 chunks, size = [], 0
             total += size
+            aborted = None
+            if read_committed:
+                aborted = [
+                    AbortedTransaction(producer_id=e.producer_id, first_offset=e.first_offset)
+                    for e in plog.aborted_txns_for_fetch(fp.fetch_offset, chunks)
+                ]
             partitions.append(
                 PartitionData(
                     partition_index=index,
                     error_code=ErrorCode.NONE,
                     high_watermark=hw,
-                    last_stable_offset=hw,
+                    last_stable_offset=lso,
                     log_start_offset=start,
-                    aborted_transactions=[] if read_committed else None,
+                    aborted_transactions=aborted,
                     preferred_read_replica=-1,
                     records=chunks,
                 )

@@ -33,7 +33,10 @@ NO_NODE = (-1, "", -1)
 def _lookup(ctx: RequestContext, key_type: int, key: str) -> tuple[ErrorCode, tuple[int, str, int]]:
     if key_type not in (KEY_TYPE_GROUP, KEY_TYPE_TRANSACTION):
         return ErrorCode.INVALID_REQUEST, NO_NODE
-    node_id = ctx.broker.groups.coordinator_node(key)
+    if key_type == KEY_TYPE_TRANSACTION:
+        node_id = ctx.broker.transactions.coordinator_node(key)
+    else:
+        node_id = ctx.broker.groups.coordinator_node(key)
     node = None if node_id is None else ctx.broker.cluster.nodes.get(node_id)
     if node is None:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE, NO_NODE

@@ -9,10 +9,9 @@
 #
 # For an idempotent producer (no transactional id) Kafka always issues a fresh producer id
 # with epoch 0, whatever producer id and epoch the request carries; so does kafkalite.
-# Transactions are not implemented: a transactional id is answered with
-# TRANSACTIONAL_ID_AUTHORIZATION_FAILED, a fatal error that clients report at once rather
-# than retrying (see the README's "Not implemented").
-"""InitProducerId: issue producer ids to idempotent producers."""
+# With a transactional id the request goes to the id's transaction coordinator, which
+# allocates or reuses the producer id, bumps the epoch and fences the previous incarnation.
+"""InitProducerId: producer ids for idempotent and transactional producers."""
 
 from __future__ import annotations
 
@@ -29,11 +28,19 @@ def _error_response(req: InitProducerIdRequest, version: int, code: ErrorCode, m
 @handles(ApiKey.INIT_PRODUCER_ID, min_version=0, max_version=5, error_response=_error_response)
 async def init_producer_id(ctx: RequestContext, req: InitProducerIdRequest) -> InitProducerIdResponse:
     if req.transactional_id is not None:
+        coordinator = ctx.broker.transactions
+        not_here = coordinator.check_coordinator(req.transactional_id, ctx.node_id) if req.transactional_id else None
+        if not_here is not None:
+            return _error_response(req, ctx.api_version, not_here, "")
+        error, producer_id, producer_epoch = coordinator.init_producer_id(
+            req.transactional_id,
+            req.transaction_timeout_ms,
+            req.producer_id,
+            req.producer_epoch,
+            producer_fenced_supported=ctx.api_version >= 4,
+        )
         return InitProducerIdResponse(
-            throttle_time_ms=0,
-            error_code=ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-            producer_id=-1,
-            producer_epoch=-1,
+            throttle_time_ms=0, error_code=error, producer_id=producer_id, producer_epoch=producer_epoch
         )
     return InitProducerIdResponse(
         throttle_time_ms=0,

@@ -2,10 +2,12 @@
 #
 # Version notes:
 # * v1: one offset per partition (timestamp + offset), replacing v0's offset lists
-# * v2: isolation_level; throttle_time_ms
+# * v2: isolation_level (read_committed: latest is the last stable offset, and nothing at or
+#       past it is found by timestamp); throttle_time_ms
 # * v4: current_leader_epoch in the request, leader_epoch in the response (KIP-320)
 # * v6: flexible versions
-# * v7: timestamp -3 = the record with the largest timestamp (KIP-734)
+# * v7: timestamp -3 = the record with the largest timestamp (KIP-734): the first record
+#       that has it, found inside its batch (KAFKA-16310), not the batch's last offset
 # * v8: timestamp -4 = earliest local offset (KIP-405): the log start here, no tiered storage
 # * v9: timestamp -5 = latest tiered offset (KIP-1005): the high watermark here
 # * v10: timeout_ms (KIP-1075)
@@ -68,6 +70,7 @@ async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffs
     broker = ctx.broker
     version = ctx.api_version
     counts = Counter((t.name, p.partition_index) for t in req.topics for p in t.partitions)
+    read_committed = version >= 2 and req.isolation_level == 1
     topics = []
     for wanted in req.topics:
         topic = broker.cluster.topic(wanted.name)
@@ -90,19 +93,24 @@ async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffs
                 answer(error)
                 continue
             epoch = state.leader_epoch
+            # What a consumer of this isolation level may read up to.
+            fetchable = plog.high_watermark
+            if read_committed:
+                fetchable = broker.producers.last_stable_offset(wanted.name, index, fetchable)
             ts = p.timestamp
             if ts == LATEST or (ts == LATEST_TIERED and version >= 9):
-                answer(ErrorCode.NONE, plog.high_watermark, -1, epoch)
+                answer(ErrorCode.NONE, fetchable, -1, epoch)
             elif ts == EARLIEST or (ts == EARLIEST_LOCAL and version >= 8):
                 answer(ErrorCode.NONE, plog.log_start_offset, -1, epoch)
-            elif ts == MAX_TIMESTAMP and version >= 7:
-                max_ts, offset = plog.max_timestamp
-                answer(ErrorCode.NONE, offset, max_ts, epoch if offset >= 0 else -1)
-            elif ts < 0:
+            elif ts < 0 and not (ts == MAX_TIMESTAMP and version >= 7):
                 answer(ErrorCode.UNSUPPORTED_VERSION if ts >= LATEST_TIERED else ErrorCode.INVALID_REQUEST)
             else:
-                found = _record_at_or_after(plog, ts)
-                if found is None:
+                if ts == MAX_TIMESTAMP:
+                    max_ts, _batch_last_offset = plog.max_timestamp
+                    found = _record_at_or_after(plog, max_ts) if max_ts >= 0 else None
+                else:
+                    found = _record_at_or_after(plog, ts)
+                if found is None or found[0] >= fetchable:
                     answer(ErrorCode.NONE, -1, -1, -1)
                 else:
                     offset, timestamp = found

@@ -22,13 +22,13 @@ import uuid
 from kafkalite.broker.cluster import (
     AUTHORIZED_OPERATIONS_OMITTED,
     CLUSTER_OPERATIONS,
+    INTERNAL_TOPICS,
     TOPIC_OPERATIONS,
     Topic,
     TopicError,
     validate_topic_name,
 )
 from kafkalite.broker.registry import RequestContext, handles
-from kafkalite.groups.port import OFFSETS_TOPIC
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.metadata import (
@@ -109,7 +109,7 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                 continue
             topic = cluster.topic(name)
             # Internal topics are created when asked for, whatever the client allows (as Kafka).
-            if topic is None and (may_create or name == OFFSETS_TOPIC):
+            if topic is None and (may_create or name in INTERNAL_TOPICS):
                 try:
                     validate_topic_name(name)
                     topic = broker.auto_create_topic(name)

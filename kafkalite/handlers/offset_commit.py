@@ -17,10 +17,9 @@
 
 from __future__ import annotations
 
+from kafkalite.broker.commits import answer_in_order, commit_all, split_commits
 from kafkalite.broker.registry import RequestContext, handles
-from kafkalite.groups.requests import CommitRequest
 from kafkalite.wire.api_keys import ApiKey
-from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.offset_commit import (
     OffsetCommitRequest,
     OffsetCommitResponse,
@@ -35,51 +34,22 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
     version = ctx.api_version
     # Every requested partition gets an answer, in request order: unknown topics and
     # partitions are answered here, the rest by the coordinator.
-    answers: dict[tuple[str, int], int] = {}
-    valid: list[CommitRequest] = []
-    for topic in req.topics:
-        known = broker.cluster.topic(topic.name)
-        for p in topic.partitions:
-            if known is None or not 0 <= p.partition_index < len(known.partitions):
-                answers[(topic.name, p.partition_index)] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-            else:
-                valid.append(
-                    CommitRequest(
-                        topic.name,
-                        p.partition_index,
-                        p.committed_offset,
-                        p.committed_leader_epoch,
-                        p.committed_metadata,
-                    )
-                )
-    if valid:
-        not_here = broker.groups.check_coordinator(req.group_id, ctx.node_id)
-        if not_here is not None:
-            errors = [not_here] * len(valid)
-        else:
-            errors = broker.groups.commit_offsets(
-                req.group_id,
-                req.member_id,
-                req.group_instance_id,
-                req.generation_id_or_member_epoch,
-                valid,
-                retention_time_ms=req.retention_time_ms if version <= 4 else -1,
-                reports_group_id_not_found=version >= 9,
-            )
-        for c, error in zip(valid, errors):
-            answers[(c.topic, c.partition)] = error
+    answers, valid = split_commits(broker.cluster, req.topics)
+    commit_all(
+        answers,
+        valid,
+        broker.groups.check_coordinator(req.group_id, ctx.node_id) if valid else None,
+        lambda commits: broker.groups.commit_offsets(
+            req.group_id,
+            req.member_id,
+            req.group_instance_id,
+            req.generation_id_or_member_epoch,
+            commits,
+            retention_time_ms=req.retention_time_ms if version <= 4 else -1,
+            reports_group_id_not_found=version >= 9,
+        ),
+    )
     return OffsetCommitResponse(
         throttle_time_ms=0,
-        topics=[
-            OffsetCommitResponseTopic(
-                name=topic.name,
-                partitions=[
-                    OffsetCommitResponsePartition(
-                        partition_index=p.partition_index, error_code=answers[(topic.name, p.partition_index)]
-                    )
-                    for p in topic.partitions
-                ],
-            )
-            for topic in req.topics
-        ],
+        topics=answer_in_order(req.topics, answers, OffsetCommitResponseTopic, OffsetCommitResponsePartition),
     )

@@ -47,6 +47,19 @@ _SEQUENCE_ERRORS = {
     SequenceVerdict.OUT_OF_ORDER: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
     SequenceVerdict.STALE_EPOCH: ErrorCode.INVALID_PRODUCER_EPOCH,
     SequenceVerdict.UNKNOWN_PRODUCER: ErrorCode.UNKNOWN_PRODUCER_ID,
+    SequenceVerdict.INVALID_TXN_STATE: ErrorCode.INVALID_TXN_STATE,
+    SequenceVerdict.COORDINATOR_FENCED: ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+}
+
+#: Transaction verification failures as Kafka's partition leader answers them: retriable
+#: coordinator trouble becomes NOT_ENOUGH_REPLICAS (older clients retry it without a
+#: metadata refresh), a fenced producer INVALID_PRODUCER_EPOCH.
+_VERIFICATION_ERRORS = {
+    ErrorCode.CONCURRENT_TRANSACTIONS: ErrorCode.NOT_ENOUGH_REPLICAS,
+    ErrorCode.COORDINATOR_LOAD_IN_PROGRESS: ErrorCode.NOT_ENOUGH_REPLICAS,
+    ErrorCode.COORDINATOR_NOT_AVAILABLE: ErrorCode.NOT_ENOUGH_REPLICAS,
+    ErrorCode.NOT_COORDINATOR: ErrorCode.NOT_ENOUGH_REPLICAS,
+    ErrorCode.PRODUCER_FENCED: ErrorCode.INVALID_PRODUCER_EPOCH,
 }
 
 
@@ -130,6 +143,22 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
     return ProduceResponse(responses=responses, throttle_time_ms=0, node_endpoints=node_endpoints)
 
 
+def _verify_transaction(ctx: RequestContext, transactional_id: str | None, header, name: str, index: int) -> None:
+    """A transactional batch is accepted only for a partition the producer added to its
+    open transaction (Kafka's verification with the coordinator, KIP-890)."""
+    if transactional_id is None:
+        raise _Refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "a transactional batch needs a transactional id")
+    verified = ctx.broker.transactions.verify_partitions(
+        transactional_id, header.producer_id, header.producer_epoch, [(name, index)]
+    )
+    error = verified[(name, index)]
+    if error is ErrorCode.NONE:
+        return
+    if error is ErrorCode.TRANSACTION_ABORTABLE and ctx.api_version < 11:
+        error = ErrorCode.INVALID_TXN_STATE  # what clients before Produce v11 understand
+    raise _Refused(_VERIFICATION_ERRORS.get(error, error), f"{name}-{index} is not in the producer's transaction")
+
+
 def _append(ctx: RequestContext, topic, index: int, records, transactional_id: str | None) -> PartitionProduceResponse:
     broker = ctx.broker
     name = topic.name
@@ -166,8 +195,8 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
         raise _Refused(ErrorCode.CORRUPT_MESSAGE, "record batch CRC-32C does not match its contents")
     if header.is_control:
         raise _Refused(ErrorCode.INVALID_RECORD, "clients may not produce control batches")
-    if header.is_transactional or transactional_id is not None:
-        raise _Refused(ErrorCode.INVALID_TXN_STATE, "transactions are not implemented by kafkalite")
+    if header.is_transactional:
+        _verify_transaction(ctx, transactional_id, header, name, index)
 
     now = _now_ms()
     log_append_time = topic_config_value(topic.configs, "message.timestamp.type") == "LogAppendTime"
@@ -187,7 +216,8 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
     if idempotent:
         last_seq = header.base_sequence + header.last_offset_delta
         check = broker.producers.check(
-            name, index, producer_id, header.producer_epoch, header.base_sequence, last_seq
+            name, index, producer_id, header.producer_epoch, header.base_sequence, last_seq,
+            transactional=header.is_transactional,
         )
         if check.verdict is SequenceVerdict.DUPLICATE:
             cached = check.duplicate_of
@@ -218,6 +248,7 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
             info.base_offset,
             info.last_offset,
             now if log_append_time else header.max_timestamp,
+            transactional=header.is_transactional,
         )
     return PartitionProduceResponse(
         index=index,

@@ -152,7 +152,7 @@ class CoordinatorCore:
         now = self.wall_ms()
         batch = build_batch([NewRecord(key, value, timestamp=now) for key, value in records], base_timestamp=now)
         try:
-            error = self.state_topic.append(partition, bytearray(batch))
+            error, _base_offset = self.state_topic.append(partition, batch)
         except KafkaStorageError as exc:
             log.error("cannot append to %s-%d: %s", TRANSACTION_STATE_TOPIC, partition, exc)
             error = ErrorCode.KAFKA_STORAGE_ERROR

@@ -64,10 +64,10 @@ class TransactionStateTopic(Protocol):
         """The leader epoch of *partition*: the coordinator epoch written in markers, which
         partitions use to refuse markers from a coordinator that has since been replaced."""
 
-    def append(self, partition: int, batch: bytearray) -> ErrorCode:
-        """Append a record batch to *partition* (waking fetches); NONE, or why it failed
-        (UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS,
-        KAFKA_STORAGE_ERROR...)."""
+    def append(self, partition: int, batch: bytes) -> tuple[ErrorCode, int]:
+        """Append a record batch to *partition* (waking fetches): (NONE, its base offset), or
+        (why it failed: UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER,
+        NOT_ENOUGH_REPLICAS, KAFKA_STORAGE_ERROR..., -1)."""
 
     def batches(self, partition: int) -> Iterable[tuple[BatchHeader, memoryview]]:
         """Every batch of *partition* from its log start (raises KafkaStorageError)."""

@@ -269,9 +269,11 @@ async def test_producer_ids_are_unique(client: Client) -> None:
     assert len(ids) == 4
 
 
-async def test_transactional_init_is_refused(client: Client) -> None:
-    response = await client.request(InitProducerIdRequest(transactional_id="tx", transaction_timeout_ms=1000), 4)
-    assert response.error_code == 53
+async def test_transactional_init_reuses_the_producer_id_and_bumps_the_epoch(client: Client) -> None:
+    first = await client.request(InitProducerIdRequest(transactional_id="tx", transaction_timeout_ms=1000), 4)
+    again = await client.request(InitProducerIdRequest(transactional_id="tx", transaction_timeout_ms=1000), 4)
+    assert (first.error_code, first.producer_epoch) == (0, 0)
+    assert (again.error_code, again.producer_id, again.producer_epoch) == (0, first.producer_id, 1)
 
 
 def list_offsets(topic: str, timestamp: int) -> ListOffsetsRequest:

@@ -51,17 +51,17 @@ class MemoryStateTopic:
     def leader_epoch(self, partition: int) -> int:
         return self.epochs.get(partition, 0)
 
-    def append(self, partition: int, batch: bytearray) -> ErrorCode:
+    def append(self, partition: int, batch: bytes) -> tuple[ErrorCode, int]:
         if self.broken:
             raise KafkaStorageError("disk full")
         if self.append_error is not ErrorCode.NONE:
-            return self.append_error
+            return self.append_error, -1
         log = self.logs.setdefault(partition, [])
         base = sum(parse_batch_header(b).records_count for b in log)
         copy = bytearray(batch)
         patch_base_offset(copy, 0, base)
         log.append(copy)
-        return ErrorCode.NONE
+        return ErrorCode.NONE, base
 
     def batches(self, partition: int) -> Iterable[tuple[BatchHeader, memoryview]]:
         if partition in self.unreadable:

@@ -1,16 +1,15 @@
-"""AddPartitionsToTxn (key 24): versions 0-3, flexible from 3.
+"""AddPartitionsToTxn (key 24): versions 0-5, flexible from 3.
 
-Versions 0-3 are what producers send. Kafka's v4+ is broker-to-broker (batches several
-transactions, can verify without adding); those fields are declared with their Kafka
-versions but lie outside our range.
+Versions 0-3 are what producers send. v4+ is what Kafka's brokers send each other (several
+transactions per request, and verify_only to check without adding, KIP-890).
 
 Version notes:
 * v1: same layout; on a quota violation the broker answers first and throttles afterwards
 * v2: same layout; PRODUCER_FENCED may be returned
 * v3: flexible versions
-* v4 (not declared valid): transactions list with verify_only in the request; top-level
-  error_code and results_by_transaction in the response
-* v5 (not declared valid): same layout; TRANSACTION_ABORTABLE may be returned (KIP-890)
+* v4: transactions list with verify_only in the request; top-level error_code and
+  results_by_transaction in the response
+* v5: same layout; TRANSACTION_ABORTABLE may be returned (KIP-890)
 """
 
 from kafkalite.wire.schema import array, field, message, struct
@@ -35,7 +34,7 @@ AddPartitionsToTxnTransaction = struct(
 AddPartitionsToTxnRequest = message(
     "AddPartitionsToTxnRequest",
     api_key=API_KEY,
-    valid="0-3",
+    valid="0-5",
     flexible="3+",
     fields=[
         field("transactions", array(AddPartitionsToTxnTransaction), "4+"),
@@ -67,7 +66,7 @@ AddPartitionsToTxnResult = struct(
 AddPartitionsToTxnResponse = message(
     "AddPartitionsToTxnResponse",
     api_key=API_KEY,
-    valid="0-3",
+    valid="0-5",
     flexible="3+",
     fields=[
         field("throttle_time_ms", "int32", "0+"),
