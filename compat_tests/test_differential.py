@@ -171,8 +171,6 @@ bug("min-insync-replicas-source", CONFIG_STEPS, r"\.configs\[min\.insync\.replic
     "min.insync.replicas: Kafka 4.4 keeps a cluster-level dynamic default (ELR, KIP-966, on by default in new "
     "clusters), so config_source is DYNAMIC_DEFAULT_BROKER_CONFIG (3) and the synonyms are "
     "[DYNAMIC_DEFAULT_BROKER_CONFIG '1', DEFAULT_CONFIG '1']; kafkalite answers DEFAULT_CONFIG (5) with one synonym")
-bug("validate-only-topic-id", ("create_topics/validate-only-v7",), r"\.topic_id$",
-    "CreateTopics validate_only: Kafka answers a (fresh, unused) topic_id; kafkalite the zero UUID")
 bug("produce-error-message", ("produce/unknown-partition-v11", "produce/unknown-topic-v11"), r"\.error_message$",
     "Produce to an unknown topic or partition: Kafka's error_message is null (it fills it for record "
     "validation errors only, KIP-467); kafkalite sends a text")

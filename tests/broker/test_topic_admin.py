@@ -85,6 +85,15 @@ async def test_validate_only_creates_nothing(broker: Broker, client: Client) -> 
     assert broker.cluster.topic("t") is None
 
 
+async def test_validate_only_answers_a_fresh_topic_id(broker: Broker, client: Client) -> None:
+    # Kafka's controller draws a random id before it decides not to commit: never the zero UUID.
+    first = (await create(client, topic("t"), validate_only=True)).topics[0].topic_id
+    second = (await create(client, topic("t"), validate_only=True)).topics[0].topic_id
+    assert uuid.UUID(int=0) not in (first, second)
+    assert first != second
+    assert first not in broker.cluster.topics_by_id
+
+
 async def test_default_partitions_with_minus_one(broker: Broker, client: Client) -> None:
     response = await create(client, topic("t", -1, -1))
     assert response.topics[0].num_partitions == broker.config.num_partitions
