@@ -188,9 +188,6 @@ bug("fetch-error-aborted-transactions",
 bug("list-offsets-max-timestamp-offset", ("list_offsets/max-timestamp-v10",), r"\.offset$",
     "ListOffsets MAX_TIMESTAMP (-3): Kafka answers the offset of the record with the largest timestamp (3, "
     "KAFKA-16310); kafkalite the last offset of the batch that holds it (4)")
-bug("group-authorized-operations", ("groups/describe-v6",), r"\.authorized_operations$",
-    "DescribeGroups authorized_operations without an authorizer: Kafka 3400 (READ, DELETE, DESCRIBE, "
-    "DESCRIBE_CONFIGS, ALTER_CONFIGS); kafkalite 328 (READ, DELETE, DESCRIBE)")
 bug("config-documentation", (DV + "topic-v4", DV + "topic-some-keys-v4", DV + "broker-v4"), r"\.documentation$",
     "DescribeConfigs with include_documentation: Kafka answers each config's documentation; kafkalite null")
 bug("describe-configs-error-message",

@@ -250,5 +250,9 @@ async def test_describe_cluster(broker: Broker, client: Client) -> None:
     response = await client.request(DescribeClusterRequest(), 1)
     assert (response.error_code, response.cluster_id, response.controller_id) == (0, broker.cluster.cluster_id, 0)
     assert [b.broker_id for b in response.brokers] == [0]
+    # Kafka's cluster operations: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS,
+    # ALTER_CONFIGS, IDEMPOTENT_WRITE (the token operations are a USER resource's)
+    asked = await client.request(DescribeClusterRequest(include_cluster_authorized_operations=True), 1)
+    assert asked.cluster_authorized_operations == sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12)) == 8096
     controllers = await client.request(DescribeClusterRequest(endpoint_type=2), 1)
     assert controllers.error_code != 0
