@@ -190,12 +190,6 @@ bug("list-offsets-max-timestamp-offset", ("list_offsets/max-timestamp-v10",), r"
     "KAFKA-16310); kafkalite the last offset of the batch that holds it (4)")
 bug("config-documentation", (DV + "topic-v4", DV + "topic-some-keys-v4", DV + "broker-v4"), r"\.documentation$",
     "DescribeConfigs with include_documentation: Kafka answers each config's documentation; kafkalite null")
-bug("describe-configs-error-message",
-    (DV + "topic-v4", DV + "topic-defaults-v4", DV + "topic-some-keys-v4", DV + "unknown-topic-v4",
-     DV + "broker-v4", DV + "topic-old-v1"),
-    r"^results\[[^\]]+\]\.error_message$",
-    "DescribeConfigs results[].error_message: Kafka '' (empty) on success and for UNKNOWN_TOPIC_OR_PARTITION; "
-    "kafkalite null on success and a text for the unknown topic")
 bug("topic-config-synonyms", (DV + "topic-v4", DV + "topic-defaults-v4", DV + "topic-some-keys-v4"),
     r"\.configs\[(retention\.ms|segment\.ms|segment\.jitter\.ms|flush\.ms|"
     r"(leader|follower)\.replication\.throttled\.replicas)\]\.synonyms",

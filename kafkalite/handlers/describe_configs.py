@@ -5,10 +5,15 @@
 # * v2: same layout as v1
 # * v3: include_documentation; config_type and documentation in the response
 # * v4: flexible versions
+#
+# results[].error_message is "" unless Kafka's answer names a reason: a described resource and
+# an unknown topic (UNKNOWN_TOPIC_OR_PARTITION says it all) carry "", a refused request
+# (an invalid topic name, another node's id, a resource type not served) carries the reason.
 """DescribeConfigs for topics and brokers, with Kafka's sources, types and synonyms."""
 
 from __future__ import annotations
 
+from kafkalite.broker.cluster import InvalidTopicName, validate_topic_name
 from kafkalite.broker.topic_configs import (
     ConfigEntry,
     ConfigResourceType,
@@ -28,7 +33,7 @@ from kafkalite.wire.messages.describe_configs import (
 
 
 def _rows(entries: list[ConfigEntry], keys: list[str] | None, synonyms: bool) -> list:
-    wanted = None if keys is None else set(keys)
+    wanted = None if not keys else set(keys)  # Kafka: null or empty keys ask for every config
     return [
         DescribeConfigsResourceResult(
             name=e.name,
@@ -57,14 +62,17 @@ async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> 
     for resource in req.resources:
         base = dict(resource_type=resource.resource_type, resource_name=resource.resource_name)
         if resource.resource_type == ConfigResourceType.TOPIC:
+            try:
+                validate_topic_name(resource.resource_name)
+            except InvalidTopicName as exc:
+                results.append(
+                    DescribeConfigsResult(error_code=ErrorCode.INVALID_TOPIC_EXCEPTION, error_message=str(exc), **base)
+                )
+                continue
             topic = cluster.topic(resource.resource_name)
             if topic is None:
                 results.append(
-                    DescribeConfigsResult(
-                        error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                        error_message=f"Topic '{resource.resource_name}' does not exist.",
-                        **base,
-                    )
+                    DescribeConfigsResult(error_code=ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, error_message="", **base)
                 )
                 continue
             entries = describe_topic_configs(topic.configs)
@@ -104,7 +112,7 @@ async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> 
         results.append(
             DescribeConfigsResult(
                 error_code=ErrorCode.NONE,
-                error_message=None,
+                error_message="",
                 configs=_rows(entries, resource.configuration_keys, req.include_synonyms),
                 **base,
             )
