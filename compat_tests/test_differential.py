@@ -201,10 +201,6 @@ bug("broker-configs-null-defaults", (DV + "broker-v4",),
     "broker configs log.retention.ms, log.roll.ms, log.roll.jitter.ms, log.flush.interval.ms: Kafka's value "
     "is null (no default; the hours / messages settings apply) with no synonyms; kafkalite answers the "
     "effective value with a DEFAULT_CONFIG synonym")
-bug("broker-configs-not-in-kafka", (DV + "broker-v4",),
-    r"\.configs\[(leader|follower)\.replication\.throttled\.replicas\]",
-    "broker configs leader.replication.throttled.replicas and follower.replication.throttled.replicas: "
-    "topic configs only in Kafka, no broker config of that name; kafkalite describes them for the broker")
 bug("broker-configs-list-type", (DV + "broker-v4",),
     r"\.configs\[(listeners|advertised\.listeners|log\.dirs)\]\.config_type$",
     "broker configs listeners, advertised.listeners, log.dirs: Kafka's config_type is LIST (7); kafkalite STRING (2)")

@@ -129,15 +129,21 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = {
         ConfigDef("compression.lz4.level", _T.INT, "9", "compression.lz4.level", _int_check(1, 17, 32)),
         ConfigDef("compression.zstd.level", _T.INT, "3", "compression.zstd.level", _int_check(-131072, 22, 32)),
         ConfigDef("delete.retention.ms", _T.LONG, "86400000", "log.cleaner.delete.retention.ms", _int_check(0)),
+        ConfigDef("errors.deadletterqueue.group.enable", _T.BOOLEAN, "false", None, _bool_check),
         ConfigDef("file.delete.delay.ms", _T.LONG, "60000", "log.segment.delete.delay.ms", _int_check(0)),
         ConfigDef("flush.messages", _T.LONG, str(LONG_MAX), "log.flush.interval.messages", _int_check(1)),
         ConfigDef("flush.ms", _T.LONG, str(LONG_MAX), "log.flush.interval.ms", _int_check(0)),
-        ConfigDef("follower.replication.throttled.replicas", _T.LIST, "", "follower.replication.throttled.replicas"),
+        # The replication throttles are topic configs only: no broker config supplies them.
+        ConfigDef("follower.replication.throttled.replicas", _T.LIST, "", None),
         ConfigDef("index.interval.bytes", _T.INT, "4096", "log.index.interval.bytes", _int_check(0, None, 32)),
-        ConfigDef("leader.replication.throttled.replicas", _T.LIST, "", "leader.replication.throttled.replicas"),
+        ConfigDef("leader.replication.throttled.replicas", _T.LIST, "", None),
         ConfigDef("local.retention.bytes", _T.LONG, "-2", "log.local.retention.bytes", _int_check(-2)),
         ConfigDef("local.retention.ms", _T.LONG, "-2", "log.local.retention.ms", _int_check(-2)),
         ConfigDef("max.compaction.lag.ms", _T.LONG, str(LONG_MAX), "log.cleaner.max.compaction.lag.ms", _int_check(1)),
+        ConfigDef(
+            "max.decompressed.message.bytes", _T.INT, "2147483639", "max.decompressed.message.bytes",
+            _int_check(0, None, 32),
+        ),
         ConfigDef("max.message.bytes", _T.INT, "1048588", "message.max.bytes", _int_check(0, None, 32)),
         ConfigDef(
             "message.timestamp.after.max.ms", _T.LONG, "3600000", "log.message.timestamp.after.max.ms", _int_check(0)
@@ -160,6 +166,8 @@ TOPIC_CONFIGS: dict[str, ConfigDef] = {
         ConfigDef("min.compaction.lag.ms", _T.LONG, "0", "log.cleaner.min.compaction.lag.ms", _int_check(0)),
         ConfigDef("min.insync.replicas", _T.INT, "1", "min.insync.replicas", _int_check(1, None, 32)),
         ConfigDef("preallocate", _T.BOOLEAN, "false", "log.preallocate", _bool_check),
+        ConfigDef("remote.copy.lag.bytes", _T.LONG, "-1", "log.remote.copy.lag.bytes", _int_check(-1)),
+        ConfigDef("remote.copy.lag.ms", _T.LONG, "0", "log.remote.copy.lag.ms", _int_check(-1)),
         ConfigDef("remote.log.copy.disable", _T.BOOLEAN, "false", None, _bool_check),
         ConfigDef("remote.log.delete.on.disable", _T.BOOLEAN, "false", None, _bool_check),
         ConfigDef("remote.storage.enable", _T.BOOLEAN, "false", None, _bool_check),
