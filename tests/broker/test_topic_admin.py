@@ -179,7 +179,10 @@ async def test_describe_configs_sources_and_synonyms(broker: Broker, client: Cli
     by_name = {c.name: c for c in result.configs}
     retention = by_name["retention.ms"]
     assert (retention.value, retention.config_source, retention.config_type) == ("1000", 1, 5)
-    assert [(s.name, s.source) for s in retention.synonyms] == [("retention.ms", 1), ("log.retention.ms", 5)]
+    # Kafka leaves log.retention.ms unset (log.retention.hours supplies it): no broker synonym.
+    assert [(s.name, s.source) for s in retention.synonyms] == [("retention.ms", 1)]
+    cleanup = by_name["cleanup.policy"]
+    assert [(s.name, s.source) for s in cleanup.synonyms] == [("log.cleanup.policy", 5)]
     assert by_name["segment.bytes"].config_source == 5
 
 
@@ -198,6 +201,7 @@ async def test_describe_broker(client: Client) -> None:
     result = (await client.request(request, 4)).results[0]
     assert result.error_code == 0
     assert {"num.partitions", "log.retention.ms", "message.max.bytes"} <= {c.name for c in result.configs}
+    assert {c.name: c.value for c in result.configs}["log.retention.ms"] is None  # unset, as in Kafka
 
 
 async def test_alter_configs_replaces_all_overrides(broker: Broker, client: Client) -> None:
