@@ -182,8 +182,7 @@ bug("fetch-error-aborted-transactions",
 bug("list-offsets-max-timestamp-offset", ("list_offsets/max-timestamp-v10",), r"\.offset$",
     "ListOffsets MAX_TIMESTAMP (-3): Kafka answers the offset of the record with the largest timestamp (3, "
     "KAFKA-16310); kafkalite the last offset of the batch that holds it (4)")
-bug("config-documentation", (DV + "topic-v4", DV + "topic-some-keys-v4", DV + "broker-v4"), r"\.documentation$",
-    "DescribeConfigs with include_documentation: Kafka answers each config's documentation; kafkalite null")
+
 
 # A field claimed by several entries belongs to the first: bugs before deliberate differences.
 KNOWN.sort(key=lambda k: k.kind != "bug")

@@ -49,7 +49,7 @@ def _rows(entries: list[ConfigEntry], keys: list[str] | None, synonyms: bool, do
                 else []
             ),
             config_type=int(e.type),
-            documentation=None,
+            documentation=e.documentation if documentation else None,
         )
         for e in entries
         if wanted is None or e.name in wanted

@@ -187,7 +187,21 @@ def test_kafkalite_settings_supply_no_topic_defaults() -> None:
     assert not set(settings) & {d.synonym for d in TOPIC_CONFIGS.values()}
 
 
-# -- errors ----------------------------------------------------------------------------------
+# -- documentation and errors ----------------------------------------------------------------
+
+
+def test_every_config_has_a_one_line_documentation() -> None:
+    for definition in [*TOPIC_CONFIGS.values(), *BROKER_CONFIGS.values()]:
+        assert definition.doc and "\n" not in definition.doc and definition.doc.endswith("."), definition.name
+
+
+@pytest.mark.parametrize("resource", [(TOPIC, "t"), (BROKER, "0")])
+async def test_documentation_only_when_asked(broker: Broker, client: Client, resource) -> None:
+    broker.create_topic("t", 1)
+    asked = await describe(client, *resource, documentation=True)
+    assert asked.configs and all(c.documentation for c in asked.configs)
+    not_asked = await describe(client, *resource)
+    assert {c.documentation for c in not_asked.configs} == {None}
 
 
 @pytest.mark.parametrize("version", [1, 4])
