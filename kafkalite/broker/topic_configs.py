@@ -344,8 +344,10 @@ BROKER_CONFIGS: dict[str, BrokerConfigDef] = _by_name(
                         "How often partitions are checked for segments past their retention."),
         BrokerConfigDef("log.retention.minutes", _T.INT, None,
                         "Default of retention.ms in minutes; unset, so log.retention.hours applies."),
-        BrokerConfigDef("log.retention.hours", _T.INT, "168",
-                        "Default of retention.ms in hours, used while log.retention.ms and .minutes are unset."),
+        BrokerConfigDef(
+            "log.retention.hours", _T.INT, "168",
+            "Default of retention.ms in hours, used while log.retention.ms and log.retention.minutes are unset.",
+        ),
         BrokerConfigDef("log.roll.hours", _T.INT, "168",
                         "Default of segment.ms in hours, used while log.roll.ms is unset."),
         BrokerConfigDef("log.roll.jitter.hours", _T.INT, "0",

@@ -85,7 +85,9 @@ def broker_settings(config: BrokerConfig, node_id: int, listen_host: str, host: 
         "transaction.abort.timed.out.transaction.cleanup.interval.ms": str(
             config.transaction_abort_timed_out_interval_ms
         ),
-        "transaction.remove.expired.transaction.cleanup.interval.ms": str(config.transaction_remove_expired_interval_ms),
+        "transaction.remove.expired.transaction.cleanup.interval.ms": str(
+            config.transaction_remove_expired_interval_ms
+        ),
     }
 
 
@@ -116,12 +118,15 @@ async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> 
             if not name:
                 entries = describe_cluster_default_configs()
             elif not name.isdigit() or int(name) not in cluster.node_ids:
-                refused(ErrorCode.INVALID_REQUEST, f"Unexpected broker id {name!r}, expected one of {cluster.node_ids}.")
+                refused(
+                    ErrorCode.INVALID_REQUEST, f"Unexpected broker id {name!r}, expected one of {cluster.node_ids}."
+                )
                 continue
             else:
                 node = cluster.nodes[int(name)]
                 config = broker.config
-                entries = describe_broker_configs(broker_settings(config, node.node_id, config.host, node.host, node.port))
+                settings = broker_settings(config, node.node_id, config.host, node.host, node.port)
+                entries = describe_broker_configs(settings)
         else:
             refused(
                 ErrorCode.INVALID_REQUEST,
