@@ -1,8 +1,9 @@
-"""The topic configs Kafka knows, with their types, defaults, valid values and broker synonyms.
+"""The topic configs Kafka knows, with their types, defaults, valid values and broker synonyms,
+and the broker configs kafkalite describes.
 
 Used to validate CreateTopics / AlterConfigs / IncrementalAlterConfigs, and to answer
-DescribeConfigs the way Kafka does (value, source, type, synonyms). Values are kept as the
-strings clients send; `TopicConfig` parses the ones the broker acts on.
+DescribeConfigs the way Kafka does (value, source, type, synonyms, documentation). Values are
+kept as the strings clients send; `TopicConfig` parses the ones the broker acts on.
 """
 
 from __future__ import annotations
