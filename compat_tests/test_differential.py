@@ -165,56 +165,6 @@ def bug(label: str, steps: tuple[str, ...], paths: str, reason: str) -> None:
 # -- kafkalite bugs: Kafka's answer is expected, xfail(strict) against kafkalite -----------------
 # Each names the field(s), what Kafka 4.4 answers (the recording) and what kafkalite answers.
 
-CONFIG_STEPS = ("create_topics/ok-v7", "create_topics/broker-defaults-v7", "create_topics/validate-only-v7",
-                DV + "topic-v4", DV + "topic-defaults-v4", DV + "topic-old-v1", DV + "broker-v4")
-bug("min-insync-replicas-source", CONFIG_STEPS, r"\.configs\[min\.insync\.replicas\]\.(config_source|synonyms)",
-    "min.insync.replicas: Kafka 4.4 keeps a cluster-level dynamic default (ELR, KIP-966, on by default in new "
-    "clusters), so config_source is DYNAMIC_DEFAULT_BROKER_CONFIG (3) and the synonyms are "
-    "[DYNAMIC_DEFAULT_BROKER_CONFIG '1', DEFAULT_CONFIG '1']; kafkalite answers DEFAULT_CONFIG (5) with one synonym")
-bug("validate-only-topic-id", ("create_topics/validate-only-v7",), r"\.topic_id$",
-    "CreateTopics validate_only: Kafka answers a (fresh, unused) topic_id; kafkalite the zero UUID")
-bug("find-coordinator-error-message", ("groups/find-coordinator-v6",), r"\.error_message$",
-    "FindCoordinator v4+ success: Kafka's coordinators[].error_message is '' (empty); kafkalite null")
-bug("group-authorized-operations", ("groups/describe-v6",), r"\.authorized_operations$",
-    "DescribeGroups authorized_operations without an authorizer: Kafka 3400 (READ, DELETE, DESCRIBE, "
-    "DESCRIBE_CONFIGS, ALTER_CONFIGS); kafkalite 328 (READ, DELETE, DESCRIBE)")
-bug("config-documentation", (DV + "topic-v4", DV + "topic-some-keys-v4", DV + "broker-v4"), r"\.documentation$",
-    "DescribeConfigs with include_documentation: Kafka answers each config's documentation; kafkalite null")
-bug("describe-configs-error-message",
-    (DV + "topic-v4", DV + "topic-defaults-v4", DV + "topic-some-keys-v4", DV + "unknown-topic-v4",
-     DV + "broker-v4", DV + "topic-old-v1"),
-    r"^results\[[^\]]+\]\.error_message$",
-    "DescribeConfigs results[].error_message: Kafka '' (empty) on success and for UNKNOWN_TOPIC_OR_PARTITION; "
-    "kafkalite null on success and a text for the unknown topic")
-bug("topic-config-synonyms", (DV + "topic-v4", DV + "topic-defaults-v4", DV + "topic-some-keys-v4"),
-    r"\.configs\[(retention\.ms|segment\.ms|segment\.jitter\.ms|flush\.ms|"
-    r"(leader|follower)\.replication\.throttled\.replicas)\]\.synonyms",
-    "topic config synonyms: Kafka lists a broker DEFAULT_CONFIG synonym only when the broker config has a "
-    "default of its own; log.retention.ms, log.roll.ms, log.roll.jitter.ms and log.flush.interval.ms have "
-    "none (null), the replication throttles have no broker config; kafkalite lists all of them")
-bug("broker-configs-null-defaults", (DV + "broker-v4",),
-    r"\.configs\[log\.(retention\.ms|roll\.ms|roll\.jitter\.ms|flush\.interval\.ms)\]\.(value|synonyms)",
-    "broker configs log.retention.ms, log.roll.ms, log.roll.jitter.ms, log.flush.interval.ms: Kafka's value "
-    "is null (no default; the hours / messages settings apply) with no synonyms; kafkalite answers the "
-    "effective value with a DEFAULT_CONFIG synonym")
-bug("broker-configs-not-in-kafka", (DV + "broker-v4",),
-    r"\.configs\[(leader|follower)\.replication\.throttled\.replicas\]",
-    "broker configs leader.replication.throttled.replicas and follower.replication.throttled.replicas: "
-    "topic configs only in Kafka, no broker config of that name; kafkalite describes them for the broker")
-bug("broker-configs-list-type", (DV + "broker-v4",),
-    r"\.configs\[(listeners|advertised\.listeners|log\.dirs)\]\.config_type$",
-    "broker configs listeners, advertised.listeners, log.dirs: Kafka's config_type is LIST (7); kafkalite STRING (2)")
-bug("broker-configs-static-source", (DV + "broker-v4",),
-    r"\.configs\[(auto\.create\.topics\.enable|default\.replication\.factor|offsets\.topic\.num\.partitions|"
-    r"socket\.request\.max\.bytes)\]\.(config_source|synonyms)",
-    "broker configs not set at start-up (auto.create.topics.enable, default.replication.factor, "
-    "offsets.topic.num.partitions, socket.request.max.bytes): Kafka's source is DEFAULT_CONFIG (5); kafkalite "
-    "answers STATIC_BROKER_CONFIG (4) although no option set them")
-bug("broker-configs-default-synonym", (DV + "broker-v4",),
-    r"\.configs\[(broker\.id|listeners|num\.partitions|offsets\.topic\.replication\.factor|"
-    r"group\.initial\.rebalance\.delay\.ms)\]\.synonyms",
-    "synonyms of a statically set broker config: Kafka lists the static value, then the default "
-    "(DEFAULT_CONFIG, e.g. offsets.topic.replication.factor '3'); kafkalite only the static one")
 
 
 # A field claimed by several entries belongs to the first: bugs before deliberate differences.

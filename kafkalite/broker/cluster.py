@@ -23,13 +23,16 @@ _LEGAL_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
 
 # Authorized-operation bit fields (Metadata, DescribeCluster, DescribeGroups). kafkalite has
-# no ACLs, so every client may do everything; "omitted" is Kafka's INT32_MIN sentinel.
+# no ACLs, so every client may do every operation Kafka defines for the resource type (what
+# Kafka answers without an authorizer); "omitted" is Kafka's INT32_MIN sentinel.
 AUTHORIZED_OPERATIONS_OMITTED = -(2**31)
 # READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11
 TOPIC_OPERATIONS = sum(1 << op for op in (3, 4, 5, 6, 7, 8, 10, 11))
 # CREATE 5, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11,
-# IDEMPOTENT_WRITE 12, CREATE_TOKENS 13, DESCRIBE_TOKENS 14
-CLUSTER_OPERATIONS = sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12, 13, 14))
+# IDEMPOTENT_WRITE 12 (CREATE_TOKENS and DESCRIBE_TOKENS belong to USER resources, not here)
+CLUSTER_OPERATIONS = sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12))
+# READ 3, DELETE 6, DESCRIBE 8, DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11 (group configs, KIP-848)
+GROUP_OPERATIONS = sum(1 << op for op in (3, 6, 8, 10, 11))
 
 
 class TopicError(Exception):

@@ -7,6 +7,9 @@
 # * v5: flexible versions; the response carries the created topic's partitions,
 #       replication factor and configs (KIP-525)
 # * v7: topic_id in the response
+#
+# validate_only answers as a real creation would, with a fresh random topic id that no topic
+# gets (Kafka's controller draws the id before it knows whether to commit the records).
 """CreateTopics: validate and create topics, with Kafka's error codes per topic."""
 
 from __future__ import annotations
@@ -25,9 +28,6 @@ from kafkalite.wire.messages.create_topics import (
     CreateTopicsRequest,
     CreateTopicsResponse,
 )
-
-
-ZERO_UUID = uuid.UUID(int=0)
 
 
 def _planned_size(
@@ -84,7 +84,7 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
                     name, wanted.num_partitions, wanted.replication_factor, assignments or None, configs
                 )
                 num_partitions, rf = _planned_size(ctx, wanted.num_partitions, wanted.replication_factor, assignments)
-                topic_id = ZERO_UUID
+                topic_id = uuid.uuid4()
                 overrides = {k: v for k, v in configs.items() if v is not None}
             else:
                 topic = broker.create_topic(

@@ -3,7 +3,7 @@
 # Version notes:
 # * v1: throttle_time_ms
 # * v3: include_authorized_operations / authorized_operations (KIP-430): no ACLs here, so
-#       every group operation (READ, DELETE, DESCRIBE)
+#       every group operation (READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS)
 # * v4: group_instance_id per member (KIP-345)
 # * v5: flexible versions
 # * v6: error_message; an unknown group answers GROUP_ID_NOT_FOUND (KIP-1043) where older
@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED
+from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -24,9 +24,6 @@ from kafkalite.wire.messages.describe_groups import (
     DescribeGroupsRequest,
     DescribeGroupsResponse,
 )
-
-# READ 3, DELETE 6, DESCRIBE 8: the operations a group resource has.
-GROUP_OPERATIONS = sum(1 << op for op in (3, 6, 8))
 
 
 @handles(ApiKey.DESCRIBE_GROUPS, min_version=0, max_version=6)

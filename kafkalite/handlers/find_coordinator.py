@@ -44,8 +44,13 @@ def _lookup(ctx: RequestContext, key_type: int, key: str) -> tuple[ErrorCode, tu
 
 
 def _message(error: ErrorCode) -> str:
-    # Kafka puts Errors.message() here: the enum name for NONE, else the description.
+    # v1-3: Kafka puts Errors.message() here: the enum name for NONE, else the description.
     return "NONE" if error is ErrorCode.NONE else error.description
+
+
+# v4+: Kafka sets only the error code of each key's entry; its error_message keeps the field's
+# default, "" (the code says what went wrong), on success and on error alike.
+BATCHED_ERROR_MESSAGE = ""
 
 
 @handles(ApiKey.FIND_COORDINATOR, min_version=0, max_version=6)
@@ -61,7 +66,7 @@ async def find_coordinator(ctx: RequestContext, req: FindCoordinatorRequest) -> 
                     host=host,
                     port=port,
                     error_code=error,
-                    error_message=None if error is ErrorCode.NONE else error.description,
+                    error_message=BATCHED_ERROR_MESSAGE,
                 )
             )
         return FindCoordinatorResponse(throttle_time_ms=0, coordinators=coordinators)

@@ -71,6 +71,14 @@ async def test_batched_lookup(broker: Broker, nursery, version: int) -> None:
     client = connect(broker, nursery)
     response = await client.request(FindCoordinatorRequest(coordinator_keys=["a", "b"], key_type=0), version)
     assert [(c.key, c.node_id, c.error_code) for c in response.coordinators] == [("a", 0, 0), ("b", 0, 0)]
+    # Kafka sets no message per key: the field's default "", not null and not "NONE".
+    assert [c.error_message for c in response.coordinators] == ["", ""]
+
+
+async def test_batched_lookup_error_has_an_empty_message(broker: Broker, nursery) -> None:
+    client = connect(broker, nursery)
+    response = await client.request(FindCoordinatorRequest(coordinator_keys=["a"], key_type=7), 4)
+    assert [(c.error_code, c.error_message, c.node_id) for c in response.coordinators] == [(E.INVALID_REQUEST, "", -1)]
 
 
 async def test_transaction_key_type_is_served(broker: Broker, nursery) -> None:

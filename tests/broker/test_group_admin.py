@@ -49,7 +49,8 @@ async def test_describe_a_stable_group(member, client) -> None:
     [m] = g.members
     assert (m.member_id, m.group_instance_id, m.client_id, m.client_host) == (a.member_id, "i1", "test", "/memory")
     assert (m.member_metadata, m.member_assignment) == (subscription("t"), a.member_id.encode())
-    assert g.authorized_operations == (1 << 3) | (1 << 6) | (1 << 8)  # READ, DELETE, DESCRIBE
+    # Kafka's group operations: READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS
+    assert g.authorized_operations == (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11) == 3400
 
 
 async def test_describe_shows_no_metadata_while_rebalancing(member, client) -> None:

@@ -85,6 +85,15 @@ async def test_validate_only_creates_nothing(broker: Broker, client: Client) -> 
     assert broker.cluster.topic("t") is None
 
 
+async def test_validate_only_answers_a_fresh_topic_id(broker: Broker, client: Client) -> None:
+    # Kafka's controller draws a random id before it decides not to commit: never the zero UUID.
+    first = (await create(client, topic("t"), validate_only=True)).topics[0].topic_id
+    second = (await create(client, topic("t"), validate_only=True)).topics[0].topic_id
+    assert uuid.UUID(int=0) not in (first, second)
+    assert first != second
+    assert first not in broker.cluster.topics_by_id
+
+
 async def test_default_partitions_with_minus_one(broker: Broker, client: Client) -> None:
     response = await create(client, topic("t", -1, -1))
     assert response.topics[0].num_partitions == broker.config.num_partitions
@@ -170,7 +179,10 @@ async def test_describe_configs_sources_and_synonyms(broker: Broker, client: Cli
     by_name = {c.name: c for c in result.configs}
     retention = by_name["retention.ms"]
     assert (retention.value, retention.config_source, retention.config_type) == ("1000", 1, 5)
-    assert [(s.name, s.source) for s in retention.synonyms] == [("retention.ms", 1), ("log.retention.ms", 5)]
+    # Kafka leaves log.retention.ms unset (log.retention.hours supplies it): no broker synonym.
+    assert [(s.name, s.source) for s in retention.synonyms] == [("retention.ms", 1)]
+    cleanup = by_name["cleanup.policy"]
+    assert [(s.name, s.source) for s in cleanup.synonyms] == [("log.cleanup.policy", 5)]
     assert by_name["segment.bytes"].config_source == 5
 
 
@@ -189,6 +201,7 @@ async def test_describe_broker(client: Client) -> None:
     result = (await client.request(request, 4)).results[0]
     assert result.error_code == 0
     assert {"num.partitions", "log.retention.ms", "message.max.bytes"} <= {c.name for c in result.configs}
+    assert {c.name: c.value for c in result.configs}["log.retention.ms"] is None  # unset, as in Kafka
 
 
 async def test_alter_configs_replaces_all_overrides(broker: Broker, client: Client) -> None:
@@ -241,5 +254,9 @@ async def test_describe_cluster(broker: Broker, client: Client) -> None:
     response = await client.request(DescribeClusterRequest(), 1)
     assert (response.error_code, response.cluster_id, response.controller_id) == (0, broker.cluster.cluster_id, 0)
     assert [b.broker_id for b in response.brokers] == [0]
+    # Kafka's cluster operations: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS,
+    # ALTER_CONFIGS, IDEMPOTENT_WRITE (the token operations are a USER resource's)
+    asked = await client.request(DescribeClusterRequest(include_cluster_authorized_operations=True), 1)
+    assert asked.cluster_authorized_operations == sum(1 << op for op in (5, 7, 8, 9, 10, 11, 12)) == 8096
     controllers = await client.request(DescribeClusterRequest(endpoint_type=2), 1)
     assert controllers.error_code != 0
