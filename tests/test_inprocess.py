@@ -216,3 +216,25 @@ def test_the_unittest_pattern_of_the_readme() -> None:
     result = unittest.TextTestRunner(stream=io.StringIO()).run(unittest.defaultTestLoader.loadTestsFromTestCase(OrdersTest))
     assert result.wasSuccessful(), result.failures + result.errors
     assert len(set(seen)) == 1 and len(seen) == 2
+
+
+def test_transaction_helpers_follow_a_transactional_producer(kafkalite_shared_broker: BrokerThread) -> None:
+    broker = kafkalite_shared_broker
+    broker.create_topic("payments", partitions=1)
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "transactional.id": "payments-tx"})
+    producer.init_transactions(10)
+    producer.begin_transaction()
+    producer.produce("payments", b"kept")
+    producer.commit_transaction(10)
+    producer.begin_transaction()
+    producer.produce("payments", b"dropped")
+    producer.flush(10)
+    [open_txn] = broker.open_transactions()
+    assert (open_txn.transactional_id, open_txn.state, open_txn.partitions) == ("payments-tx", "Ongoing", (("payments", 0),))
+    assert broker.values("payments", committed=True) == [b"kept"]  # not past the open transaction
+    assert broker.values("payments") == [b"kept", b"dropped"]
+    producer.abort_transaction(10)
+    assert broker.wait_for_transaction("payments-tx").state == "CompleteAbort"
+    assert broker.values("payments", committed=True) == [b"kept"]
+    assert broker.open_transactions() == []
+    assert [t.transactional_id for t in broker.transactions("CompleteAbort")] == ["payments-tx"]

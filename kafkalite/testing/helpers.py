@@ -35,6 +35,18 @@ class ConsumedRecord:
 
 
 @attrs.frozen
+class TransactionInfo:
+    """A transactional id as kafka-transactions describes it."""
+
+    transactional_id: str
+    state: str  # Kafka's name: "Empty", "Ongoing", "CompleteCommit", ...
+    producer_id: int
+    producer_epoch: int
+    #: (topic, partition) of the open transaction; empty when none is open.
+    partitions: tuple[tuple[str, int], ...]
+
+
+@attrs.frozen
 class MemberInfo:
     member_id: str
     client_id: str
@@ -197,14 +209,29 @@ class BrokerHelpers:
         info = broker.append(topic, partition, build_batch(items))
         return partition, list(range(info.base_offset, info.last_offset + 1))
 
-    def records(self, topic: str, partition: int | None = None) -> list[ConsumedRecord]:
+    def records(self, topic: str, partition: int | None = None, *, committed: bool = False) -> list[ConsumedRecord]:
         """Every record of *topic* (or of one partition) up to the high watermark, ordered
-        by partition, then offset. Control records are left out."""
-        return self.call(lambda: read_records(self.broker, topic, partition))
+        by partition, then offset. Control records (transaction markers) are left out.
 
-    def values(self, topic: str, partition: int | None = None) -> list[bytes | None]:
+        With *committed*, what a ``read_committed`` consumer sees: records up to the last
+        stable offset (none of an open transaction), and none of an aborted one.
+        """
+        return self.call(lambda: read_records(self.broker, topic, partition, committed=committed))
+
+    def values(self, topic: str, partition: int | None = None, *, committed: bool = False) -> list[bytes | None]:
         """The values of `records`, a shorthand for assertions."""
-        return [r.value for r in self.records(topic, partition)]
+        return [r.value for r in self.records(topic, partition, committed=committed)]
+
+    # -- transactions --------------------------------------------------------------------
+
+    def transactions(self, *states: str) -> list[TransactionInfo]:
+        """Every transactional id the broker knows (or those in *states*, Kafka's names:
+        "Ongoing", "CompleteCommit", ...), as kafka-transactions describes them."""
+        return self.call(lambda: transaction_infos(self.broker, states))
+
+    def open_transactions(self) -> list[TransactionInfo]:
+        """The transactions not yet committed or aborted."""
+        return self.transactions("Ongoing", "PrepareCommit", "PrepareAbort", "PrepareEpochFence")
 
     # -- groups --------------------------------------------------------------------------
 
@@ -251,7 +278,7 @@ def log_of(broker: Broker, topic: str, partition: int) -> Any:
     return plog
 
 
-def read_records(broker: Broker, topic: str, partition: int | None) -> list[ConsumedRecord]:
+def read_records(broker: Broker, topic: str, partition: int | None, *, committed: bool = False) -> list[ConsumedRecord]:
     """See `BrokerHelpers.records`."""
     from kafkalite.wire.records import decode_records, record_timestamp
 
@@ -261,10 +288,19 @@ def read_records(broker: Broker, topic: str, partition: int | None) -> list[Cons
     for index in indexes:
         plog = log_of(broker, topic, index)
         hw = plog.high_watermark
+        aborted: list[Any] = []
+        if committed:
+            hw = broker.producers.last_stable_offset(topic, index, hw)
+            aborted = plog.collect_aborted_txns(plog.log_start_offset, hw)
         for header, view in plog.batches_from(plog.log_start_offset):
             if header.base_offset >= hw:
                 break
             if header.is_control:
+                continue
+            if header.is_transactional and any(
+                a.producer_id == header.producer_id and a.first_offset <= header.base_offset <= a.last_offset
+                for a in aborted
+            ):
                 continue
             for record in decode_records(view):
                 offset = header.base_offset + record.offset_delta
@@ -282,6 +318,26 @@ def read_records(broker: Broker, topic: str, partition: int | None) -> list[Cons
                     )
                 )
     return result
+
+
+def transaction_infos(broker: Broker, states: Iterable[str] = ()) -> list[TransactionInfo]:
+    """See `BrokerHelpers.transactions`."""
+    if broker.cluster.topic("__transaction_state") is None:
+        return []  # no transaction ever: do not create the topic just to look
+    coordinator = broker.transactions
+    result = []
+    for listing in coordinator.list_transactions(states).transactions:
+        d = coordinator.describe(listing.transactional_id)
+        result.append(
+            TransactionInfo(
+                d.transactional_id,
+                d.state_name,
+                d.producer_id,
+                d.producer_epoch,
+                tuple((topic, p) for topic, ps in d.topics for p in ps),
+            )
+        )
+    return sorted(result, key=lambda t: t.transactional_id)
 
 
 def committed_offset(broker: Broker, group: str, topic: str, partition: int) -> int | None:

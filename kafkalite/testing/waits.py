@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import trio
 
 from kafkalite.groups.port import OFFSETS_TOPIC
-from kafkalite.testing.helpers import committed_offset, group_info, read_records
+from kafkalite.testing.helpers import TransactionInfo, committed_offset, group_info, read_records, transaction_infos
+from kafkalite.transactions.port import TRANSACTION_STATE_TOPIC
 
 if TYPE_CHECKING:
     from kafkalite.broker.state import Broker
@@ -167,6 +168,31 @@ class BrokerWaits:
         return self._wait_for(
             check, expected=f"{where} to hold {count} record(s)", watch=self.call(watched), timeout=timeout
         )
+
+
+    def wait_for_transaction(
+        self, transactional_id: str, *, state: str | None = None, timeout: float = 10.0
+    ) -> TransactionInfo:
+        """Wait until *transactional_id*'s transaction is complete (committed, aborted, or
+        none open), or in *state* (Kafka's name, e.g. "Ongoing", "CompleteAbort"); return it."""
+        __tracebackhide__ = True
+        done_states = {"Empty", "CompleteCommit", "CompleteAbort"} if state is None else {state}
+
+        def check() -> tuple[bool, Any]:
+            found = [t for t in transaction_infos(self.broker) if t.transactional_id == transactional_id]
+            if not found:
+                return False, "no such transactional id"
+            info = found[0]
+            return info.state in done_states, (info if info.state in done_states else info.state)
+
+        want = f"transactional id {transactional_id!r} to be " + (state or "complete")
+        watch = self.call(lambda: transaction_partitions(self.broker, transactional_id))
+        return self._wait_for(check, expected=want, watch=watch, timeout=timeout)
+
+
+def transaction_partitions(broker: Broker, transactional_id: str) -> list[tuple[str, int]]:
+    """The partition of ``__transaction_state`` that holds *transactional_id*, to watch."""
+    return [(TRANSACTION_STATE_TOPIC, broker.transactions.partition_for(transactional_id))]
 
 
 def offsets_partitions(broker: Broker, group: str) -> list[tuple[str, int]]:
