@@ -168,3 +168,23 @@ def test_a_stale_generation_is_explained_from_the_group_state(trace_log: pytest.
         finally:
             consumer.close()
     assert "! ILLEGAL_GENERATION: generation 7 is not the current generation 1 of group g" in traced(trace_log)
+
+
+async def test_transactional_errors_are_explained(trace_log: pytest.LogCaptureFixture) -> None:
+    from kafkalite.wire.messages.end_txn import EndTxnRequest
+    from kafkalite.wire.messages.init_producer_id import InitProducerIdRequest
+
+    broker = make_broker(trace=True, transaction_state_partitions=1)
+    init = InitProducerIdRequest(transactional_id="payments", transaction_timeout_ms=60000)
+    first = await single(broker, init, 4)
+    await single(broker, init, 4)  # a new incarnation fences the first
+    await single(broker, EndTxnRequest(
+        transactional_id="payments", producer_id=first.producer_id, producer_epoch=first.producer_epoch, committed=True,
+    ), 3)
+    await single(broker, InitProducerIdRequest(transactional_id="payments", transaction_timeout_ms=10**9), 4)
+    text = traced(trace_log)
+    assert (
+        f"! PRODUCER_FENCED: producer {first.producer_id} epoch 0 of transactional id 'payments' was fenced: "
+        "a newer incarnation (epoch 1)"
+    ) in text
+    assert "! INVALID_TRANSACTION_TIMEOUT: transaction.timeout.ms 1000000000 is not within 1..900000" in text

@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from kafkalite.readable import to_data
-from kafkalite.trace.explain import Context, error_sites, explain
+from kafkalite.trace.explain import explain
+from kafkalite.trace.sites import Context, error_sites
 from kafkalite.trace.render import MAX_ITEMS, render, value_text
 
 if TYPE_CHECKING:
