@@ -291,3 +291,27 @@ async def test_an_open_transaction_survives_a_restart_and_completes(tmp_path: Pa
     assert await producer.end(True) == E.NONE
     assert visible(await fetch(client, committed=True)) == [b"committed", b"open"]
     again.close()
+
+
+async def test_delete_records_stops_at_an_open_transaction(client: Client, broker: Broker) -> None:
+    from kafkalite.wire.messages.delete_records import DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic
+
+    plain = TxnProducer(client, "other")
+    await plain.init()
+    await plain.add("t", 0)
+    await plain.send("t", b"a", b"b")
+    await plain.end(True)  # offsets 0-1 and the marker at 2
+    producer = TxnProducer(client)
+    await producer.init()
+    await producer.add("t", 0)
+    await producer.send("t", b"open")  # offset 3: the first unstable offset
+    await plain.add("t", 0)
+    await plain.send("t", b"later")
+    await plain.end(True)
+    response = await client.request(DeleteRecordsRequest(
+        topics=[DeleteRecordsTopic(name="t", partitions=[DeleteRecordsPartition(partition_index=0, offset=-1)])],
+        timeout_ms=1000,
+    ), 2)
+    assert response.topics[0].partitions[0].low_watermark == 3
+    assert await producer.end(False) == E.NONE
+    assert broker.log_for("t", 0).log_start_offset == 3
