@@ -4,18 +4,27 @@
     kafkalite dump-log kafkalite-data/orders-0                  # every segment of a partition
     kafkalite dump-log --data-dir kafkalite-data --topic orders  # every partition of a topic
     kafkalite dump-log kafkalite-data/__consumer_offsets-12 --offsets-decoder
+    kafkalite dump-log kafkalite-data/__transaction_state-7 --transaction-log-decoder
     kafkalite dump-log kafkalite-data/orders-0/00000000000000000000.index
+    kafkalite dump-log kafkalite-data/orders-0/00000000000000000000.txnindex
 
 A ``.log`` prints one line per batch, in kafka-dump-log's words (baseOffset, lastOffset,
 count, baseSequence, producerId, ..., position, CreateTime, size, compresscodec, crc,
 isvalid); with ``--print-data-log`` (or ``--deep-iteration``) one ``| offset: ...`` line per
-record follows, with the key and payload. ``--offsets-decoder`` shows the records of
-``__consumer_offsets`` decoded: committed offsets and group metadata. An ``.index`` prints
-``offset: N position: P`` entries and a ``.timeindex`` ``timestamp: T offset: N``.
+record follows, with the key and payload. The records of a control batch (a transaction
+marker) show its type and coordinator epoch instead (``endTxnMarker: COMMIT coordinatorEpoch:
+0``). ``--offsets-decoder`` shows the records of ``__consumer_offsets`` decoded: committed
+offsets and group metadata; ``--transaction-log-decoder`` those of ``__transaction_state``,
+as kafka-dump-log prints them (``key: transaction_metadata::transactionalId=ID payload:
+producerId:..,producerEpoch:..,state=Ongoing,partitions=[t-0],...``). An ``.index`` prints
+``offset: N position: P`` entries, a ``.timeindex`` ``timestamp: T offset: N``, and a
+``.txnindex`` (the aborted transactions of a segment) ``version: 0 producerId: P
+firstOffset: F lastOffset: L lastStableOffset: S``.
 
 The files are only read (memory-mapped), so a running broker's data dir can be dumped;
 bytes after the last whole batch (an append in progress, or a torn write that recovery will
-cut) are reported, not an error. A large file shows its progress on stderr when stderr is a
+cut) are reported, not an error; so are the bytes of a ``.txnindex`` from its first torn or
+damaged entry on (the broker rebuilds those entries from the markers at start). A large file shows its progress on stderr when stderr is a
 terminal and the dump is not printed to that same terminal.
 """
 
@@ -35,18 +44,25 @@ from kafkalite.tools.client import ToolError
 _CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 _OFFSET_ENTRY = struct.Struct(">ii")
 _TIME_ENTRY = struct.Struct(">qi")
+_INDEX_SUFFIXES = {".log": 0, ".index": 1, ".timeindex": 2, ".txnindex": 3}
+#: Kafka's ControlRecordType ids, for control records that are not transaction markers.
+_CONTROL_TYPES = {2: "LEADER_CHANGE", 3: "SNAPSHOT_HEADER", 4: "SNAPSHOT_FOOTER", 5: "KRAFT_VERSION", 6: "KRAFT_VOTERS"}
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = parser("dump-log", "Print the batches and records of segment files.")
-    p.add_argument("files", nargs="*", metavar="PATH", help=".log / .index / .timeindex files or partition dirs")
+    p.add_argument("files", nargs="*", metavar="PATH",
+                   help=".log / .index / .timeindex / .txnindex files or partition dirs")
     p.add_argument("--files", dest="files_option", help=argparse.SUPPRESS)
     p.add_argument("--data-dir", help="a kafkalite (or Kafka) data dir, with --topic")
     p.add_argument("--topic", help="dump every partition of this topic (with --data-dir)")
     p.add_argument("--partition", type=int, help="only this partition (with --topic)")
     p.add_argument("--print-data-log", action="store_true", help="print every record with its key and payload")
     p.add_argument("--deep-iteration", action="store_true", help="print every record (without data)")
-    p.add_argument("--offsets-decoder", action="store_true", help="decode __consumer_offsets records")
+    decoders = p.add_mutually_exclusive_group()
+    decoders.add_argument("--offsets-decoder", action="store_true", help="decode __consumer_offsets records")
+    decoders.add_argument("--transaction-log-decoder", action="store_true",
+                          help="decode __transaction_state records (transaction metadata)")
     p.add_argument("--max-bytes", type=int, default=0, help="stop after this many bytes of each file")
     return p
 
@@ -67,14 +83,15 @@ def main(argv: list[str]) -> int:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix in (".log", ".index", ".timeindex"))
-            found.sort(key=lambda p: (p.stem, {".log": 0, ".index": 1, ".timeindex": 2}[p.suffix]))
+            found = sorted(p for p in path.iterdir() if p.suffix in _INDEX_SUFFIXES)
+            found.sort(key=lambda p: (p.stem, _INDEX_SUFFIXES[p.suffix]))
             files += [p for p in found if p.suffix == ".log"] or found
         elif path.exists():
             files.append(path)
         else:
             raise ToolError(f"{path} does not exist")
-    records = args.print_data_log or args.deep_iteration or args.offsets_decoder
+    decoder = "offsets" if args.offsets_decoder else "transactions" if args.transaction_log_decoder else None
+    records = args.print_data_log or args.deep_iteration or decoder is not None
     out = sys.stdout
     for path in files:
         out.write(f"Dumping {path}\n")
@@ -82,9 +99,11 @@ def main(argv: list[str]) -> int:
             _dump_index(path, out)
         elif path.suffix == ".timeindex":
             _dump_time_index(path, out)
+        elif path.suffix == ".txnindex":
+            _dump_txn_index(path, out)
         else:
-            _dump_log(path, out, records=records, data=args.print_data_log or args.offsets_decoder,
-                      offsets_decoder=args.offsets_decoder, max_bytes=args.max_bytes)
+            _dump_log(path, out, records=records, data=args.print_data_log or decoder is not None,
+                      decoder=decoder, max_bytes=args.max_bytes)
     return 0
 
 
@@ -110,7 +129,7 @@ def _mapped(path: Path) -> tuple[Any, int]:
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), size
 
 
-def _dump_log(path: Path, out: Any, *, records: bool, data: bool, offsets_decoder: bool, max_bytes: int) -> None:
+def _dump_log(path: Path, out: Any, *, records: bool, data: bool, decoder: str | None, max_bytes: int) -> None:
     from kafkalite.wire.batch import (
         LOG_OVERHEAD,
         MIN_BATCH_LENGTH,
@@ -159,7 +178,7 @@ def _dump_log(path: Path, out: Any, *, records: bool, data: bool, offsets_decode
                 f"crc: {h.crc} isvalid: {_bool(valid)}\n"
             )
             if records:
-                for line in _record_lines(buf, position, h, data=data, offsets_decoder=offsets_decoder,
+                for line in _record_lines(buf, position, h, data=data, decoder=decoder,
                                           decode_records=decode_records):
                     out.write(line)
             position += h.size
@@ -172,7 +191,7 @@ def _dump_log(path: Path, out: Any, *, records: bool, data: bool, offsets_decode
         out.write(f"Found {end - position} invalid bytes at the end of {path.name}\n")
 
 
-def _record_lines(buf: Any, position: int, h: Any, *, data: bool, offsets_decoder: bool, decode_records: Any) -> Iterator[str]:
+def _record_lines(buf: Any, position: int, h: Any, *, data: bool, decoder: str | None, decode_records: Any) -> Iterator[str]:
     from kafkalite.wire.records import record_timestamp
 
     try:
@@ -190,8 +209,10 @@ def _record_lines(buf: Any, position: int, h: Any, *, data: bool, offsets_decode
         )
         if h.is_control:
             line += _control_text(r)
-        elif offsets_decoder:
+        elif decoder == "offsets":
             line += _offsets_text(r.key, r.value)
+        elif decoder == "transactions":
+            line += _transaction_log_text(r.key, r.value, h.base_offset + r.offset_delta)
         elif data:
             if r.key is not None:
                 line += f" key: {_text(r.key)}"
@@ -200,13 +221,31 @@ def _record_lines(buf: Any, position: int, h: Any, *, data: bool, offsets_decode
 
 
 def _control_text(record: Any) -> str:
-    from kafkalite.wire.records import parse_control_record
+    """A transaction marker as kafka-dump-log shows it (``endTxnMarker: COMMIT
+    coordinatorEpoch: 3``); another control record as ``controlType: NAME(id)``."""
+    from kafkalite.wire.records import ControlRecordType, parse_control_record
 
+    key = record.key
+    type_id = struct.unpack_from(">h", key, 2)[0] if key is not None and len(key) >= 4 else None
+    if type_id is not None and type_id not in tuple(ControlRecordType):
+        return f" controlType: {_CONTROL_TYPES.get(type_id, 'UNKNOWN')}({type_id})"
     try:
         kind, coordinator_epoch = parse_control_record(record)
-    except Exception:  # noqa: BLE001
-        return " endTxnMarker: (undecodable)"
+    except Exception as exc:  # noqa: BLE001 - show what cannot be decoded, keep going
+        return f" endTxnMarker: (not decodable: {exc})"
     return f" endTxnMarker: {kind.name} coordinatorEpoch: {coordinator_epoch}"
+
+
+def _transaction_log_text(key: bytes | None, value: bytes | None, offset: int) -> str:
+    """A record of ``__transaction_state`` as kafka-dump-log's transaction log decoder
+    prints it: `` key: transaction_metadata::transactionalId=ID payload: producerId:..``."""
+    from kafkalite.transactions.records import format_record
+
+    try:
+        key_text, value_text = format_record(key, value)
+    except Exception as exc:  # noqa: BLE001 - show what cannot be decoded, keep going
+        return f" key: Error at offset {offset}, skipping. {exc}"
+    return f" key: {key_text}" + ("" if value_text is None else f" payload: {value_text}")
 
 
 def _offsets_text(key: bytes | None, value: bytes | None) -> str:
@@ -273,3 +312,22 @@ def _dump_time_index(path: Path, out: Any) -> None:
         if isinstance(buf, mmap.mmap):
             buf.close()
 
+
+def _dump_txn_index(path: Path, out: Any) -> None:
+    """The entries of an aborted transaction index, as kafka-dump-log prints them, then the
+    bytes from the first torn or damaged entry on, if any."""
+    from kafkalite.storage.txn_index import TXN_ENTRY_SIZE, TXN_INDEX_VERSION, decode_txn_index
+
+    base = int(path.stem) if path.stem.isdigit() else 0
+    data = path.read_bytes()
+    entries, problem = decode_txn_index(data, base)
+    for e in entries:
+        out.write(
+            f"version: {TXN_INDEX_VERSION} producerId: {e.producer_id} firstOffset: {e.first_offset} "
+            f"lastOffset: {e.last_offset} lastStableOffset: {e.last_stable_offset}\n"
+        )
+    if problem is not None:
+        bad = len(data) - len(entries) * TXN_ENTRY_SIZE
+        # A torn last entry needs no more words; a damaged one says what is wrong with it.
+        why = "" if bad < TXN_ENTRY_SIZE else f"; {problem}"
+        out.write(f"Found {bad} invalid bytes at the end of {path.name}{why}\n")
