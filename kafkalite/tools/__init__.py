@@ -1,9 +1,9 @@
 """Command-line tools in the spirit of Kafka's scripts, for kafkalite or any Kafka cluster.
 
-``kafkalite topics | groups | produce | consume | dump-log | health``: each is a module here
-with a ``main(argv) -> int``; `run` dispatches to it. They talk to brokers through
-`kafkalite.tools.client` (kafkalite's own codec over a socket), so no client library is
-needed; ``dump-log`` reads segment files directly.
+``kafkalite topics | groups | produce | consume | transactions | dump-log | health``: each is
+a module here with a ``main(argv) -> int``; `run` dispatches to it. They talk to brokers
+through `kafkalite.tools.client` (kafkalite's own codec over a socket), so no client library
+is needed; ``dump-log`` reads segment files directly.
 """
 
 from __future__ import annotations
