@@ -200,3 +200,14 @@ def test_control_records_that_are_not_markers_show_their_type(cli: Run, tmp_path
     assert status == 0
     assert records[0].endswith(" headerKeys: [] controlType: LEADER_CHANGE(2)")
     assert records[1].endswith(" headerKeys: [] controlType: UNKNOWN(42)")
+
+
+def test_transaction_log_decoder_on_tombstones_and_unknown_key_versions(cli: Run, tmp_path: Path) -> None:
+    expired = txn_records.transaction_log_key("gone")
+    segment = tmp_path / "00000000000000000000.log"
+    segment.write_bytes(build_batch([(expired, None), (b"\x00\x05later", b"?")], base_timestamp=1))
+    status, out, _ = cli("dump-log", str(segment), "--transaction-log-decoder")
+    records = [line for line in out.splitlines() if line.startswith("| ")]
+    assert status == 0
+    assert records[0].endswith(" key: transaction_metadata::transactionalId=gone payload: <DELETE>")
+    assert records[1].endswith(" headerKeys: [] key: unknown::version=5")
