@@ -26,6 +26,7 @@ import attrs
 
 from kafkalite.wire.primitives import DecodeError
 from kafkalite.wire.schema import array, field, reader_for, struct as declare, writer_for
+from kafkalite.wire.hashing import coordinator_partition
 
 OFFSET_COMMIT_KEY_VERSION = 1
 GROUP_METADATA_KEY_VERSION = 2
@@ -169,16 +170,6 @@ def parse_record(key: bytes | None, value: bytes | None) -> OffsetCommitRecord |
 # -- partitioning ----------------------------------------------------------------------------
 
 
-def java_string_hash(s: str) -> int:
-    """Java's ``String.hashCode()``: over UTF-16 code units, wrapping at 32 bits."""
-    h = 0
-    data = s.encode("utf-16-be")
-    for i in range(0, len(data), 2):
-        h = (31 * h + ((data[i] << 8) | data[i + 1])) & 0xFFFFFFFF
-    return h - (1 << 32) if h >= 1 << 31 else h
-
-
 def partition_for(key: str, partitions: int) -> int:
-    """``Utils.abs(key.hashCode()) % partitions``, Kafka's coordinator partition of a key."""
-    h = java_string_hash(key)
-    return (0 if h == -(1 << 31) else abs(h)) % partitions
+    """The partition of the coordinator's topic that holds *key* (as Kafka)."""
+    return coordinator_partition(key, partitions)

@@ -29,6 +29,7 @@ import attrs
 from kafkalite.transactions.state import TxnState
 from kafkalite.wire.primitives import DecodeError
 from kafkalite.wire.schema import array, field, reader_for, struct as declare, writer_for
+from kafkalite.wire.hashing import coordinator_partition
 
 TRANSACTION_LOG_KEY_VERSION = 0
 #: The value version kafkalite writes.
@@ -175,19 +176,6 @@ def format_record(key: bytes | None, value: bytes | None) -> tuple[str, str | No
 # -- partitioning ----------------------------------------------------------------------------
 
 
-def java_string_hash(s: str) -> int:
-    """Java's ``String.hashCode()``: 31-polynomial over UTF-16 code units, in 32 bits."""
-    h = 0
-    units = s.encode("utf-16-be")
-    for i in range(0, len(units), 2):
-        h = (h * 31 + int.from_bytes(units[i : i + 2], "big")) & 0xFFFFFFFF
-    return h - 0x1_0000_0000 if h & 0x8000_0000 else h
-
-
 def partition_for(transactional_id: str, partitions: int) -> int:
-    """Kafka's ``Utils.abs(transactionalId.hashCode) % partitions``.
-
-    ``Utils.abs`` maps Integer.MIN_VALUE to 0 (Java's ``Math.abs`` would leave it negative).
-    """
-    h = java_string_hash(transactional_id)
-    return (0 if h == -0x8000_0000 else abs(h)) % partitions
+    """The partition of the coordinator's topic that holds *transactional_id* (as Kafka)."""
+    return coordinator_partition(transactional_id, partitions)

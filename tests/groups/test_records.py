@@ -6,6 +6,8 @@ import struct
 
 import pytest
 
+from kafkalite.wire.hashing import java_string_hash
+
 from kafkalite.groups.records import (
     GroupMetadataRecord,
     GroupMetadataValue,
@@ -13,7 +15,6 @@ from kafkalite.groups.records import (
     OffsetCommitRecord,
     group_metadata_key,
     group_metadata_value,
-    java_string_hash,
     offset_commit_key,
     offset_commit_value,
     parse_record,

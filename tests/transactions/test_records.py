@@ -7,14 +7,15 @@ import struct
 
 import pytest
 
-from kafkalite.groups.records import java_string_hash as groups_java_string_hash
+from kafkalite.wire.hashing import java_string_hash
+
+from kafkalite.groups.records import partition_for as group_partition_for
 from kafkalite.transactions.records import (
     PartitionsSchema,
     TransactionLogRecord,
     TransactionLogValue,
     decode_value,
     format_record,
-    java_string_hash,
     parse_record,
     partition_for,
     partitions_schema,
@@ -194,8 +195,8 @@ def test_java_string_hash_known_values(text: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize("text", ["txn-1", "my-transactional-id", "\u00e9t\u00e9", "emoji-\U0001f600", "x" * 40])
-def test_java_string_hash_agrees_with_the_group_coordinators(text: str) -> None:
-    assert java_string_hash(text) == groups_java_string_hash(text)
+def test_partitions_agree_with_the_group_coordinators(text: str) -> None:
+    assert partition_for(text, 50) == group_partition_for(text, 50)
 
 
 def test_partition_for_takes_kafkas_abs_of_negative_hashes() -> None:
