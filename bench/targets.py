@@ -85,17 +85,31 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU of the process tree so far (all threads: for a JVM, GC and JIT too)."""
+    """CPU time of the process tree so far: every thread's (for a JVM, GC and JIT too).
+
+    Per process the larger of two counts, both at most the true figure: its live threads'
+    schedstat (nanoseconds, but a thread that exited is gone from it: a JVM ends compiler
+    threads it no longer needs) and /proc/PID/stat (every thread's, in 10 ms ticks: too
+    coarse alone for the few tens of ms kafkalite spends on 200,000 messages).
+    """
     if pid is None:
         return float("nan")
-    total = 0
+    total = 0.0
     for p in tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            tasks = os.listdir(f"/proc/{p}/task")
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+        ticks = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        live = 0
+        for task in tasks:
+            try:
+                live += int(Path(f"/proc/{p}/task/{task}/schedstat").read_text().split()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+        total += max(ticks, live / 1e9)
+    return total
 
 
 # --- ready: the first ApiVersions answer ----------------------------------------------------
