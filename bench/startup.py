@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import targets
-from targets import api_versions, wait_ready
+from targets import wait_ready
 
 from kafkalite.wire.headers import RequestHeader, read_response_header, write_request_header
 from kafkalite.wire.messages.metadata import MetadataRequest, MetadataResponse
