@@ -40,7 +40,7 @@ def run_script(script: str, args: list[str]) -> dict[str, dict[str, float]]:
     """Run bench/SCRIPT --reference; its results by broker."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         command = [sys.executable, str(HERE / script), "--reference", "--json", out.name, *args]
-        print(f"\n$ {' '.join(['bench/' + script, *command[3:]])}", file=sys.stderr, flush=True)
+        print(f"\n$ {' '.join(['bench/' + script, *command[2:]])}", file=sys.stderr, flush=True)
         started = time.monotonic()
         subprocess.run(command, check=True, stdout=sys.stderr)
         print(f"({script}: {time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
