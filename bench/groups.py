@@ -15,44 +15,48 @@ Prints, each as the median of several runs:
    the rebalance from its next heartbeat, so with the default heartbeat.interval.ms (3 s)
    this is dominated by the client; it is also shown with heartbeat.interval.ms=100.
 
-    .venv/bin/python bench/groups.py [--runs 5]
+``--reference`` measures the same against the reference Apache Kafka (compat_tests/reference/,
+configured with group.initial.rebalance.delay.ms=0 as kafkalite) after kafkalite, and prints
+both side by side; kafkalite then keeps its data on disk (a temp dir) as Kafka does. Each broker gets one untimed first group before the runs (Kafka creates
+__consumer_offsets, 50 partitions, on first use; kafkalite sets its coordinator up then).
+
+    .venv/bin/python bench/groups.py [--runs 5] [--reference] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
 
+import targets
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 PARTITIONS = 4
 
 
-def start_broker() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kafkalite", "serve", "--host", "127.0.0.1", "--port", "0", "--memory",
-         "--log-level", "WARNING"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("kafkalite listening on "):
-            threading.Thread(target=proc.stdout.read, daemon=True).start()
-            return proc, line.split()[-1]
-    raise SystemExit("kafkalite did not start")
-
-
 def make_topic(bootstrap: str) -> str:
+    """A topic of PARTITIONS partitions, created explicitly, with one message in each.
+
+    Waited for until Metadata shows every partition's leader: Kafka's broker lists a new
+    topic a moment after answering CreateTopics.
+    """
     topic = f"bench-groups-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)]).values():
         future.result(10)
+    deadline = time.monotonic() + 10
+    while True:
+        meta = admin.list_topics(topic, timeout=5).topics.get(topic)
+        if meta is not None and meta.error is None and len(meta.partitions) == PARTITIONS \
+                and all(p.leader >= 0 for p in meta.partitions.values()):
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"topic {topic} not in Metadata 10 s after it was created")
+        time.sleep(0.05)
     producer = Producer({"bootstrap.servers": bootstrap})
     for p in range(PARTITIONS):
         producer.produce(topic, value=b"x", partition=p)
@@ -116,30 +120,55 @@ def second_join(bootstrap: str, topic: str, extra: dict) -> float:
             member.join(10)
 
 
+def run(bootstrap: str, runs: int) -> dict[str, float]:
+    """Every measurement against one broker; prints them and returns the medians by key."""
+    topic = make_topic(bootstrap)
+    first_message(bootstrap, topic, warm=True)  # warm up the broker process and its coordinator
+    cold = [first_message(bootstrap, topic, warm=False) for _ in range(runs)]
+    warm = [first_message(bootstrap, topic, warm=True) for _ in range(runs)]
+    print(f"subscribe() -> first message, cold consumer: median {statistics.median(cold):.3f} s "
+          f"(min {min(cold):.3f}, max {max(cold):.3f}; target <= 0.15 s)")
+    print(f"subscribe() -> first message, warm consumer: median {statistics.median(warm):.3f} s "
+          f"(min {min(warm):.3f}, max {max(warm):.3f})", flush=True)
+    joins = max(2, runs // 2)
+    default = [second_join(bootstrap, topic, {}) for _ in range(joins)]
+    fast = [second_join(bootstrap, topic, {"heartbeat.interval.ms": 100}) for _ in range(joins)]
+    print(f"second consumer's join -> both members reassigned, defaults (heartbeat 3 s): "
+          f"median {statistics.median(default):.3f} s")
+    print(f"second consumer's join -> both members reassigned, heartbeat.interval.ms=100: "
+          f"median {statistics.median(fast):.3f} s", flush=True)
+    return {"first_cold_s": statistics.median(cold), "first_warm_s": statistics.median(warm),
+            "rebalance_default_s": statistics.median(default), "rebalance_hb100_s": statistics.median(fast)}
+
+
+TABLE = [
+    ("subscribe() -> first message, cold consumer (s)", "first_cold_s", 3),
+    ("subscribe() -> first message, warm consumer (s)", "first_warm_s", 3),
+    ("second member's join -> both reassigned, heartbeat 3 s (s)", "rebalance_default_s", 3),
+    ("second member's join -> both reassigned, heartbeat 100 ms (s)", "rebalance_hb100_s", 3),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--reference", action="store_true", help="also run against the reference Apache Kafka")
+    parser.add_argument("--json", metavar="FILE", help="write the results by broker to FILE")
     args = parser.parse_args()
-    proc, bootstrap = start_broker()
-    try:
-        topic = make_topic(bootstrap)
-        first_message(bootstrap, topic, warm=True)  # warm up the broker process
-        cold = [first_message(bootstrap, topic, warm=False) for _ in range(args.runs)]
-        warm = [first_message(bootstrap, topic, warm=True) for _ in range(args.runs)]
-        print(f"subscribe() -> first message, cold consumer: median {statistics.median(cold):.3f} s "
-              f"(min {min(cold):.3f}, max {max(cold):.3f}; target <= 0.15 s)")
-        print(f"subscribe() -> first message, warm consumer: median {statistics.median(warm):.3f} s "
-              f"(min {min(warm):.3f}, max {max(warm):.3f})")
-        runs = max(2, args.runs // 2)
-        default = [second_join(bootstrap, topic, {}) for _ in range(runs)]
-        fast = [second_join(bootstrap, topic, {"heartbeat.interval.ms": 100}) for _ in range(runs)]
-        print(f"second consumer's join -> both members reassigned, defaults (heartbeat 3 s): "
-              f"median {statistics.median(default):.3f} s")
-        print(f"second consumer's join -> both members reassigned, heartbeat.interval.ms=100: "
-              f"median {statistics.median(fast):.3f} s")
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    results: dict[str, dict[str, float]] = {}
+    # In memory as before; on a temp data dir next to Kafka, which keeps its log on disk.
+    with targets.kafkalite(memory=not args.reference) as broker:
+        print(f"kafkalite ({'on disk' if args.reference else 'in memory'}):", flush=True)
+        results["kafkalite"] = run(broker.bootstrap, args.runs)
+    if args.reference:
+        with targets.kafka() as broker:
+            print(f"{broker.label}:", flush=True)
+            results["kafka"] = run(broker.bootstrap, args.runs)
+        print()
+        targets.print_side_by_side([(label, {n: r[key] for n, r in results.items()}, digits)
+                                    for label, key, digits in TABLE],
+                                   {"kafkalite": "kafkalite", "kafka": targets.kafka_name()})
+    targets.write_json(args.json, results)
 
 
 if __name__ == "__main__":

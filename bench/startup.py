@@ -1,14 +1,21 @@
-"""Start-up time and idle memory of a kafkalite process, as a user runs it.
+"""Start-up time and idle memory of a kafkalite process, as a user runs it; and of Kafka.
 
 Prints: time from process start to the first ApiVersions answer (what every client sends
 first) and to the first Metadata answer, medians of several runs, and the broker's resident
-memory (RSS) when idle. Targets: first ApiVersions within 0.15 s, idle RSS 25 MB or less.
+memory (RSS, of its process tree) after 1 s idle. Targets: first ApiVersions within 0.15 s,
+idle RSS 25 MB or less.
 
 By default it measures a regular install, as ``pip install kafkalite`` leaves it (a wheel of
 this checkout in its own venv under .cache/, bytecode compiled by pip) running
-``kafkalite serve``; ``--editable`` measures this checkout's .venv instead.
+``kafkalite serve``; ``--editable`` measures this checkout's .venv instead. Each run starts
+on a new data dir, as a user's first start.
 
-    .venv/bin/python bench/startup.py [--runs 10] [--editable]
+``--reference`` also measures the reference Apache Kafka (compat_tests/reference/, the same
+number of runs) in two steps, as a user's first start of Kafka goes: formatting the KRaft
+storage (``kafka-storage format``, a JVM of its own), then the broker's JVM from its start to
+the first ApiVersions answer; its idle RSS is the broker JVM's.
+
+    .venv/bin/python bench/startup.py [--runs 10] [--editable] [--reference] [--json FILE]
 """
 
 from __future__ import annotations
@@ -17,41 +24,34 @@ import argparse
 import os
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import targets
+from targets import wait_ready
 
-from kafkalite.wire.headers import RequestHeader, read_response_header, write_request_header  # noqa: E402
-from kafkalite.wire.messages.api_versions import ApiVersionsRequest, ApiVersionsResponse  # noqa: E402
-from kafkalite.wire.messages.metadata import MetadataRequest, MetadataResponse  # noqa: E402
-from kafkalite.wire.schema import decode, encode_into  # noqa: E402
+from kafkalite.wire.headers import RequestHeader, read_response_header, write_request_header
+from kafkalite.wire.messages.metadata import MetadataRequest, MetadataResponse
+from kafkalite.wire.schema import decode, encode_into
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT_BASE = 29092
+IDLE_SECONDS = 1.0
 
 
-def request(sock: socket.socket, api_key: int, version: int, body: object, response_cls: type) -> object:
+def metadata(sock: socket.socket) -> MetadataResponse:
     out = bytearray()
-    write_request_header(out, RequestHeader(api_key, version, 1, "bench"), False)
-    encode_into(out, body, version)
-    sock.sendall(struct.pack(">i", len(out)) + out)
-    size = struct.unpack(">i", sock.recv(4, socket.MSG_WAITALL))[0]
+    write_request_header(out, RequestHeader(3, 1, 2, "bench"), False)
+    encode_into(out, MetadataRequest(topics=None), 1)
+    sock.sendall(len(out).to_bytes(4, "big") + out)
+    size = int.from_bytes(sock.recv(4, socket.MSG_WAITALL), "big")
     frame = sock.recv(size, socket.MSG_WAITALL)
     _, pos = read_response_header(frame, False)
-    response, _ = decode(response_cls, version, frame, pos)
+    response, _ = decode(MetadataResponse, 1, frame, pos)
     return response
-
-
-def connect(port: int) -> socket.socket | None:
-    try:
-        return socket.create_connection(("127.0.0.1", port), timeout=2)
-    except OSError:
-        return None
 
 
 def installed_kafkalite() -> list[str]:
@@ -64,13 +64,6 @@ def installed_kafkalite() -> list[str]:
                    check=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(ROOT)], check=True)  # dependencies
     return [str(venv / "bin" / "kafkalite")]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def one_run(command: list[str], port: int) -> tuple[float, float, float]:
@@ -90,30 +83,39 @@ def _one_run(command: list[str], port: int, data_dir: str) -> tuple[float, float
         env=env,
     )
     try:
-        while (sock := connect(port)) is None:
-            if proc.poll() is not None:
-                raise RuntimeError("broker exited")
-            if time.perf_counter() - start > 10:
-                raise RuntimeError("broker did not listen within 10 s")
-            time.sleep(0.002)
-        with sock:
-            versions = request(sock, 18, 2, ApiVersionsRequest(), ApiVersionsResponse)
-            ready = time.perf_counter() - start
-            assert versions.error_code == 0 and versions.api_keys
-            metadata = request(sock, 3, 1, MetadataRequest(topics=None), MetadataResponse)
+        ready = wait_ready(port, proc, start, timeout=10)
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            assert len(metadata(sock).brokers) == 1
             metadata_ready = time.perf_counter() - start
-            assert len(metadata.brokers) == 1
-        time.sleep(1.0)
-        return ready, metadata_ready, rss_mb(proc.pid)
+        time.sleep(IDLE_SECONDS)
+        return ready, metadata_ready, targets.rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait()
+
+
+def kafka_run() -> tuple[float, float, float]:
+    """One first start of the reference Kafka: (format s, broker JVM start to ready s, idle RSS)."""
+    broker = targets.TimedKafka()
+    try:
+        broker.start()
+        time.sleep(IDLE_SECONDS)
+        return broker.format_seconds, broker.ready_seconds, targets.rss_mb(broker.pid)
+    finally:
+        broker.stop()
+
+
+def ms(values: list[float]) -> str:
+    return (f"median {statistics.median(values) * 1000:.0f} ms "
+            f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--editable", action="store_true", help="measure this checkout's .venv, not an install")
+    parser.add_argument("--reference", action="store_true", help="also measure the reference Apache Kafka")
+    parser.add_argument("--json", metavar="FILE", help="write the results by broker to FILE")
     args = parser.parse_args()
     command = [sys.executable, "-m", "kafkalite"] if args.editable else installed_kafkalite()
     one_run(command, PORT_BASE + args.runs)  # warm-up: page cache, and bytecode caches for --editable
@@ -124,11 +126,37 @@ def main() -> None:
         metadata_readies.append(metadata_ready)
         rsses.append(rss)
     what = "this checkout (editable)" if args.editable else "a regular install"
-    print(f"{what}, {args.runs} runs:")
-    print(f"ready (process start -> first ApiVersions answer): median {statistics.median(readies)*1000:.0f} ms "
-          f"(min {min(readies)*1000:.0f}, max {max(readies)*1000:.0f}; target <= 150 ms)")
+    print(f"kafkalite, {what}, {args.runs} runs:")
+    print(f"ready (process start -> first ApiVersions answer): {ms(readies)}; target <= 150 ms")
     print(f"first Metadata answer: median {statistics.median(metadata_readies)*1000:.0f} ms")
-    print(f"idle RSS: median {statistics.median(rsses):.1f} MB (target <= 25 MB)")
+    print(f"idle RSS: median {statistics.median(rsses):.1f} MB (target <= 25 MB)", flush=True)
+    results = {"kafkalite": {"ready_s": statistics.median(readies),
+                             "first_start_ready_s": statistics.median(readies),
+                             "idle_rss_mb": statistics.median(rsses)}}
+    if args.reference:
+        kafka_run()  # warm-up: page cache of the jars, as for kafkalite
+        runs = [kafka_run() for _ in range(args.runs)]
+        formats, jvm_readies, kafka_rsses = ([r[i] for r in runs] for i in range(3))
+        firsts = [f + r for f, r, _ in runs]
+        print(f"{targets.kafka_name()}, {args.runs} runs:")
+        print(f"storage format (kafka-storage format, its own JVM): {ms(formats)}")
+        print(f"ready (broker JVM start -> first ApiVersions answer, storage formatted): {ms(jvm_readies)}")
+        print(f"first start (format + broker JVM to first ApiVersions answer): {ms(firsts)}")
+        print(f"idle RSS (broker JVM, {targets.KAFKA_HEAP}): median {statistics.median(kafka_rsses):.1f} MB")
+        results["kafka"] = {"ready_s": statistics.median(jvm_readies),
+                            "first_start_ready_s": statistics.median(firsts),
+                            "format_s": statistics.median(formats),
+                            "idle_rss_mb": statistics.median(kafka_rsses)}
+        print()
+        targets.print_side_by_side(
+            [("ready: process start -> first ApiVersions (ms)",
+              {k: v["ready_s"] * 1000 for k, v in results.items()}, 0),
+             ("first start, incl. Kafka's storage format (ms)",
+              {k: v["first_start_ready_s"] * 1000 for k, v in results.items()}, 0),
+             ("idle RSS (MB)", {k: v["idle_rss_mb"] for k, v in results.items()}, 1)],
+            {"kafkalite": "kafkalite", "kafka": targets.kafka_name()},
+        )
+    targets.write_json(args.json, results)
 
 
 if __name__ == "__main__":
