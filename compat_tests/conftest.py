@@ -186,6 +186,37 @@ class ClientProcess:
             self.proc.stdout.close()
 
 
+class RestartableBroker:
+    """A kafkalite process with a data dir, that a test crashes and starts again."""
+
+    def __init__(self, data_dir: str) -> None:
+        self.data_dir = data_dir
+        self.proc, self.bootstrap = start_broker("--data-dir", data_dir)
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def crash_and_restart(self) -> None:
+        """kill -9, then start again on the same port, so that clients reconnect."""
+        port = self.bootstrap.rsplit(":", 1)[1]
+        self.proc.kill()
+        stop_broker(self.proc)
+        self.proc, address = start_broker("--data-dir", self.data_dir, "--port", port)
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        assert address == self.bootstrap
+
+    def stop(self) -> None:
+        stop_broker(self.proc)
+
+
+@pytest.fixture
+def restartable_broker(tmp_path: Path) -> Iterator[RestartableBroker]:
+    """A kafkalite process of the test's own, on disk, to crash and restart (kafkalite only)."""
+    broker = RestartableBroker(str(tmp_path / "data"))
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
 @pytest.fixture(scope="session")
 def bootstrap() -> Iterator[str]:
     if EXTERNAL:

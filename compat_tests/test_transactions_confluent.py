@@ -8,7 +8,6 @@ marker takes an offset of its own). The one test that restarts the broker is kaf
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -26,7 +25,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
-from .conftest import ClientProcess, eventually, start_broker, stop_broker, wait_for_topic
+from .conftest import ClientProcess, RestartableBroker, eventually, wait_for_topic
 
 TIMEOUT = 30
 
@@ -208,35 +207,6 @@ def test_transaction_timeout_aborts_a_stalled_producer(bootstrap: str, admin: Ad
     with pytest.raises(KafkaException) as raised:
         stalled.commit_transaction(TIMEOUT)
     assert (raised.value.args[0].code(), raised.value.args[0].fatal()) == (KafkaError._FENCED, True)
-
-
-@pytest.fixture
-def restartable_broker(tmp_path):
-    """A kafkalite process with a data dir, that the test can kill -9 and start again."""
-    broker = RestartableBroker(str(tmp_path / "data"))
-    try:
-        yield broker
-    finally:
-        broker.stop()
-
-
-class RestartableBroker:
-    def __init__(self, data_dir: str) -> None:
-        self.data_dir = data_dir
-        self.proc, self.bootstrap = start_broker("--data-dir", data_dir)
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-
-    def crash_and_restart(self) -> None:
-        """kill -9, then start again on the same port, so that clients reconnect."""
-        port = self.bootstrap.rsplit(":", 1)[1]
-        self.proc.kill()
-        stop_broker(self.proc)
-        self.proc, address = start_broker("--data-dir", self.data_dir, "--port", port)
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        assert address == self.bootstrap
-
-    def stop(self) -> None:
-        stop_broker(self.proc)
 
 
 @pytest.mark.kafkalite_only(reason="restarts the broker process (kill -9) in the middle of transactions")
