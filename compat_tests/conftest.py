@@ -131,6 +131,92 @@ def stop_broker(proc: subprocess.Popen) -> int:
     return proc.returncode
 
 
+class ClientProcess:
+    """A client program in a process of its own (``python -m MODULE ARGS``), to kill -9.
+
+    The program reports its progress as lines on stdout; ``wait_for`` waits for a line that
+    starts with a prefix, ``kill`` sends SIGKILL and reaps it, as a crashing application dies.
+    """
+
+    def __init__(self, module: str, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=HERE.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.ended = False
+        self._seen = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._seen:
+                self.lines.append(line.rstrip("\n"))
+                self._seen.notify_all()
+        with self._seen:
+            self.ended = True
+            self._seen.notify_all()
+
+    def wait_for(self, prefix: str, timeout: float = 30.0) -> str:
+        """The first line starting with *prefix*; AssertionError (with the output) if none comes."""
+        deadline = time.monotonic() + timeout
+        with self._seen:
+            while True:
+                found = [line for line in self.lines if line.startswith(prefix)]
+                if found:
+                    return found[0]
+                remaining = deadline - time.monotonic()
+                if self.ended or remaining <= 0:
+                    output = "\n".join(self.lines)
+                    raise AssertionError(f"no line {prefix!r} from {self.proc.args[2:]}:\n{output}")
+                self._seen.wait(min(remaining, 0.5))
+
+    def kill(self) -> None:
+        """SIGKILL (if it still runs), reap it, and close its output."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+class RestartableBroker:
+    """A kafkalite process with a data dir, that a test crashes and starts again."""
+
+    def __init__(self, data_dir: str) -> None:
+        self.data_dir = data_dir
+        self.proc, self.bootstrap = start_broker("--data-dir", data_dir)
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def crash_and_restart(self) -> None:
+        """kill -9, then start again on the same port, so that clients reconnect."""
+        port = self.bootstrap.rsplit(":", 1)[1]
+        self.proc.kill()
+        stop_broker(self.proc)
+        self.proc, address = start_broker("--data-dir", self.data_dir, "--port", port)
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        assert address == self.bootstrap
+
+    def stop(self) -> None:
+        stop_broker(self.proc)
+
+
+@pytest.fixture
+def restartable_broker(tmp_path: Path) -> Iterator[RestartableBroker]:
+    """A kafkalite process of the test's own, on disk, to crash and restart (kafkalite only)."""
+    broker = RestartableBroker(str(tmp_path / "data"))
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
 @pytest.fixture(scope="session")
 def bootstrap() -> Iterator[str]:
     if EXTERNAL:

@@ -272,6 +272,8 @@ class TransactionMetadata:
             self.last_producer_epoch = transit.last_producer_epoch
             self.producer_id = transit.producer_id
             self.previous_producer_id = transit.prev_producer_id
+            # No transaction is open: its start time goes (-1), as in the record just written.
+            self.txn_start_timestamp = transit.txn_start_timestamp
         elif target is TxnState.ONGOING:
             if not same_producer or not self.topic_partitions <= transit.topic_partitions or self.txn_timeout_ms != transit.txn_timeout_ms:
                 self._fail(transit)

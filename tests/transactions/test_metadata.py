@@ -144,6 +144,18 @@ def test_a_new_transaction_after_a_completed_one_starts_again() -> None:
     assert (txn.state, txn.topic_partitions, txn.txn_start_timestamp) == (S.ONGOING, {("c", 0)}, NOW + 50)
 
 
+def test_init_producer_id_after_a_transaction_forgets_its_start_time() -> None:
+    # Kafka's completeTransitionTo copies every field of the written change: in Empty, the
+    # start time is -1 (DescribeTransactions answers -1), as a restart would rebuild it.
+    txn = ongoing()
+    txn.complete_transition(txn.prepare_abort_or_commit(True, NOW + 1))
+    txn.complete_transition(txn.prepare_complete(NOW + 2))
+    transit = txn.prepare_increment_producer_epoch(30_000, None, NOW + 3)
+    assert not isinstance(transit, ErrorCode) and transit.txn_start_timestamp == -1
+    txn.complete_transition(transit)
+    assert (txn.state, txn.topic_partitions, txn.txn_start_timestamp) == (S.EMPTY, set(), -1)
+
+
 # -- fencing ---------------------------------------------------------------------------------------
 
 
