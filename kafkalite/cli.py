@@ -95,6 +95,13 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                    default=_env_int("GROUP_MAX_SESSION_TIMEOUT_MS", 1_800_000))
     s.add_argument("--offsets-retention-minutes", type=int, default=_env_int("OFFSETS_RETENTION_MINUTES", 10080),
                    help="how long an empty group's committed offsets are kept")
+    s.add_argument("--transaction-state-partitions", type=int, default=_env_int("TRANSACTION_STATE_PARTITIONS", 50),
+                   help="partitions of __transaction_state when it is created (transaction.state.log.num.partitions)")
+    s.add_argument("--transaction-max-timeout-ms", type=int, default=_env_int("TRANSACTION_MAX_TIMEOUT_MS", 900_000),
+                   help="longest transaction.timeout.ms a producer may ask for")
+    s.add_argument("--transaction-abort-timed-out-interval-ms", type=int,
+                   default=_env_int("TRANSACTION_ABORT_TIMED_OUT_INTERVAL_MS", 10_000),
+                   help="how often transactions past their timeout are looked for and aborted (Kafka: 10000)")
     s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
                    help="learning mode: log every request and response, decoded, with the reasons of errors")
@@ -122,6 +129,9 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         group_min_session_timeout_ms=args.group_min_session_timeout_ms,
         group_max_session_timeout_ms=args.group_max_session_timeout_ms,
         offsets_retention_minutes=args.offsets_retention_minutes,
+        transaction_state_partitions=args.transaction_state_partitions,
+        transaction_max_timeout_ms=args.transaction_max_timeout_ms,
+        transaction_abort_timed_out_interval_ms=args.transaction_abort_timed_out_interval_ms,
         trace=args.trace or bool(args.trace_file),
         trace_file=args.trace_file or None,
     )

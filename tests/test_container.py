@@ -62,6 +62,9 @@ ENVIRONMENT = {
     "KAFKALITE_GROUP_MIN_SESSION_TIMEOUT_MS": ("1000", "group_min_session_timeout_ms", 1000),
     "KAFKALITE_GROUP_MAX_SESSION_TIMEOUT_MS": ("60000", "group_max_session_timeout_ms", 60000),
     "KAFKALITE_OFFSETS_RETENTION_MINUTES": ("60", "offsets_retention_minutes", 60),
+    "KAFKALITE_TRANSACTION_STATE_PARTITIONS": ("7", "transaction_state_partitions", 7),
+    "KAFKALITE_TRANSACTION_MAX_TIMEOUT_MS": ("60000", "transaction_max_timeout_ms", 60000),
+    "KAFKALITE_TRANSACTION_ABORT_TIMED_OUT_INTERVAL_MS": ("1000", "transaction_abort_timed_out_interval_ms", 1000),
     "KAFKALITE_TRACE_FILE": ("/tmp/t.jsonl", "trace_file", Path("/tmp/t.jsonl")),
 }
 
