@@ -227,14 +227,9 @@ class TransactionCoordinator(Maintenance):
         return _fenced(error, producer_fenced_supported)
 
     def _add(self, transactional_id: str, producer_id: int, producer_epoch: int, partitions: frozenset[TopicPartition]) -> ErrorCode:
-        if not transactional_id:
-            return ErrorCode.INVALID_REQUEST
-        not_ready = self._topic_ready()
-        if not_ready is not None:
-            return not_ready
-        txn = self.transactions.get(transactional_id)
-        if txn is None or txn.producer_id != producer_id:
-            return ErrorCode.INVALID_PRODUCER_ID_MAPPING
+        error, txn = self._producer_transaction(transactional_id, producer_id)
+        if txn is None:
+            return error
         if txn.producer_epoch != producer_epoch:
             return ErrorCode.PRODUCER_FENCED
         if txn.pending_state is not None or txn.state in (TxnState.PREPARE_COMMIT, TxnState.PREPARE_ABORT):

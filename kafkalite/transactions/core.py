@@ -182,19 +182,30 @@ class CoordinatorCore:
 
     # -- ending a transaction ------------------------------------------------------------
 
+    def _producer_transaction(
+        self, transactional_id: str, producer_id: int
+    ) -> tuple[ErrorCode, TransactionMetadata | None]:
+        """The id's transaction if *producer_id* owns it, else why not: INVALID_REQUEST for no
+        id, the topic's unavailability, INVALID_PRODUCER_ID_MAPPING for an unknown id or
+        another producer's (Kafka's checks before any transaction request)."""
+        if not transactional_id:
+            return ErrorCode.INVALID_REQUEST, None
+        not_ready = self._topic_ready()
+        if not_ready is not None:
+            return not_ready, None
+        txn = self.transactions.get(transactional_id)
+        if txn is None or txn.producer_id != producer_id:
+            return ErrorCode.INVALID_PRODUCER_ID_MAPPING, None
+        return ErrorCode.NONE, txn
+
     def _end_transaction(
         self, transactional_id: str, producer_id: int, producer_epoch: int, commit: bool, *, from_client: bool
     ) -> ErrorCode:
         """EndTxn, or the coordinator aborting a transaction (*from_client* False: after an
         epoch fence, with the bumped epoch). Kafka's ``endTransaction``."""
-        if not transactional_id:
-            return ErrorCode.INVALID_REQUEST
-        not_ready = self._topic_ready()
-        if not_ready is not None:
-            return not_ready
-        txn = self.transactions.get(transactional_id)
-        if txn is None or txn.producer_id != producer_id:
-            return ErrorCode.INVALID_PRODUCER_ID_MAPPING
+        error, txn = self._producer_transaction(transactional_id, producer_id)
+        if txn is None:
+            return error
         # A client must use the current epoch; the coordinator's own abort uses the epoch it
         # has just bumped. (Transactions v2, where EndTxn bumps the epoch, is not served.)
         if (from_client and producer_epoch != txn.producer_epoch) or producer_epoch < txn.producer_epoch:
