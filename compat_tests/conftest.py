@@ -385,3 +385,46 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     counts = ", ".join(f"{sum(r.outcome == k for r in ran)} {k}" for k in ("passed", "failed", "error", "skipped"))
     written = _WRITE_ERROR[0] if _WRITE_ERROR else f"results in {report_path(config)}"
     terminalreporter.write_line(f"compat tests against {BROKER_NAME}: {counts}; {written}")
+
+
+def kill_transformer_and_check_resumes(run: Callable[[str], ClientProcess], records: int, batch: int) -> None:
+    """The consume-transform-produce choreography of both clients' transaction tests.
+
+    *run(pause)* starts the transformer (a ClientProcess printing ``STARTED p:offset...``,
+    ``PAUSED``, ``COMMITTED n total`` and ``DONE``; *pause* names where it stops to be
+    killed). It is killed with its 3rd transaction's records in the sink's log, then with
+    its 2nd transaction's offsets pending, then just after its 4th commit, and restarted
+    once more to finish; each incarnation must resume from the offsets the previous one
+    committed (a killed transaction's pending offsets discarded with it).
+    """
+
+    def committed_by(worker: ClientProcess) -> int:
+        return max([0] + [int(line.split()[2]) for line in worker.lines if line.startswith("COMMITTED")])
+
+    def resumed_from(worker: ClientProcess) -> int:
+        line = worker.wait_for("STARTED")
+        return sum(max(int(tp.split(":")[1]), 0) for tp in line.split()[1:])
+
+    runs: list[ClientProcess] = []
+    try:
+        runs.append(run("produced:3"))
+        runs[-1].wait_for("PAUSED")
+        runs[-1].kill()
+        runs.append(run("offsets:2"))
+        runs[-1].wait_for("PAUSED")
+        runs[-1].kill()
+        runs.append(run(""))
+        runs[-1].wait_for("COMMITTED 4 ")
+        runs[-1].kill()
+        runs.append(run(""))
+        runs[-1].wait_for("DONE", timeout=60)
+    finally:
+        for worker in runs:
+            worker.kill()
+    # The free-running third one may have been killed after its last commit but before it
+    # said so: the fourth then resumes up to one transaction further.
+    assert resumed_from(runs[0]) == 0
+    assert resumed_from(runs[1]) == committed_by(runs[0]) > 0
+    assert resumed_from(runs[2]) - resumed_from(runs[1]) == committed_by(runs[1]) > 0
+    assert committed_by(runs[2]) <= resumed_from(runs[3]) - resumed_from(runs[2]) <= committed_by(runs[2]) + batch
+    assert resumed_from(runs[3]) + committed_by(runs[3]) == records

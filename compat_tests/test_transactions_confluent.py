@@ -25,7 +25,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
-from .conftest import ClientProcess, RestartableBroker, eventually, wait_for_topic
+from .conftest import ClientProcess, RestartableBroker, eventually, kill_transformer_and_check_resumes, wait_for_topic
 
 TIMEOUT = 30
 
@@ -352,45 +352,11 @@ def test_consume_transform_produce_survives_kill_9(bootstrap: str, admin: AdminC
     assert producer.flush(TIMEOUT) == 0
     transactional_id = f"transformer-{topic_name}"
 
-    def run(pause: str = "") -> ClientProcess:
-        return ClientProcess(__name__, "transform", bootstrap, source, sink, group, transactional_id, pause)
-
-    def committed_by(worker: ClientProcess) -> int:
-        return max([0] + [int(line.split()[2]) for line in worker.lines if line.startswith("COMMITTED")])
-
-    def resumed_from(worker: ClientProcess) -> int:
-        line = worker.wait_for("STARTED")
-        return sum(max(int(tp.split(":")[1]), 0) for tp in line.split()[1:])
-
-    runs: list[ClientProcess] = []
-    try:
-        # Killed with its 3rd transaction's records in the sink's log, not yet committed.
-        runs.append(run("produced:3"))
-        runs[-1].wait_for("PAUSED")
-        runs[-1].kill()
-        # Killed with its 2nd transaction's offsets pending in the group's coordinator.
-        runs.append(run("offsets:2"))
-        runs[-1].wait_for("PAUSED")
-        runs[-1].kill()
-        # Killed wherever it is just after its 4th commit (mid-transaction, or committing).
-        runs.append(run())
-        runs[-1].wait_for("COMMITTED 4 ")
-        runs[-1].kill()
-        # Restarted once more, it carries on from the committed offsets to the end.
-        runs.append(run())
-        runs[-1].wait_for("DONE", timeout=60)
-    finally:
-        for worker in runs:
-            worker.kill()
-
-    # Each incarnation resumed from the offsets committed with the previous one's last commit
-    # (the pending offsets of a killed transaction were discarded with it), except that the
-    # free-running one may have been killed after its last commit but before it said so.
-    assert resumed_from(runs[0]) == 0
-    assert resumed_from(runs[1]) == committed_by(runs[0]) > 0
-    assert resumed_from(runs[2]) - resumed_from(runs[1]) == committed_by(runs[1]) > 0
-    assert committed_by(runs[2]) <= resumed_from(runs[3]) - resumed_from(runs[2]) <= committed_by(runs[2]) + BATCH
-    assert resumed_from(runs[3]) + committed_by(runs[3]) == RECORDS
+    kill_transformer_and_check_resumes(
+        lambda pause: ClientProcess(__name__, "transform", bootstrap, source, sink, group, transactional_id, pause),
+        RECORDS,
+        BATCH,
+    )
 
     end = eventually(lambda: settled_end(admin, TopicPartition(sink, 0)))
     out = [value for _, value in read(bootstrap, TopicPartition(sink, 0), "read_committed", until=end)]
