@@ -1,9 +1,12 @@
 """The broker's shared state, handed to every handler through its `RequestContext`.
 
-`Broker` owns the cluster model, the partition logs (through a `LogStore`), the
-idempotent-producer state and the wake-ups of waiting fetches. Handlers change topics only
-through its methods, so that everything a topic change implies (logs, persistence) happens
-in one place.
+`Broker` owns the cluster model, the partition logs (through a `LogStore`), the producer
+state (idempotent sequences, open transactions, last stable offsets), the coordinators
+(`kafkalite.broker.coordinators`, set up on first use) and the wake-ups of waiting fetches.
+Records enter a log only through `Broker.append` (which wakes the fetches) and transaction
+markers through `Broker.write_marker`; handlers change topics only through its methods, so
+that everything a change implies (logs, persistence, rollback on a failed write) happens in
+one place.
 
 Durability: the cluster id, topics (ids, partitions, replicas, configs) and the producer-id
 watermark are written to ``DATA_DIR/meta/cluster.json`` atomically on every change, and
