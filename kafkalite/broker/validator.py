@@ -30,9 +30,10 @@ Two steps, as the produce handler runs them:
 
 The fast path: records are decoded only when the header cannot answer, i.e. when the topic
 is compacted, the codec must change, the header's timestamps are unusable (max_timestamp
-below base_timestamp, or -1) or fall outside the allowed window (then the records are read to
-find which). A well-formed batch from a client (base_timestamp <= every record timestamp <=
-max_timestamp) costs the header checks alone. Unlike Kafka, a batch that takes the fast
+below base_timestamp, or -1), max_timestamp is past now + after.max.ms (then the records are
+read to find which), or before.max.ms is finite (a record may be older than the batch's base
+timestamp, so only the records tell). A well-formed batch from a client (max_timestamp the
+largest record timestamp) to a topic with the default window costs the header checks alone. Unlike Kafka, a batch that takes the fast
 path is not decoded, so records malformed behind a valid CRC are not detected there.
 """
 
@@ -71,6 +72,10 @@ _CODECS = {
     "lz4": Compression.LZ4,
     "zstd": Compression.ZSTD,
 }
+
+
+#: A before.max.ms no timestamp can exceed (Kafka's default is Long.MAX_VALUE).
+_UNBOUNDED = 2**63 - 1
 
 
 class Refused(Exception):
@@ -225,9 +230,12 @@ def validate_records(records: Any, header: BatchHeader, policy: TopicPolicy, tp:
         target == source
         and not policy.compacted
         and (claims_lat or policy.log_append_time or (
+            # max_timestamp bounds every record from above; nothing in the header bounds
+            # them from below (a record may be older than the first), so a finite
+            # before.max.ms needs the records.
             header_trusted
-            and now_ms - base <= policy.before_max_ms
             and top - now_ms <= policy.after_max_ms
+            and policy.before_max_ms >= _UNBOUNDED
         ))
     ):
         return Validated(records, header)  # the fast path: the header answers
@@ -237,8 +245,13 @@ def validate_records(records: Any, header: BatchHeader, policy: TopicPolicy, tp:
 def _ts_message(ts: int, offset: int, now_ms: int, policy: TopicPolicy) -> str:
     return (
         f"Timestamp {ts} of message with offset {offset} is out of range. The timestamp should be within "
-        f"[{now_ms - policy.before_max_ms}, {now_ms + policy.after_max_ms}]"
+        f"[{_long(now_ms - policy.before_max_ms)}, {_long(now_ms + policy.after_max_ms)}]"
     )
+
+
+def _long(value: int) -> int:
+    """*value* as Java's long arithmetic has it (Kafka's message wraps with the default window)."""
+    return (value + 2**63) % 2**64 - 2**63
 
 
 def _raise_record_errors(errors: list[tuple[int, str]], *, timestamp: bool) -> None:
