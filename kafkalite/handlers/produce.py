@@ -9,17 +9,19 @@
 # * v9: flexible versions
 # * v10: current_leader and node_endpoints tagged fields for NOT_LEADER_OR_FOLLOWER (KIP-951)
 # * v11: no layout change (KIP-890 server-side defence)
-"""Produce: validate the batch header and CRC, check idempotent sequences, append.
+"""Produce: validate the batch (`kafkalite.broker.validator`, Kafka's LogValidator), check
+idempotent sequences, append.
 
-Records are never decoded here: only the 61-byte batch header is parsed, the CRC-32C is
-checked over the bytes as received, and the log patches the base offset in place.
+Records are decoded only when the header cannot answer (see the validator); the log patches
+the base offset in place.
 """
 
 from __future__ import annotations
 
 import time
 
-from kafkalite.broker.topic_configs import topic_config_int, topic_config_value
+from kafkalite.broker.validator import Refused as _Refused
+from kafkalite.broker.validator import TopicPolicy, check_batch, validate_records
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.broker.producers import SequenceVerdict
 from kafkalite.storage import KafkaStorageError
@@ -33,14 +35,6 @@ from kafkalite.wire.messages.produce import (
     ProduceRequest,
     ProduceResponse,
     TopicProduceResponse,
-)
-from kafkalite.wire.primitives import DecodeError
-from kafkalite.wire.batch import (
-    BATCH_HEADER_SIZE,
-    MAGIC_OFFSET,
-    UnsupportedMagicError,
-    batch_crc_ok,
-    parse_batch_header,
 )
 
 _SEQUENCE_ERRORS = {
@@ -61,18 +55,6 @@ _VERIFICATION_ERRORS = {
     ErrorCode.NOT_COORDINATOR: ErrorCode.NOT_ENOUGH_REPLICAS,
     ErrorCode.PRODUCER_FENCED: ErrorCode.INVALID_PRODUCER_EPOCH,
 }
-
-
-class _Refused(Exception):
-    """A partition's batch refused with *code*. *record_level*: a record failed Kafka's
-    record validation (KIP-467): only then does the answer carry the message and the
-    record's index; a batch-level refusal answers the code alone, as Kafka."""
-
-    def __init__(self, code: int, message: str, *, record_level: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.record_level = record_level
 
 
 def _now_ms() -> int:
@@ -124,9 +106,10 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
                         error_code=refused.code,
                         base_offset=-1,
                         error_message=refused.message if validation else None,
-                        record_errors=[BatchIndexAndErrorMessage(batch_index=0, batch_index_error_message=refused.message)]
-                        if validation
-                        else [],
+                        record_errors=[
+                            BatchIndexAndErrorMessage(batch_index=i, batch_index_error_message=message)
+                            for i, message in refused.record_errors
+                        ],
                     )
                 )
         responses.append(TopicProduceResponse(name=name, partition_responses=partition_responses))
@@ -162,54 +145,15 @@ def _verify_transaction(ctx: RequestContext, transactional_id: str | None, heade
 def _append(ctx: RequestContext, topic, index: int, records, transactional_id: str | None) -> PartitionProduceResponse:
     broker = ctx.broker
     name = topic.name
-    if records is None or len(records) == 0:
-        raise _Refused(ErrorCode.INVALID_RECORD, "the produce request carries no record batch")
-    size = len(records)
-    if size < BATCH_HEADER_SIZE:
-        if size > MAGIC_OFFSET and records[MAGIC_OFFSET] != 2:
-            raise _Refused(ErrorCode.INVALID_RECORD, f"record batch magic {records[MAGIC_OFFSET]} is not 2")
-        raise _Refused(ErrorCode.CORRUPT_MESSAGE, f"record set of {size} bytes is shorter than a batch header")
-    try:
-        header = parse_batch_header(records, 0)
-    except UnsupportedMagicError as exc:
-        raise _Refused(ErrorCode.INVALID_RECORD, str(exc)) from None
-    except DecodeError as exc:
-        raise _Refused(ErrorCode.CORRUPT_MESSAGE, str(exc)) from None
-    if header.size != size:
-        # Produce v3+ carries exactly one batch, and its length must cover the record set.
-        if header.size < size:
-            raise _Refused(ErrorCode.INVALID_RECORD, "Produce v3+ must carry exactly one record batch")
-        raise _Refused(ErrorCode.CORRUPT_MESSAGE, f"batch length {header.size} does not match the {size} bytes sent")
-    max_message_bytes = topic_config_int(topic.configs, "max.message.bytes")
-    if size > max_message_bytes:
-        raise _Refused(
-            ErrorCode.MESSAGE_TOO_LARGE,
-            f"the batch of {size} bytes is larger than max.message.bytes={max_message_bytes} of {name}",
-        )
-    if header.last_offset_delta < 0 or header.records_count != header.last_offset_delta + 1:
-        raise _Refused(
-            ErrorCode.INVALID_RECORD,
-            f"batch declares {header.records_count} records but last offset delta {header.last_offset_delta}",
-        )
-    if not batch_crc_ok(records, 0, header):
-        raise _Refused(ErrorCode.CORRUPT_MESSAGE, "record batch CRC-32C does not match its contents")
-    if header.is_control:
-        raise _Refused(ErrorCode.INVALID_RECORD, "clients may not produce control batches")
+    tp = f"{name}-{index}"
+    policy = TopicPolicy.of(topic.configs)
+    header = check_batch(records, policy, tp)
     if header.is_transactional:
         _verify_transaction(ctx, transactional_id, header, name, index)
-
     now = _now_ms()
-    log_append_time = topic_config_value(topic.configs, "message.timestamp.type") == "LogAppendTime"
-    if not log_append_time:
-        before = topic_config_int(topic.configs, "message.timestamp.before.max.ms")
-        after = topic_config_int(topic.configs, "message.timestamp.after.max.ms")
-        for ts in (header.base_timestamp, header.max_timestamp):
-            if ts >= 0 and (now - ts > before or ts - now > after):
-                raise _Refused(
-                    ErrorCode.INVALID_TIMESTAMP,
-                    f"timestamp {ts} is outside the allowed range [now - {before}, now + {after}] of {name}",
-                    record_level=True,
-                )
+    log_append_time = policy.log_append_time
+    validated = validate_records(records, header, policy, tp, now)
+    records, header = validated.records, validated.header
 
     producer_id = header.producer_id
     idempotent = producer_id >= 0 and header.base_sequence >= 0
