@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 
@@ -279,3 +280,107 @@ def test_privileged_sessions_rank_above_consumer_sessions() -> None:
     follower = cache.maybe_create(10, True, _parts(1), False)
     assert follower != 0 and cache.get(consumer) is None
     assert cache.maybe_create(20, False, _parts(1000), False) == 0
+
+
+# -- real clients: both use fetch sessions ------------------------------------------------------
+
+PARTITIONS = 4
+RECORDS = 3000
+
+
+def _produce_while_consuming(broker_thread, topic: str) -> threading.Thread:
+    """Append RECORDS records, round robin over the partitions, in small batches, while the
+    consumer runs: its incremental fetches see partitions gain records one by one."""
+
+    def run() -> None:
+        for start in range(0, RECORDS, 50):
+            for p in range(PARTITIONS):
+                values = [f"{p}-{i}".encode() for i in range(start, start + 50) if i % PARTITIONS == p]
+                broker_thread.produce_batch(topic, values, partition=p)
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def _expected() -> dict[int, list[bytes]]:
+    return {p: [f"{p}-{i}".encode() for i in range(RECORDS) if i % PARTITIONS == p] for p in range(PARTITIONS)}
+
+
+def _sessions(broker_thread) -> tuple[int, list[tuple[int, int]]]:
+    """(sessions created, (epoch, partitions) of each live session), read in the broker thread."""
+
+    def read():
+        cache = cache_of(broker_thread.broker)
+        return cache.created, [(s.epoch, len(s)) for s in cache.sessions.values()]
+
+    return broker_thread.call(read)
+
+
+@pytest.fixture
+def running_broker():
+    from kafkalite.testing.thread import BrokerThread
+
+    with BrokerThread() as broker_thread:
+        broker_thread.create_topic("sessions", PARTITIONS)
+        yield broker_thread
+
+
+def test_confluent_kafka_consumes_sessionless(running_broker) -> None:
+    """librdkafka (2.16) does not implement KIP-227: every Fetch it sends has session id 0 and
+    epoch -1, a sessionless full fetch. It must consume as before, and no session is made."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({
+        "bootstrap.servers": running_broker.bootstrap_servers,
+        "group.id": "fetch-sessions",
+        "enable.auto.commit": False,
+        "fetch.wait.max.ms": 100,
+    })
+    consumer.assign([TopicPartition("sessions", p, 0) for p in range(PARTITIONS)])
+    producer = _produce_while_consuming(running_broker, "sessions")
+    got: dict[int, list[bytes]] = {p: [] for p in range(PARTITIONS)}
+    offsets: dict[int, list[int]] = {p: [] for p in range(PARTITIONS)}
+    deadline = time.monotonic() + 60
+    try:
+        while sum(map(len, got.values())) < RECORDS and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            got[message.partition()].append(message.value())
+            offsets[message.partition()].append(message.offset())
+        created, live = _sessions(running_broker)
+    finally:
+        producer.join()
+        consumer.close()
+    assert got == _expected()
+    assert all(o == list(range(len(o))) for o in offsets.values())
+    assert (created, live) == (0, [])
+
+
+def test_kafka_python_consumes_through_a_session(running_broker) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=running_broker.bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=100
+    )
+    consumer.assign([TopicPartition("sessions", p) for p in range(PARTITIONS)])
+    consumer.seek_to_beginning()
+    producer = _produce_while_consuming(running_broker, "sessions")
+    got: dict[int, list[bytes]] = {p: [] for p in range(PARTITIONS)}
+    offsets: dict[int, list[int]] = {p: [] for p in range(PARTITIONS)}
+    deadline = time.monotonic() + 60
+    try:
+        while sum(map(len, got.values())) < RECORDS and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    got[tp.partition].append(record.value)
+                    offsets[tp.partition].append(record.offset)
+        created, live = _sessions(running_broker)
+    finally:
+        producer.join()
+        consumer.close()
+    assert got == _expected()
+    assert all(o == list(range(len(o))) for o in offsets.values())
+    assert created >= 1 and any(epoch > 5 and size == PARTITIONS for epoch, size in live)
