@@ -11,18 +11,33 @@
 # * v15: replica_state replaces replica_id (KIP-903)
 # * v16: node_endpoints (KIP-951)
 #
-# Fetch sessions: kafkalite never creates one. A request for a new session (id 0, epoch 0)
-# is answered with session_id 0, which tells the client "no session": it keeps sending full
-# fetch requests, and every response lists every requested partition. Legal per KIP-227.
+# Fetch sessions (v7+, KIP-227): see kafkalite/broker/fetch_sessions.py for the rules. A
+# full request (epoch 0) makes a session when the cache has room; an incremental one names
+# only the partitions that changed, and is answered with the partitions that have news.
 """Fetch: whole batches from the fetch offset up to the high watermark (read_committed: the
-last stable offset, with the aborted transactions the client must skip), with long polling."""
+last stable offset, with the aborted transactions the client must skip), with long polling
+and incremental fetch sessions."""
 
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
+from typing import Any, Iterable
 
 import trio
 
+from kafkalite.broker.cluster import Topic
+from kafkalite.broker.fetch_sessions import (
+    FINAL_EPOCH,
+    INITIAL_EPOCH,
+    INVALID_SESSION_ID,
+    CachedPartition,
+    FetchSession,
+    PartitionKey,
+    cache_of,
+    next_epoch,
+    partition_key,
+)
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.storage import KafkaStorageError, OffsetOutOfRange
 from kafkalite.wire.api_keys import ApiKey
@@ -55,62 +70,99 @@ def _error(index: int, code: int, *, unknown: bool = False) -> PartitionData:
     )
 
 
-def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[list[FetchableTopicResponse], int, bool]:
-    """Read every requested partition once; return (responses, bytes, any_error)."""
+
+#: One partition to read: (key, topic name as asked, topic id as asked, the FetchPartition).
+Wanted = tuple[PartitionKey, "str | None", uuid.UUID, Any]
+#: One partition read: (key, topic name, topic id, PartitionData).
+Answer = tuple[PartitionKey, str, uuid.UUID, PartitionData]
+
+
+def _requested(req: FetchRequest, by_id: bool) -> list[Wanted]:
+    """The partitions a request names, keyed as Kafka keys them (topic id from v13)."""
+    out = []
+    for t in req.topics:
+        name = None if by_id else t.topic
+        topic_id = t.topic_id if by_id else ZERO_UUID
+        for fp in t.partitions:
+            out.append((partition_key(name, topic_id, fp.partition), name, topic_id, fp))
+    return out
+
+
+def _forgotten(req: FetchRequest, by_id: bool) -> list[PartitionKey]:
+    return [
+        partition_key(None if by_id else t.topic, t.topic_id if by_id else ZERO_UUID, p)
+        for t in req.forgotten_topics_data or ()
+        for p in t.partitions
+    ]
+
+
+def _of_session(session: FetchSession) -> list[Wanted]:
+    return [(key, c.topic, c.topic_id, c.request) for key, c in session.partitions.items()]
+
+
+def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by_id: bool) -> tuple[list[Answer], int, bool]:
+    """Read every wanted partition once; return (answers, bytes, any_error)."""
     broker = ctx.broker
     cluster = broker.cluster
     budget = req.max_bytes if req.max_bytes > 0 else 0x7FFFFFFF
     total = 0
     any_error = False
     read_committed = req.isolation_level == READ_COMMITTED
-    responses = []
-    for wanted in req.topics:
-        topic = cluster.topics_by_id.get(wanted.topic_id) if by_id else cluster.topic(wanted.topic)
-        # A topic id nobody knows is UNKNOWN_TOPIC_ID; a missing partition of a known topic,
-        # or a missing topic named by name, UNKNOWN_TOPIC_OR_PARTITION.
+    answers: list[Answer] = []
+    # A topic id nobody knows is UNKNOWN_TOPIC_ID; a missing partition of a known topic, or
+    # a missing topic named by name, UNKNOWN_TOPIC_OR_PARTITION.
+    resolved: dict[Any, Topic | None] = {}
+    for key, name, topic_id, fp in wanted:
+        ref = topic_id if by_id else name
+        if ref in resolved:
+            topic = resolved[ref]
+        else:
+            topic = resolved[ref] = cluster.topics_by_id.get(topic_id) if by_id else cluster.topic(name)
         missing = ErrorCode.UNKNOWN_TOPIC_ID if by_id and topic is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        partitions = []
-        for fp in wanted.partitions:
-            index = fp.partition
-            error, _state, plog = broker.leader_partition(
-                topic, index, ctx.node_id, fp.current_leader_epoch, missing=missing
-            )
-            if plog is None:
-                any_error = True
-                partitions.append(_error(index, error, unknown=error is missing))
-                continue
-            hw = plog.high_watermark
-            start = plog.log_start_offset
-            lso = broker.producers.last_stable_offset(topic.name, index, hw)
-            # The first batch of the response is always whole, whatever the limits: a
-            # consumer must be able to make progress past a batch bigger than max_bytes.
-            limit = min(fp.partition_max_bytes, budget - total)
-            if total == 0:
-                limit = max(limit, 1)
-            try:
-                upper = lso if read_committed else None  # read_committed stops at the LSO
-                chunks = plog.read(fp.fetch_offset, limit, max_offset=upper) if limit > 0 else []
-            except OffsetOutOfRange:
-                any_error = True
-                partitions.append(_error(index, ErrorCode.OFFSET_OUT_OF_RANGE))
-                continue
-            except KafkaStorageError:
-                any_error = True
-                partitions.append(_error(index, ErrorCode.KAFKA_STORAGE_ERROR))
-                continue
-            size = sum(len(c) for c in chunks)
-            if size > limit and total > 0:
-                # Only the first non-empty partition may exceed the limits (KIP-74); a later
-                # partition whose next batch does not fit returns nothing this time.
-                chunks, size = [], 0
-            total += size
-            aborted = None
-            if read_committed:
-                aborted = [
-                    AbortedTransaction(producer_id=e.producer_id, first_offset=e.first_offset)
-                    for e in plog.aborted_txns_for_fetch(fp.fetch_offset, chunks)
-                ]
-            partitions.append(
+        out_name = topic.name if topic is not None else (name or "")
+        out_id = topic.topic_id if topic is not None else topic_id
+        index = fp.partition
+        error, _state, plog = broker.leader_partition(topic, index, ctx.node_id, fp.current_leader_epoch, missing=missing)
+        if plog is None:
+            any_error = True
+            answers.append((key, out_name, out_id, _error(index, error, unknown=error is missing)))
+            continue
+        hw = plog.high_watermark
+        start = plog.log_start_offset
+        lso = broker.producers.last_stable_offset(topic.name, index, hw)
+        # The first batch of the response is always whole, whatever the limits: a
+        # consumer must be able to make progress past a batch bigger than max_bytes.
+        limit = min(fp.partition_max_bytes, budget - total)
+        if total == 0:
+            limit = max(limit, 1)
+        try:
+            upper = lso if read_committed else None  # read_committed stops at the LSO
+            chunks = plog.read(fp.fetch_offset, limit, max_offset=upper) if limit > 0 else []
+        except OffsetOutOfRange:
+            any_error = True
+            answers.append((key, out_name, out_id, _error(index, ErrorCode.OFFSET_OUT_OF_RANGE)))
+            continue
+        except KafkaStorageError:
+            any_error = True
+            answers.append((key, out_name, out_id, _error(index, ErrorCode.KAFKA_STORAGE_ERROR)))
+            continue
+        size = sum(len(c) for c in chunks)
+        if size > limit and total > 0:
+            # Only the first non-empty partition may exceed the limits (KIP-74); a later
+            # partition whose next batch does not fit returns nothing this time.
+            chunks, size = [], 0
+        total += size
+        aborted = None
+        if read_committed:
+            aborted = [
+                AbortedTransaction(producer_id=e.producer_id, first_offset=e.first_offset)
+                for e in plog.aborted_txns_for_fetch(fp.fetch_offset, chunks)
+            ]
+        answers.append(
+            (
+                key,
+                out_name,
+                out_id,
                 PartitionData(
                     partition_index=index,
                     error_code=ErrorCode.NONE,
@@ -120,35 +172,69 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, by_id: bool) -> tuple[li
                     aborted_transactions=aborted,
                     preferred_read_replica=-1,
                     records=chunks,
-                )
-            )
-        responses.append(
-            FetchableTopicResponse(
-                topic=topic.name if topic is not None else (wanted.topic or ""),
-                topic_id=topic.topic_id if topic is not None else wanted.topic_id,
-                partitions=partitions,
+                ),
             )
         )
-    return responses, total, any_error
+    return answers, total, any_error
+
+
+def _group(answers: Iterable[Answer]) -> list[FetchableTopicResponse]:
+    """The response's topics: consecutive partitions of one topic under one entry."""
+    responses: list[FetchableTopicResponse] = []
+    last = None
+    for _key, name, topic_id, data in answers:
+        if last is not None and (name, topic_id) == last:
+            responses[-1].partitions.append(data)
+        else:
+            responses.append(FetchableTopicResponse(topic=name, topic_id=topic_id, partitions=[data]))
+            last = (name, topic_id)
+    return responses
+
+
+def _now_ms() -> int:
+    return int(trio.current_time() * 1000)
+
+
+def _session_error(code: ErrorCode) -> FetchResponse:
+    # As Kafka's SessionErrorContext: the error, no session id, no partitions.
+    return FetchResponse(throttle_time_ms=0, error_code=code, session_id=INVALID_SESSION_ID, responses=[])
 
 
 @handles(ApiKey.FETCH, min_version=4, max_version=16)
 async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
     version = ctx.api_version
-    if version >= 7:
-        if req.session_id != 0:
-            return FetchResponse(error_code=ErrorCode.FETCH_SESSION_ID_NOT_FOUND, session_id=0)
-        if req.session_epoch not in (0, -1):
-            return FetchResponse(error_code=ErrorCode.INVALID_FETCH_SESSION_EPOCH, session_id=0)
     by_id = version >= 13
-    responses, total, any_error = _fetch_once(ctx, req, by_id)
-    if total < max(req.min_bytes, 1) and not any_error and req.max_wait_ms > 0 and req.topics:
-        # Long polling: wait for an append to any requested partition, or the deadline.
-        partitions = [
-            (t.topic if not by_id else _name_of(ctx, t.topic_id), p.partition)
-            for t in req.topics
-            for p in t.partitions
-        ]
+    session: FetchSession | None = None
+    create = False
+    if version >= 7:
+        cache = cache_of(ctx.broker)
+        if req.session_epoch in (INITIAL_EPOCH, FINAL_EPOCH):
+            # A full request: it ends the session it names; epoch 0 asks for a new one.
+            if req.session_id != INVALID_SESSION_ID:
+                cache.remove(req.session_id)
+            create = req.session_epoch == INITIAL_EPOCH
+        else:
+            session = cache.get(req.session_id)
+            if session is None:
+                return _session_error(ErrorCode.FETCH_SESSION_ID_NOT_FOUND)
+            if session.epoch != req.session_epoch:
+                return _session_error(ErrorCode.INVALID_FETCH_SESSION_EPOCH)
+            if session.uses_topic_ids != by_id:
+                return _session_error(ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR)
+            session.update(_requested(req, by_id), _forgotten(req, by_id))
+            if not session.partitions:
+                # Nothing left to fetch: the session goes, the request is sessionless.
+                cache.remove(session.id)
+                session = None
+            else:
+                cache.touch(session, _now_ms())
+                session.epoch = next_epoch(session.epoch)
+    wanted = _of_session(session) if session is not None else _requested(req, by_id)
+    answers, total, any_error = _fetch_once(ctx, req, wanted, by_id)
+    if total < max(req.min_bytes, 1) and not any_error and req.max_wait_ms > 0 and wanted:
+        # Long polling: wait for an append to any partition fetched (all of the session's,
+        # for an incremental request), or the deadline.
+        partitions = list({(name, data.partition_index) for _k, name, _i, data in answers})
         deadline = trio.current_time() + req.max_wait_ms / 1000
         while True:
             event = ctx.broker.register_waiter(partitions)
@@ -157,12 +243,38 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
                     await event.wait()
             finally:
                 ctx.broker.unregister_waiter(event, partitions)
-            responses, total, any_error = _fetch_once(ctx, req, by_id)
+            answers, total, any_error = _fetch_once(ctx, req, wanted, by_id)
             if total >= max(req.min_bytes, 1) or any_error or trio.current_time() >= deadline:
                 break
-    return FetchResponse(throttle_time_ms=0, error_code=ErrorCode.NONE, session_id=0, responses=responses)
-
-
-def _name_of(ctx: RequestContext, topic_id: uuid.UUID) -> str:
-    topic = ctx.broker.cluster.topics_by_id.get(topic_id)
-    return topic.name if topic is not None else ""
+    if session is not None:
+        if session.epoch != next_epoch(req.session_epoch):
+            # Another request of the session came meanwhile (a duplicate): as Kafka.
+            return FetchResponse(
+                throttle_time_ms=0, error_code=ErrorCode.INVALID_FETCH_SESSION_EPOCH, session_id=session.id, responses=[]
+            )
+        news = []
+        for answer in answers:
+            key, data = answer[0], answer[3]
+            cached = session.partitions.get(key)
+            if cached is None:  # forgotten meanwhile
+                continue
+            if cached.must_respond(data):
+                news.append(answer)
+                session.answered(key, bool(data.records) and sum(len(c) for c in data.records) > 0)
+        return FetchResponse(throttle_time_ms=0, error_code=ErrorCode.NONE, session_id=session.id, responses=_group(news))
+    session_id = INVALID_SESSION_ID
+    if create:
+        cached_partitions: OrderedDict[PartitionKey, CachedPartition] = OrderedDict()
+        requests = {key: (name, topic_id, fp) for key, name, topic_id, fp in wanted}
+        for key, _name, _id, data in answers:
+            name, topic_id, fp = requests[key]
+            cached_partitions[key] = CachedPartition(
+                name,
+                topic_id,
+                fp,
+                high_watermark=data.high_watermark,
+                log_start_offset=data.log_start_offset,
+                last_stable_offset=data.last_stable_offset,
+            )
+        session_id = cache_of(ctx.broker).maybe_create(_now_ms(), False, cached_partitions, by_id)
+    return FetchResponse(throttle_time_ms=0, error_code=ErrorCode.NONE, session_id=session_id, responses=_group(answers))

@@ -132,13 +132,6 @@ async def test_fetch_unknown_topic_and_partition(client: Client, topic: str) -> 
     assert response.responses[0].partitions[0].error_code == 3
 
 
-async def test_fetch_session_ids_are_never_created(client: Client, topic: str) -> None:
-    response = await client.request(fetch_request(topic, 0, session_id=0, session_epoch=0), 12)
-    assert (response.error_code, response.session_id) == (0, 0)
-    unknown = await client.request(fetch_request(topic, 0, session_id=42, session_epoch=1), 12)
-    assert unknown.error_code == 70
-
-
 async def test_waiting_fetch_is_woken_by_an_append(broker: Broker, topic: str, nursery, autojump_clock) -> None:
     fetcher_ours, fetcher_theirs = trio.testing.memory_stream_pair()
     producer_ours, producer_theirs = trio.testing.memory_stream_pair()
