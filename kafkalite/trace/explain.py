@@ -197,9 +197,16 @@ def _unsupported_version(ctx: Context, site: ErrorSite) -> str | None:
 
 
 def _fetch_session(ctx: Context, site: ErrorSite) -> str | None:
+    session_id = getattr(ctx.request, "session_id", "?")
+    epoch = getattr(ctx.request, "session_epoch", "?")
+    if site.code == ErrorCode.FETCH_SESSION_ID_NOT_FOUND:
+        return (
+            f"no fetch session {session_id} (KIP-227): it was evicted from the session cache, or the "
+            "broker restarted; the client starts a new session with a full fetch"
+        )
     return (
-        f"kafkalite keeps no fetch sessions (KIP-227): session id {getattr(ctx.request, 'session_id', '?')} "
-        f"epoch {getattr(ctx.request, 'session_epoch', '?')} is unknown; the client falls back to full fetches"
+        f"fetch session {session_id} expects another epoch than {epoch} (KIP-227): a request was lost or "
+        "repeated; the client starts a new session with a full fetch"
     )
 
 
