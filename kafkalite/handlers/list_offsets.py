@@ -9,7 +9,8 @@
 # * v7: timestamp -3 = the record with the largest timestamp (KIP-734): the first record
 #       that has it, found inside its batch (KAFKA-16310), not the batch's last offset
 # * v8: timestamp -4 = earliest local offset (KIP-405): the log start here, no tiered storage
-# * v9: timestamp -5 = latest tiered offset (KIP-1005): the high watermark here
+# * v9: timestamp -5 = latest tiered offset (KIP-1005): offset -1 and leader epoch -1 here,
+#       as Kafka answers for a topic without remote storage
 # * v10: timeout_ms (KIP-1075)
 """ListOffsets: earliest, latest, max-timestamp and by-timestamp offset lookups."""
 
@@ -35,6 +36,18 @@ EARLIEST = -2
 MAX_TIMESTAMP = -3
 EARLIEST_LOCAL = -4
 LATEST_TIERED = -5
+
+
+def _epoch_at(epochs: list[tuple[int, int]], offset: int, current: int) -> int:
+    """The leader epoch of *offset* from the log's (epoch, start offset) entries. A log
+    without one that covers it (nothing appended yet) answers the *current* leader epoch:
+    Kafka's leader records its epoch in the cache when it becomes leader."""
+    found = current
+    for epoch, start in epochs:
+        if start > offset:
+            break
+        found = epoch
+    return found
 
 
 def _record_at_or_after(plog, target: int) -> tuple[int, int] | None:
@@ -98,10 +111,13 @@ async def list_offsets(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffs
             if read_committed:
                 fetchable = broker.producers.last_stable_offset(wanted.name, index, fetchable)
             ts = p.timestamp
-            if ts == LATEST or (ts == LATEST_TIERED and version >= 9):
+            if ts == LATEST:
                 answer(ErrorCode.NONE, fetchable, -1, epoch)
+            elif ts == LATEST_TIERED and version >= 9:
+                answer(ErrorCode.NONE, -1, -1, -1)  # nothing is in remote storage
             elif ts == EARLIEST or (ts == EARLIEST_LOCAL and version >= 8):
-                answer(ErrorCode.NONE, plog.log_start_offset, -1, epoch)
+                start = plog.log_start_offset
+                answer(ErrorCode.NONE, start, -1, _epoch_at(plog.leader_epochs, start, epoch))
             elif ts < 0 and not (ts == MAX_TIMESTAMP and version >= 7):
                 answer(ErrorCode.UNSUPPORTED_VERSION if ts >= LATEST_TIERED else ErrorCode.INVALID_REQUEST)
             else:

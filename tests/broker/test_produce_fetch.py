@@ -294,6 +294,22 @@ async def test_list_offsets_special_and_real_timestamps(client: Client, topic: s
     assert await ask(base + 99_999) == (0, -1, -1)
 
 
+async def test_list_offsets_tiered_and_earliest_as_kafka_without_remote_storage(client: Client, topic: str) -> None:
+    async def ask(ts: int) -> tuple[int, int, int]:
+        p = (await client.request(list_offsets(topic, ts), 9)).topics[0].partitions[0]
+        return p.error_code, p.offset, p.leader_epoch
+
+    # An empty log: the leader's own epoch, which Kafka records when it becomes leader.
+    assert await ask(-2) == (0, 0, 0)
+    assert await ask(-4) == (0, 0, 0)
+    await produce(client, topic, batch(b"a", b"b"))
+    assert await ask(-2) == (0, 0, 0)
+    assert await ask(-4) == (0, 0, 0)
+    # LATEST_TIERED: nothing is in remote storage, so offset -1 and epoch -1 (UnifiedLog).
+    assert await ask(-5) == (0, -1, -1)
+    assert await ask(-1) == (0, 2, 0)
+
+
 async def test_offset_for_leader_epoch_answers_epoch_zero_and_the_log_end(client: Client, topic: str) -> None:
     await produce(client, topic, batch(b"a", b"b"))
     request = OffsetForLeaderEpochRequest(topics=[OffsetForLeaderTopic(topic=topic, partitions=[
