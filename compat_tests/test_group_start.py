@@ -89,9 +89,9 @@ class KafkaPythonMember(threading.Thread):
 
 
 def assigned_once_each(members: list) -> None:
-    def settled() -> bool:
+    def settled() -> None:
         assigns = [[p for kind, p in m.events if kind == "assign"] for m in members]
-        return all(assigns) and sum(len(a[-1]) for a in assigns) == PARTITIONS
+        assert all(assigns) and sum(len(a[-1]) for a in assigns) == PARTITIONS, [m.events for m in members]
 
     eventually(settled, timeout=TIMEOUT)
     time.sleep(0.5)  # room for a second generation to show, had there been one
