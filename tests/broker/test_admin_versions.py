@@ -3,6 +3,7 @@ ListTransactions v2, DescribeTopicPartitions v0 and DescribeLogDirs v0-5."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -30,7 +31,7 @@ from kafkalite.wire.messages.describe_topic_partitions import (
 from kafkalite.wire.messages.list_transactions import ListTransactionsRequest
 from kafkalite.wire.records import NewRecord, build_batch
 
-from .conftest import Client
+from .conftest import Client, make_broker
 from .test_transactions import TxnProducer
 
 ZERO_UUID = uuid.UUID(int=0)
@@ -277,3 +278,21 @@ async def test_describe_log_dirs_on_disk_sums_segments_and_reads_the_volume(tmp_
     st = os.statvfs(tmp_path)
     assert result.total_bytes == st.f_blocks * st.f_frsize
     assert 0 < result.usable_bytes <= result.total_bytes
+
+
+# Learning mode: reasons for the new error answers
+
+
+async def test_trace_explains_a_bad_pattern_and_a_bad_cursor(caplog: pytest.LogCaptureFixture, nursery: trio.Nursery) -> None:
+    caplog.set_level(logging.INFO, logger="kafkalite.trace")
+    broker = make_broker(trace=True)
+    broker.create_topic("a", 1)
+    ours, theirs = trio.testing.memory_stream_pair()
+    nursery.start_soon(handle_connection, broker, theirs, 0)
+    client = Client(ours)
+    await client.request(ListTransactionsRequest(transactional_id_pattern="(?=x)"), 2)
+    await client.request(dtp("a", cursor=("b", 0)), 0)
+    await ours.aclose()
+    traced = "\n".join(r.getMessage() for r in caplog.records if r.name == "kafkalite.trace")
+    assert "! INVALID_REGULAR_EXPRESSION: the transactional id pattern '(?=x)' is not a regular expression Kafka's RE2/J compiles" in traced
+    assert "! INVALID_REQUEST: the cursor's topic b is not among the topics asked for" in traced
