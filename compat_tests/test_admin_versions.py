@@ -2,13 +2,17 @@
 
 kafka-python 3 speaks DescribeCluster v2, ListTransactions v2 (transactional id pattern),
 DescribeTopicPartitions and DescribeLogDirs; confluent-kafka creates the transactions and
-describes topics. CreateTopics v0-1 and DeleteTopics v0 go out through kafkalite's own codec:
+describes topics (librdkafka 2.16 does that with Metadata, not DescribeTopicPartitions); Kafka's
+own Java admin client (the reference Kafka's jars) describes topics with
+DescribeTopicPartitions and log dirs with DescribeLogDirs v5. CreateTopics v0-1 and DeleteTopics v0 go out through kafkalite's own codec:
 Kafka 3.9 served them, Kafka 4 removed them (KIP-896).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -249,3 +253,48 @@ def test_describe_log_dirs_on_disk(tmp_path: Path) -> None:
         assert 0 < log_dir["usable_bytes"] <= log_dir["total_bytes"]
     finally:
         stop_broker(proc)
+
+
+# -- Kafka's Java admin client (the reference Kafka's own jars) ---------------------------
+
+
+def _java_tools() -> tuple[str, str, Path] | None:
+    """(javac, java, jar folder) when a JDK and the reference Kafka's jars are here."""
+    from .reference.kafka_reference import libs_dir
+
+    javac, java = shutil.which("javac"), shutil.which("java")
+    libs = libs_dir()
+    if not (javac and java and libs.is_dir() and any(libs.glob("kafka-clients-*.jar"))):
+        return None
+    return javac, java, libs
+
+
+JAVA = _java_tools()
+
+
+@pytest.mark.skipif(
+    JAVA is None, reason="needs a JDK and the reference Kafka's jars (make test-kafka fetches them)"
+)
+def test_java_admin_client_describes_topics_and_log_dirs(bootstrap: str, topic_name: str, tmp_path: Path) -> None:
+    # Kafka 4's admin client: describeTopics over DescribeTopicPartitions, describeCluster v2,
+    # describeLogDirs at its newest version.
+    assert JAVA is not None
+    javac, java, libs = JAVA
+    source = Path(__file__).parent / "java" / "AdminDescribe.java"
+    subprocess.run([javac, "-cp", f"{libs}/*", "-d", str(tmp_path), str(source)], check=True, timeout=120)
+    create_topic(bootstrap, topic_name, 2)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(topic_name, b"z" * 100, partition=1)
+    assert producer.flush(15) == 0
+    run = subprocess.run(
+        [java, "-cp", f"{libs}/*{os.pathsep}{tmp_path}", "AdminDescribe", bootstrap, topic_name],
+        capture_output=True, text=True, timeout=120,
+    )
+    lines = [line for line in run.stdout.splitlines() if line.split(" ")[0] in ("partition", "internal", "logdir", "done")]
+    assert run.returncode == 0 and lines[-1] == "done", run.stdout + run.stderr
+    partitions = [line.split() for line in lines if line.startswith("partition ")]
+    assert [p[1] for p in partitions] == ["0", "1"]
+    assert all(p[3] == p[5] for p in partitions)  # the leader is the whole ISR
+    assert "internal false" in lines
+    sizes = {line.split()[2]: int(line.split()[3]) for line in lines if line.startswith("logdir ")}
+    assert sizes[f"{topic_name}-0"] == 0 and sizes[f"{topic_name}-1"] > 100
