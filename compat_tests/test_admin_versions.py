@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from confluent_kafka import Producer
@@ -213,9 +213,14 @@ def test_describe_log_dirs_versions(bootstrap: str, topic_name: str, version: in
     create_topic(bootstrap, topic_name, 1)
     with WireClient(bootstrap) as client:
         asked = [DescribableLogDirTopic(topic=topic_name, partitions=[0]), DescribableLogDirTopic(topic=topic_name + "-x", partitions=[0])]
-        response = client.request(DescribeLogDirsRequest(topics=asked), version)
-        (result,) = response.results
-        assert [(t.name, [p.partition_index for p in t.partitions]) for t in result.topics] == [(topic_name, [0])]
+
+        def described() -> Any:
+            # Kafka's broker creates the log a moment after Metadata shows the topic
+            (result,) = client.request(DescribeLogDirsRequest(topics=asked), version).results
+            assert [(t.name, [p.partition_index for p in t.partitions]) for t in result.topics] == [(topic_name, [0])]
+            return result
+
+        result = eventually(described)
         everything = client.request(DescribeLogDirsRequest(topics=None), version)
         assert topic_name in {t.name for t in everything.results[0].topics}
     if version >= 4:
@@ -227,6 +232,7 @@ def test_describe_log_dirs_v0(bootstrap: str, topic_name: str) -> None:
     create_topic(bootstrap, topic_name, 1)
     with WireClient(bootstrap) as client:
         response = client.request(DescribeLogDirsRequest(topics=[DescribableLogDirTopic(topic=topic_name, partitions=[0])]), 0)
+    # kafkalite creates the log before it answers CreateTopics: no need to wait
     assert [(t.name, len(t.partitions)) for t in response.results[0].topics] == [(topic_name, 1)]
 
 
