@@ -115,20 +115,20 @@ def describe(
     if cursor is not None and cursor.partition_index < 0:
         raise InvalidCursor(f"DescribeTopicPartitionsRequest cursor partition must be valid: {cursor}")
     remaining = max(min(MAX_PARTITIONS_PER_RESPONSE, req.response_partition_limit), 1)
-    response = DescribeTopicPartitionsResponse(throttle_time_ms=0, topics=[], next_cursor=None)
+    described: list[DescribeTopicPartitionsResponseTopic] = []
+    next_cursor = None
     for name in names:
         if remaining == 0:
-            return DescribeTopicPartitionsResponse(
-                throttle_time_ms=0, topics=response.topics, next_cursor=Cursor(topic_name=name, partition_index=0)
-            )
+            next_cursor = Cursor(topic_name=name, partition_index=0)
+            break
         topic = topics.get(name)
         if topic is None:
             if not fetch_all:
-                response.topics.append(_unknown(name))
+                described.append(_unknown(name))
             continue
         start = cursor.partition_index if cursor is not None and name == cursor_topic else 0
         partitions, next_index = _partitions(topic, start, remaining)
-        response.topics.append(
+        described.append(
             DescribeTopicPartitionsResponseTopic(
                 error_code=ErrorCode.NONE,
                 name=name,
@@ -139,13 +139,10 @@ def describe(
             )
         )
         if next_index != -1:
-            return DescribeTopicPartitionsResponse(
-                throttle_time_ms=0,
-                topics=response.topics,
-                next_cursor=Cursor(topic_name=name, partition_index=next_index),
-            )
+            next_cursor = Cursor(topic_name=name, partition_index=next_index)
+            break
         remaining -= len(partitions)
-    return response
+    return DescribeTopicPartitionsResponse(throttle_time_ms=0, topics=described, next_cursor=next_cursor)
 
 
 @handles(ApiKey.DESCRIBE_TOPIC_PARTITIONS, min_version=0, max_version=0, error_response=_error_response)
