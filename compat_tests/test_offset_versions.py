@@ -103,7 +103,7 @@ def versions_of(sent: set[tuple[int, int]], api_key: int) -> set[int]:
 
 
 @pytest.mark.kafkalite_only(reason=REMOVED_IN_KAFKA_4)
-def test_kafka_python_0_8_1_lists_offsets_with_v0_and_cannot_commit_to_zookeeper(
+def test_kafka_python_0_8_1_lists_offsets_with_v0_and_cannot_use_zookeeper_offsets(
     bootstrap: str, topic: str, group_id: str, sent: set
 ) -> None:
     consumer = pinned_consumer(bootstrap, group_id, (0, 8, 1))
@@ -115,10 +115,13 @@ def test_kafka_python_0_8_1_lists_offsets_with_v0_and_cannot_commit_to_zookeeper
         # v0 commits went to ZooKeeper: a Kafka 3.9 broker without it refuses them.
         with pytest.raises(UnsupportedVersionError):
             consumer.commit({tp: OffsetAndMetadata(3, "", -1)})
+        with pytest.raises(UnsupportedVersionError):
+            consumer.committed(tp)
     finally:
         consumer.close()
     assert versions_of(sent, LIST_OFFSETS) == {0}
     assert versions_of(sent, OFFSET_COMMIT) == {0}
+    assert versions_of(sent, OFFSET_FETCH) == {0}
 
 
 @pytest.mark.kafkalite_only(reason=REMOVED_IN_KAFKA_4)

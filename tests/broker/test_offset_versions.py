@@ -241,6 +241,20 @@ async def test_commit_v1_offsets_expire_from_the_clients_timestamp(broker: Broke
     assert (await fetch_offsets(client, "new", {"t": [0]}))[("t", 0)][0] == 5
 
 
+async def test_retention_time_of_v2_expires_the_offset_then_and_v5_has_none(broker: Broker, client) -> None:
+    await client.request(commit_request({"t": [0]}, group_id="short", retention_time_ms=60_000), 2)
+    await client.request(commit_request({"t": [0]}, group_id="default", retention_time_ms=-1), 4)
+    await client.request(commit_request({"t": [0]}, group_id="v5", retention_time_ms=60_000), 5)  # not on the wire
+    broker.groups.cleanup_group_metadata()
+    assert (await fetch_offsets(client, "short", {"t": [0]}))[("t", 0)][0] == 5
+    later = now_ms() + 61_000
+    broker.groups.wall_ms = lambda: later
+    broker.groups.cleanup_group_metadata()
+    assert (await fetch_offsets(client, "short", {"t": [0]}))[("t", 0)][0] == -1
+    assert (await fetch_offsets(client, "default", {"t": [0]}))[("t", 0)][0] == 5
+    assert (await fetch_offsets(client, "v5", {"t": [0]}))[("t", 0)][0] == 5
+
+
 async def test_commit_v1_checks_the_generation(broker: Broker, nursery: trio.Nursery, client) -> None:
     member = GroupMember(connect(broker, nursery), "grp")
     await member.join_and_sync()
