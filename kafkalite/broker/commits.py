@@ -27,7 +27,9 @@ def split_commits(cluster: ClusterState, topics: list[Any]) -> tuple[dict[TopicP
             else:
                 valid.append(
                     CommitRequest(
-                        topic.name, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.committed_metadata
+                        topic.name, p.partition_index, p.committed_offset, p.committed_leader_epoch, p.committed_metadata,
+                        # OffsetCommit v1's per-partition timestamp; TxnOffsetCommit has none.
+                        getattr(p, "commit_timestamp", -1),
                     )
                 )
     return answers, valid

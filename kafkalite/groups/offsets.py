@@ -87,10 +87,14 @@ class OffsetManagement(CoordinatorCore):
                 errors.append(ErrorCode.OFFSET_METADATA_TOO_LARGE)
                 continue
             errors.append(ErrorCode.NONE)
-            written.append(((p.topic, p.partition), OffsetAndMetadata(p.offset, p.leader_epoch, p.metadata or "", now, expire)))
+            # Kafka keeps a client's commit timestamp (OffsetCommit v1) as given: offsets
+            # are then dated (for expiry) from it.
+            committed_at = now if p.commit_timestamp == -1 else p.commit_timestamp
+            value = OffsetAndMetadata(p.offset, p.leader_epoch, p.metadata or "", committed_at, expire)
+            written.append(((p.topic, p.partition), value))
             records.append((
                 offset_commit_key(group_id, p.topic, p.partition),
-                offset_commit_value(p.offset, p.leader_epoch, p.metadata or "", now, expire),
+                offset_commit_value(p.offset, p.leader_epoch, p.metadata or "", committed_at, expire),
             ))
         error, base_offset = self._append_batch(group_id, records, producer_id=producer_id, producer_epoch=producer_epoch)
         if error is not ErrorCode.NONE:

@@ -84,6 +84,8 @@ class CommitRequest:
     offset: int
     leader_epoch: int
     metadata: str | None
+    #: The commit's time (OffsetCommit v1 lets the client give it); -1: the broker's clock.
+    commit_timestamp: int = -1
 
 
 @attrs.frozen

@@ -1,8 +1,14 @@
-# OffsetCommit: v2-9
+# OffsetCommit: v0-10
 #
 # Version notes:
-# * v2: retention_time_ms (-1: the broker's offsets.retention.minutes); commit timestamps
-#       are the broker's
+# * v0: no generation or member; Kafka 3 stored these commits in ZooKeeper, so a KRaft broker
+#       (Kafka 3.9 without ZooKeeper, as kafkalite) answers UNSUPPORTED_VERSION on every
+#       partition once one partition exists (partitions of unknown topics alone are answered
+#       UNKNOWN_TOPIC_OR_PARTITION); removed in Kafka 4.0
+# * v1: generation and member id; a commit timestamp per partition (-1: the broker's clock),
+#       kept as given: the offset is dated from it for expiry; removed in Kafka 4.0
+# * v2: retention_time_ms (-1: the broker's offsets.retention.minutes; else the offsets expire
+#       that long after the commit); commit timestamps are the broker's
 # * v3: throttle_time_ms
 # * v5: retention_time_ms removed
 # * v6: committed_leader_epoch per partition (KIP-320), kept and returned by OffsetFetch
@@ -10,6 +16,8 @@
 # * v8: flexible versions
 # * v9: a commit with a generation for a group that does not exist answers
 #       GROUP_ID_NOT_FOUND (older versions: ILLEGAL_GENERATION)
+# * v10: topics named by topic id (KIP-848); an id no topic has (the zero id too) answers
+#        UNKNOWN_TOPIC_ID on its partitions
 #
 # Generation -1 with an empty member id commits for a group without members: consumers
 # using assign() and admin tools. Commits are records of __consumer_offsets.
@@ -17,9 +25,12 @@
 
 from __future__ import annotations
 
+import attrs
+
 from kafkalite.broker.commits import answer_in_order, commit_all, split_commits
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.offset_commit import (
     OffsetCommitRequest,
     OffsetCommitResponse,
@@ -28,13 +39,33 @@ from kafkalite.wire.messages.offset_commit import (
 )
 
 
-@handles(ApiKey.OFFSET_COMMIT, min_version=2, max_version=9)
+@handles(ApiKey.OFFSET_COMMIT, min_version=0, max_version=10)
 async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> OffsetCommitResponse:
     broker = ctx.broker
     version = ctx.api_version
+    topics = req.topics
+    unknown_ids: set = set()
+    if version >= 10:
+        # Name each topic by its id; those no topic has are answered UNKNOWN_TOPIC_ID.
+        topics = []
+        for t in req.topics:
+            known = broker.cluster.topics_by_id.get(t.topic_id)
+            if known is None:
+                unknown_ids.add(t.topic_id)
+            else:
+                topics.append(attrs.evolve(t, name=known.name))
     # Every requested partition gets an answer, in request order: unknown topics and
     # partitions are answered here, the rest by the coordinator.
-    answers, valid = split_commits(broker.cluster, req.topics)
+    answers, valid = split_commits(broker.cluster, topics)
+    if version == 0 and valid:
+        # Kafka 3's v0 path writes to ZooKeeper; without it the whole request fails.
+        return OffsetCommitResponse(topics=[
+            OffsetCommitResponseTopic(name=t.name, partitions=[
+                OffsetCommitResponsePartition(partition_index=p.partition_index, error_code=ErrorCode.UNSUPPORTED_VERSION)
+                for p in t.partitions
+            ])
+            for t in req.topics
+        ])
     commit_all(
         answers,
         valid,
@@ -49,7 +80,18 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
             reports_group_id_not_found=version >= 9,
         ),
     )
-    return OffsetCommitResponse(
-        throttle_time_ms=0,
-        topics=answer_in_order(req.topics, answers, OffsetCommitResponseTopic, OffsetCommitResponsePartition),
-    )
+    answered = answer_in_order(topics, answers, OffsetCommitResponseTopic, OffsetCommitResponsePartition)
+    if version < 10:
+        return OffsetCommitResponse(throttle_time_ms=0, topics=answered)
+    by_request: list[OffsetCommitResponseTopic] = []
+    named = iter(answered)
+    for t in req.topics:
+        if t.topic_id in unknown_ids:
+            partitions = [
+                OffsetCommitResponsePartition(partition_index=p.partition_index, error_code=ErrorCode.UNKNOWN_TOPIC_ID)
+                for p in t.partitions
+            ]
+        else:
+            partitions = next(named).partitions
+        by_request.append(OffsetCommitResponseTopic(topic_id=t.topic_id, partitions=partitions))
+    return OffsetCommitResponse(throttle_time_ms=0, topics=by_request)

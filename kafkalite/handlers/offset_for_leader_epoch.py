@@ -1,6 +1,8 @@
-# OffsetForLeaderEpoch: v2-4
+# OffsetForLeaderEpoch: v0-4
 #
 # Version notes:
+# * v0: the end offset only (no leader epoch in the answer)
+# * v1: the answer names the leader epoch the end offset belongs to (KIP-279)
 # * v2: current_leader_epoch for fencing; throttle_time_ms
 # * v3: replica_id (consumers send -1, the default -2 marks a debug client)
 # * v4: flexible versions
@@ -23,7 +25,7 @@ from kafkalite.wire.messages.offset_for_leader_epoch import (
 )
 
 
-@handles(ApiKey.OFFSET_FOR_LEADER_EPOCH, min_version=2, max_version=4)
+@handles(ApiKey.OFFSET_FOR_LEADER_EPOCH, min_version=0, max_version=4)
 async def offset_for_leader_epoch(
     ctx: RequestContext, req: OffsetForLeaderEpochRequest
 ) -> OffsetForLeaderEpochResponse:

@@ -179,6 +179,12 @@ class PartitionLog(AbortedTransactions):
         return self._segments.base_offsets
 
     @property
+    def segment_times(self) -> list[tuple[int, int, int]]:
+        """(base offset, size in bytes, last modified ms) of each segment, oldest first: what
+        ListOffsets v0 answers from."""
+        return [(s.base_offset, s.size, self.files.mtime_ms(s.log_path)) for s in self._segments]
+
+    @property
     def leader_epochs(self) -> list[tuple[int, int]]:
         """(epoch, start offset) of each leader epoch in the log, oldest first."""
         return self._epochs.entries

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import time
 
 from kafkalite.storage import LogConfig, PartitionLog
 from kafkalite.wire.batch import iter_batches
@@ -127,3 +128,20 @@ def test_reads_through_sparse_index_find_every_offset(open_log):
     for base, last in expected:
         for offset in range(base, last + 1):
             assert batches_in(log.read(offset, 1))[0][:2] == (base, last)
+
+
+def test_segment_times_give_each_segments_base_size_and_modification_time(open_log):
+    # ListOffsets v0 answers from these (Kafka's legacyFetchOffsetsBefore).
+    log = open_log()
+    log.append(batch(2))
+    log.roll()
+    before = time.time_ns() // 1_000_000
+    log.append(batch(3))
+    after = time.time_ns() // 1_000_000
+    (first, first_size, first_modified), (second, second_size, second_modified) = log.segment_times
+    assert (first, second) == (0, 2)
+    assert first_size == len(batch(2)) and second_size == len(batch(3))
+    assert first_modified <= second_modified
+    assert before - 1000 <= second_modified <= after + 1000  # file systems keep coarse mtimes
+    log.roll()
+    assert log.segment_times[-1][:2] == (5, 0)

@@ -1,7 +1,9 @@
-"""ListOffsets (key 2): versions 1-10, flexible from 6.
+"""ListOffsets (key 2): versions 0-11, flexible from 6.
 
 Version notes:
 
+* v0: per partition, max_num_offsets in the request and a list of offsets (old_style_offsets)
+  in the response: segment base offsets, newest first (removed in Kafka 4.0).
 * v1: one offset per partition (max_num_offsets and old_style_offsets are gone); the
   response carries the timestamp of the returned offset.
 * v2: isolation_level in the request, throttle_time_ms in the response.
@@ -13,9 +15,8 @@ Version notes:
 * v8: no field changes (timestamp -4 asks for the local log start offset, KIP-405).
 * v9: no field changes (timestamp -5 asks for the last tiered offset, KIP-1005).
 * v10: timeout_ms in the request, for lookups in remote storage (KIP-1075).
-
-max_num_offsets and old_style_offsets exist only in v0, below our range; they are declared
-for completeness.
+* v11: no field changes (timestamp -6 asks for the earliest offset not yet uploaded to
+  remote storage, KIP-1023).
 """
 
 from kafkalite.wire.schema import array, field, message, struct
@@ -39,7 +40,7 @@ ListOffsetsTopic = struct(
 ListOffsetsRequest = message(
     "ListOffsetsRequest",
     api_key=API_KEY,
-    valid="1-10",
+    valid="0-11",
     flexible="6+",
     fields=[
         field("replica_id", "int32", "0+"),
@@ -68,7 +69,7 @@ ListOffsetsTopicResponse = struct(
 ListOffsetsResponse = message(
     "ListOffsetsResponse",
     api_key=API_KEY,
-    valid="1-10",
+    valid="0-11",
     flexible="6+",
     fields=[
         field("throttle_time_ms", "int32", "2+"),

@@ -1,7 +1,8 @@
-"""OffsetCommit (key 8): versions 2-9, flexible from 8.
+"""OffsetCommit (key 8): versions 0-10, flexible from 8.
 
 Version notes:
 
+* v0: group id and offsets only (Kafka stored them in ZooKeeper; removed in Kafka 4.0).
 * v1: generation and member id join the request; partitions carry a commit timestamp.
 * v2: the per-partition timestamp is gone, replaced by a request-wide retention time.
 * v3: the response gains throttle_time_ms.
@@ -12,6 +13,8 @@ Version notes:
 * v8: first flexible version.
 * v9: unchanged on the wire; usable by the KIP-848 consumer protocol, where
   generation_id_or_member_epoch is the member epoch.
+* v10: topics are named by topic id instead of name, in the request and the response
+  (KIP-848); an unknown id answers UNKNOWN_TOPIC_ID.
 """
 
 from kafkalite.wire.schema import array, field, message, struct
@@ -29,14 +32,15 @@ OffsetCommitRequestPartition = struct(
 
 OffsetCommitRequestTopic = struct(
     "OffsetCommitRequestTopic",
-    field("name", "string", "0+"),
+    field("name", "string", "0-9"),
+    field("topic_id", "uuid", "10+"),
     field("partitions", array(OffsetCommitRequestPartition), "0+"),
 )
 
 OffsetCommitRequest = message(
     "OffsetCommitRequest",
     api_key=API_KEY,
-    valid="2-9",
+    valid="0-10",
     flexible="8+",
     fields=[
         field("group_id", "string", "0+"),
@@ -56,14 +60,15 @@ OffsetCommitResponsePartition = struct(
 
 OffsetCommitResponseTopic = struct(
     "OffsetCommitResponseTopic",
-    field("name", "string", "0+"),
+    field("name", "string", "0-9"),
+    field("topic_id", "uuid", "10+"),
     field("partitions", array(OffsetCommitResponsePartition), "0+"),
 )
 
 OffsetCommitResponse = message(
     "OffsetCommitResponse",
     api_key=API_KEY,
-    valid="2-9",
+    valid="0-10",
     flexible="8+",
     fields=[
         field("throttle_time_ms", "int32", "3+"),

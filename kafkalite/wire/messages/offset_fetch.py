@@ -1,7 +1,8 @@
-"""OffsetFetch (key 9): versions 1-9, flexible from 6.
+"""OffsetFetch (key 9): versions 0-10, flexible from 6.
 
 Version notes:
 
+* v0: offsets read from ZooKeeper by Kafka (removed in Kafka 4.0).
 * v1: offsets come from the __consumer_offsets topic instead of ZooKeeper.
 * v2: a null topics array asks for every topic of the group; the response gains a
   top-level error_code for group and coordinator errors.
@@ -14,6 +15,8 @@ Version notes:
 * v8: several groups per request (KIP-709): request and response move into a groups
   array, and the single-group fields are gone.
 * v9: member_id and member_epoch per group, for the KIP-848 consumer protocol.
+* v10: topics are named by topic id instead of name, in the request and the response
+  (KIP-848); an unknown id answers UNKNOWN_TOPIC_ID.
 """
 
 from kafkalite.wire.schema import array, field, message, struct
@@ -28,7 +31,8 @@ OffsetFetchRequestTopic = struct(
 
 OffsetFetchRequestTopics = struct(
     "OffsetFetchRequestTopics",
-    field("name", "string", "8+"),
+    field("name", "string", "8-9"),
+    field("topic_id", "uuid", "10+"),
     field("partition_indexes", array("int32"), "8+"),
 )
 
@@ -43,7 +47,7 @@ OffsetFetchRequestGroup = struct(
 OffsetFetchRequest = message(
     "OffsetFetchRequest",
     api_key=API_KEY,
-    valid="1-9",
+    valid="0-10",
     flexible="6+",
     fields=[
         field("group_id", "string", "0-7"),
@@ -79,7 +83,8 @@ OffsetFetchResponsePartitions = struct(
 
 OffsetFetchResponseTopics = struct(
     "OffsetFetchResponseTopics",
-    field("name", "string", "8+"),
+    field("name", "string", "8-9"),
+    field("topic_id", "uuid", "10+"),
     field("partitions", array(OffsetFetchResponsePartitions), "8+"),
 )
 
@@ -93,7 +98,7 @@ OffsetFetchResponseGroup = struct(
 OffsetFetchResponse = message(
     "OffsetFetchResponse",
     api_key=API_KEY,
-    valid="1-9",
+    valid="0-10",
     flexible="6+",
     fields=[
         field("throttle_time_ms", "int32", "3+"),

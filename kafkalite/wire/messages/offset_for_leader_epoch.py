@@ -1,9 +1,12 @@
-"""OffsetForLeaderEpoch (key 23): versions 2-4, flexible from 4.
+"""OffsetForLeaderEpoch (key 23): versions 0-4, flexible from 4.
 
 Version notes:
 
+* v0: per partition, the requested leader_epoch; the response has the end offset only
+  (removed in Kafka 4.0, as v1).
+* v1: the response carries the leader_epoch the end offset belongs to (KIP-279).
 * v2: current_leader_epoch in the request, for fencing (KIP-320); throttle_time_ms in the
-  response. (v1 had added leader_epoch to the response.)
+  response.
 * v3: replica_id in the request; its default -2 marks a debugging consumer that may see
   offsets beyond the high watermark, -1 an ordinary consumer.
 * v4: flexible versions.
@@ -29,7 +32,7 @@ OffsetForLeaderTopic = struct(
 OffsetForLeaderEpochRequest = message(
     "OffsetForLeaderEpochRequest",
     api_key=API_KEY,
-    valid="2-4",
+    valid="0-4",
     flexible="4+",
     fields=[
         field("replica_id", "int32", "3+", default=-2),
@@ -54,7 +57,7 @@ OffsetForLeaderTopicResult = struct(
 OffsetForLeaderEpochResponse = message(
     "OffsetForLeaderEpochResponse",
     api_key=API_KEY,
-    valid="2-4",
+    valid="0-4",
     flexible="4+",
     fields=[
         field("throttle_time_ms", "int32", "2+"),
