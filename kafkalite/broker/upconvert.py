@@ -50,8 +50,9 @@ _MAGIC_OFFSET = 16  # offset int64, size int32, crc uint32: the magic byte of th
 
 
 def is_legacy(records: Any) -> bool:
-    """True when *records* (a Produce v0-2 record set) starts with a message of magic 0 or 1."""
-    return records is not None and len(records) > _MAGIC_OFFSET and records[_MAGIC_OFFSET] < 2
+    """True when *records* (a Produce v0-2 record set) does not start with a v2 batch: a message
+    of magic 0 or 1, or an invalid magic, which Kafka's message-set reader refuses as corrupt."""
+    return records is not None and len(records) > _MAGIC_OFFSET and records[_MAGIC_OFFSET] != 2
 
 
 def _describe(message: LegacyMessage) -> str:
@@ -100,6 +101,8 @@ def upconvert(records: Any, policy: TopicPolicy, tp: str, now_ms: int) -> Valida
         shallow = list(iter_message_set(records))
     except CorruptMessageError as exc:
         raise Refused(ErrorCode.CORRUPT_MESSAGE, str(exc)) from None
+    except InvalidMessageError as exc:
+        raise Refused(ErrorCode.INVALID_RECORD, f"{exc} in topic partition {tp}") from None
     if not shallow:
         return None
     source = Compression.NONE

@@ -161,6 +161,7 @@ def iter_message_set(buf: Any, max_message_size: int = 2**31 - 1) -> Iterator[Le
     Raises:
         CorruptMessageError: a message size below the minimum overhead or above
             *max_message_size*, a magic other than 0 and 1, or fields that do not fit.
+        InvalidMessageError: a v2 batch after the first message.
     """
     view = memoryview(buf)
     pos = 0
@@ -176,8 +177,12 @@ def iter_message_set(buf: Any, max_message_size: int = 2**31 - 1) -> Iterator[Le
                 f"Record size {size} exceeds the largest allowable message size ({max_message_size})."
             )
         magic = view[pos + LOG_OVERHEAD + 4]
+        if magic == 2 and pos > 0:
+            # A v2 batch after old messages: Kafka reads it as a batch of another magic.
+            raise InvalidMessageError(f"Batch magic 2 is not the same as the first batch's magic byte {view[16]}")
         if magic > 1:
-            raise CorruptMessageError(f"Invalid magic found in record: {magic}")
+            signed = magic - 256 if magic > 127 else magic
+            raise CorruptMessageError(f"Invalid magic found in record: {signed}")
         start = pos + LOG_OVERHEAD
         if start + size > total:
             return
