@@ -14,8 +14,9 @@
 # * v11: no layout change (KIP-890 server-side defence)
 # * v12: no layout change. It tells the broker that the producer may rely on transactions v2
 #   (KIP-890 part 2: the partition added to the transaction by the Produce itself). kafkalite
-#   finalizes no transaction.version, so clients stay on transactions v1 (the Java client sends
-#   at most v11 from a transactional producer then, v12+ only when it is not transactional):
+#   finalizes no transaction.version, so clients stay on transactions v1 (kafka-clients 4.4.0's
+#   Sender caps a transactional producer at v11 unless transactions v2 is enabled, and sends
+#   the latest version when it is not transactional):
 #   a transactional batch at v12+ is verified exactly as at v11 (the partition must have been
 #   added with AddPartitionsToTxn), nothing is added implicitly.
 # * v13: topics named by topic_id instead of name, in request and response (KIP-516); an
