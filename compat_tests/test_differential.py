@@ -84,12 +84,14 @@ class Known:
 
 
 def _api_versions_kafkalite(recorded: dict[str, Exchange], step: str) -> Any:
-    """Kafka's ApiVersions answer with kafkalite's documented lower maxima and no features."""
+    """Kafka's ApiVersions answer with kafkalite's documented lower maxima (and minima) and no features."""
     answer = copy.deepcopy(recorded[step].response)
     for key, entry in answer["api_keys"].items():
         name = key.strip("[]").split(" ", 1)[1]
         if name in KAFKALITE_MAX_VERSIONS:
             entry["max_version"] = KAFKALITE_MAX_VERSIONS[name]
+        if name in KAFKALITE_MIN_VERSIONS:
+            entry["min_version"] = KAFKALITE_MIN_VERSIONS[name]
     if "supported_features" in answer:
         answer.update(supported_features=[], finalized_features=[], finalized_features_epoch=-1)
     return answer
@@ -106,16 +108,20 @@ def _created_at_once(later_step: str) -> Callable[[dict[str, Exchange], str], An
 
 # compat_tests/reference/README.md, "Protocol versions".
 KAFKALITE_MAX_VERSIONS = {
-    "PRODUCE": 11, "FETCH": 16, "LIST_OFFSETS": 10, "OFFSET_COMMIT": 9, "OFFSET_FETCH": 9, "API_VERSIONS": 4,
+    "LIST_OFFSETS": 10, "OFFSET_COMMIT": 9, "OFFSET_FETCH": 9, "API_VERSIONS": 4,
     "DELETE_GROUPS": 2, "DESCRIBE_CLUSTER": 1, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4, "LIST_TRANSACTIONS": 1,
 }
+
+# README.md, "Protocol versions": versions Kafka 4 removed (KIP-896) that Kafka 3.9 served.
+KAFKALITE_MIN_VERSIONS = {"FETCH": 0}
 
 DV = "describe_configs/"
 KNOWN: list[Known] = [
     # -- deliberate (compat_tests/reference/README.md) ----------------------------------------
     Known(
-        "max-versions", "deliberate", ("api_versions/*",), r"^api_keys\[[^\]]+\]\.max_version$|_features",
-        "kafkalite's maximum versions are lower for some APIs, and it advertises no features "
+        "max-versions", "deliberate", ("api_versions/*",), r"^api_keys\[[^\]]+\]\.(max|min)_version$|_features",
+        "kafkalite's maximum versions are lower for some APIs, Fetch is served from v0 as Kafka 3.9 did, "
+        "and it advertises no features "
         "(README: Protocol versions, ApiVersions features)",
         kafkalite=_api_versions_kafkalite,
     ),
