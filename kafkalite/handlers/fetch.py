@@ -6,6 +6,9 @@
 #   kafkalite/wire/down_convert.py; no isolation level (read_uncommitted), no aborted
 #   transactions, zstd data UNSUPPORTED_COMPRESSION_TYPE. v0-2 limits are hard (no whole first
 #   batch guaranteed); v3 adds max_bytes and KIP-74's first-batch rule.
+# * v0-9: a topic whose compression.type is zstd answers UNSUPPORTED_COMPRESSION_TYPE (KIP-110)
+# * v0-5: a storage error is answered NOT_LEADER_OR_FOLLOWER (such clients may not know
+#   KAFKA_STORAGE_ERROR; they refresh metadata and retry), as Kafka does
 # * v1: throttle_time_ms; v2: magic 1 (timestamps)
 # * v4: isolation_level; last_stable_offset and aborted_transactions in the response
 # * v5: log_start_offset in request and response
@@ -120,6 +123,7 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
     total = 0
     any_error = False
     read_committed = req.isolation_level == READ_COMMITTED
+    old_client = ctx.api_version < 10
     answers: list[Answer] = []
     # A topic id nobody knows is UNKNOWN_TOPIC_ID; a missing partition of a known topic, or
     # a missing topic named by name, UNKNOWN_TOPIC_OR_PARTITION.
@@ -139,6 +143,12 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
             any_error = True
             answers.append((key, out_name, out_id, _error(index, error, unknown=error is missing)))
             continue
+        if old_client and topic.configs.get("compression.type") == "zstd":
+            # Fetch before v10 cannot read zstd (KIP-110): Kafka refuses the whole partition of
+            # a zstd topic, whatever its data.
+            any_error = True
+            answers.append((key, out_name, out_id, _error(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)))
+            continue
         hw = plog.high_watermark
         start = plog.log_start_offset
         lso = broker.producers.last_stable_offset(topic.name, index, hw)
@@ -156,7 +166,10 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
             continue
         except KafkaStorageError:
             any_error = True
-            answers.append((key, out_name, out_id, _error(index, ErrorCode.KAFKA_STORAGE_ERROR)))
+            # Clients of Fetch v5 and older may not know KAFKA_STORAGE_ERROR: Kafka answers
+            # NOT_LEADER_OR_FOLLOWER, which makes them refresh metadata and retry.
+            code = ErrorCode.KAFKA_STORAGE_ERROR if ctx.api_version > 5 else ErrorCode.NOT_LEADER_OR_FOLLOWER
+            answers.append((key, out_name, out_id, _error(index, code)))
             continue
         size = sum(len(c) for c in chunks)
         if size > limit and total > 0:

@@ -237,6 +237,27 @@ async def test_fetch_v3_of_zstd_data_is_unsupported_compression_type(broker: Bro
     assert (part.error_code, part.high_watermark) == (76, -1)
 
 
+async def test_fetch_before_v10_of_a_zstd_topic_is_unsupported_compression_type(broker: Broker, client: Client) -> None:
+    broker.create_topic("zt", 1, configs={"compression.type": "zstd"})
+    await produce(client, "zt", build_batch([(None, b"a")]), version=9)
+    assert (await fetched(client, "zt", 0, 9)).error_code == 76
+    assert (await fetched(client, "zt", 0, 10)).error_code == 0
+
+
+async def test_storage_error_is_not_leader_up_to_fetch_v5(broker: Broker, client: Client, topic: str, monkeypatch) -> None:
+    from kafkalite.storage import KafkaStorageError
+
+    await produce(client, topic, build_batch([(None, b"a")]), version=9)
+    plog = broker.log_for(topic, 0)
+
+    def failing(self, *args, **kwargs):
+        raise KafkaStorageError("disk gone")
+
+    monkeypatch.setattr(type(plog), "read", failing)
+    assert (await fetched(client, topic, 0, 5)).error_code == 6  # NOT_LEADER_OR_FOLLOWER
+    assert (await fetched(client, topic, 0, 6)).error_code == 56  # KAFKA_STORAGE_ERROR
+
+
 async def test_fetch_v1_skips_control_batches_and_returns_transactional_records(broker: Broker, client: Client, topic: str) -> None:
     from kafkalite.wire.records import ControlRecordType, build_control_batch
 
