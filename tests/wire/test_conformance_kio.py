@@ -76,7 +76,7 @@ def test_every_declared_version_is_checked_or_known_missing() -> None:
     # kio covers Kafka 4's ranges; the only declared versions it lacks are those Kafka 4
     # removed and kafkalite serves as Kafka 3.9 did: Produce v0-2 and Fetch v0-3 (checked
     # against Kafka's JSON definitions by test_schema_vs_spec.py and byte by byte in
-    # tests/wire/test_old_versions.py). Anything else missing means a misnamed module or class.
+    # tests/broker/test_legacy_produce.py). Anything else missing means a misnamed module or class.
     allowed = {f"{api}{kind}-v{v}" for api, top in (("Produce", 2), ("Fetch", 3))
                for kind in ("Request", "Response") for v in range(top + 1)}
     assert set(MISSING) <= allowed, sorted(set(MISSING) - allowed)
