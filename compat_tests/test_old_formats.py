@@ -221,3 +221,29 @@ def test_produce_v13_by_topic_id_and_fetch_v18(bootstrap: str, topic_name: str) 
         data = bytes(part.records)
         values = [r.value for pos, _h in iter_batches(data) for r in decode_records(data, pos)]
         assert values == [b"v13"]
+
+
+@pytest.mark.kafkalite_only(reason=REMOVED_IN_KAFKA_4)
+def test_old_kafka_python_group_consumer_reads_and_commits(bootstrap: str, topic_name: str, sent_versions: list) -> None:
+    create_topic(bootstrap, topic_name)
+    p = KafkaProducer(bootstrap_servers=bootstrap, api_version=(0, 10, 1), linger_ms=5)
+    for i in range(3):
+        p.send(topic_name, value=b"g%d" % i)
+    p.flush()
+    p.close()
+    group = f"old-{topic_name}"
+    c = KafkaConsumer(topic_name, bootstrap_servers=bootstrap, api_version=(0, 10, 1), group_id=group,
+                      auto_offset_reset="earliest", enable_auto_commit=False)
+    try:
+        got: list = []
+        deadline = time.monotonic() + TIMEOUT
+        while len(got) < 3 and time.monotonic() < deadline:
+            for records in c.poll(timeout_ms=300).values():
+                got.extend(records)
+        assert [r.value for r in got] == [b"g0", b"g1", b"g2"]
+        c.commit()
+        assert c.committed(KpTopicPartition(topic_name, 0)) == 3
+    finally:
+        c.close()
+    assert versions_of(sent_versions, "Produce") == {2}
+    assert versions_of(sent_versions, "Fetch") == {3}
