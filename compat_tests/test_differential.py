@@ -84,7 +84,7 @@ class Known:
 
 
 def _api_versions_kafkalite(recorded: dict[str, Exchange], step: str) -> Any:
-    """Kafka's ApiVersions answer with kafkalite's documented lower maxima and no features."""
+    """Kafka's ApiVersions answer with kafkalite's documented lower maxima (and minima) and no features."""
     answer = copy.deepcopy(recorded[step].response)
     for key, entry in answer["api_keys"].items():
         name = key.strip("[]").split(" ", 1)[1]
@@ -108,12 +108,11 @@ def _created_at_once(later_step: str) -> Callable[[dict[str, Exchange], str], An
 
 # compat_tests/reference/README.md, "Protocol versions".
 KAFKALITE_MAX_VERSIONS = {
-    "PRODUCE": 11, "FETCH": 16, "API_VERSIONS": 4,
-    "DELETE_GROUPS": 2, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4,
+    "API_VERSIONS": 4, "DELETE_GROUPS": 2, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4,
 }
 # Versions Kafka 4 removed (KIP-896) that kafkalite serves as Kafka 3.9 did (README: Protocol versions).
 KAFKALITE_MIN_VERSIONS = {
-    "LIST_OFFSETS": 0, "OFFSET_COMMIT": 0, "OFFSET_FETCH": 0, "OFFSET_FOR_LEADER_EPOCH": 0,
+    "FETCH": 0, "LIST_OFFSETS": 0, "OFFSET_COMMIT": 0, "OFFSET_FETCH": 0, "OFFSET_FOR_LEADER_EPOCH": 0,
     "CREATE_TOPICS": 0, "DELETE_TOPICS": 0, "DESCRIBE_LOG_DIRS": 0,
 }
 

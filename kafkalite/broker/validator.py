@@ -63,7 +63,7 @@ from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.primitives import DecodeError, read_varint, read_varlong
 from kafkalite.wire.records import build_batch, decode_records
 
-__all__ = ["Refused", "TopicPolicy", "Validated", "check_batch", "validate_records"]
+__all__ = ["Refused", "TopicPolicy", "Validated", "check_batch", "raise_record_errors", "timestamp_message", "validate_records"]
 
 _CODECS = {
     "uncompressed": Compression.NONE,
@@ -221,9 +221,9 @@ def validate_records(records: Any, header: BatchHeader, policy: TopicPolicy, tp:
         if policy.log_append_time or ts < 0:
             errors = [(i, "Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.")
                       for i in range(count)]
-            _raise_record_errors(errors, timestamp=True)
+            raise_record_errors(errors, timestamp=True)
         if now_ms - ts > policy.before_max_ms or ts - now_ms > policy.after_max_ms:
-            _raise_record_errors([(i, _ts_message(ts, i, now_ms, policy)) for i in range(count)], timestamp=True)
+            raise_record_errors([(i, timestamp_message(ts, i, now_ms, policy)) for i in range(count)], timestamp=True)
     base, top = header.base_timestamp, header.max_timestamp
     header_trusted = base >= 0 and top >= base
     if (
@@ -242,7 +242,7 @@ def validate_records(records: Any, header: BatchHeader, policy: TopicPolicy, tp:
     return _validate_slow(records, header, policy, tp, now_ms, source, target)
 
 
-def _ts_message(ts: int, offset: int, now_ms: int, policy: TopicPolicy) -> str:
+def timestamp_message(ts: int, offset: int, now_ms: int, policy: TopicPolicy) -> str:
     return (
         f"Timestamp {ts} of message with offset {offset} is out of range. The timestamp should be within "
         f"[{_long(now_ms - policy.before_max_ms)}, {_long(now_ms + policy.after_max_ms)}]"
@@ -254,7 +254,7 @@ def _long(value: int) -> int:
     return (value + 2**63) % 2**64 - 2**63
 
 
-def _raise_record_errors(errors: list[tuple[int, str]], *, timestamp: bool) -> None:
+def raise_record_errors(errors: list[tuple[int, str]], *, timestamp: bool) -> None:
     if timestamp:
         raise Refused(ErrorCode.INVALID_TIMESTAMP, "One or more records have been rejected due to invalid timestamp", errors)
     shown = ", ".join(f"RecordError(batchIndex={i}, message='{m}')" for i, m in errors[:3])
@@ -293,13 +293,13 @@ def _validate_slow(
             errors.append((index, f"Compacted topic cannot accept message without key in topic partition {tp}"))
             continue
         if check_ts and ts != -1 and (now_ms - ts > policy.before_max_ms or ts - now_ms > policy.after_max_ms):
-            errors.append((index, _ts_message(ts, offset_delta, now_ms, policy)))
+            errors.append((index, timestamp_message(ts, offset_delta, now_ms, policy)))
             timestamp_error = True
             continue
         if ts > max_ts:
             max_ts = ts
     if errors:
-        _raise_record_errors(errors, timestamp=timestamp_error)
+        raise_record_errors(errors, timestamp=timestamp_error)
 
     if target != source or (source != Compression.NONE and not consecutive):
         return _rebuild(records, header, policy, tp, target)

@@ -11,8 +11,8 @@ from kafkalite.wire.api_keys import ApiKey
 
 #: api key -> (module in this package, min version, max version)
 SERVED: dict[int, tuple[str, int, int]] = {
-    ApiKey.PRODUCE: ("produce", 0, 11),
-    ApiKey.FETCH: ("fetch", 4, 16),
+    ApiKey.PRODUCE: ("produce", 0, 13),
+    ApiKey.FETCH: ("fetch", 0, 18),
     ApiKey.LIST_OFFSETS: ("list_offsets", 0, 11),
     ApiKey.METADATA: ("metadata", 0, 13),
     ApiKey.OFFSET_COMMIT: ("offset_commit", 0, 10),

@@ -1,6 +1,15 @@
-# Fetch: v4-16
+# Fetch: v0-18
 #
 # Version notes:
+# * v0-3: answered in the message format the version reads, as Kafka 3 did (Kafka 4 removed
+#   them, KIP-896): stored v2 batches down-converted to magic 0 (v0-1) or magic 1 (v2-3) by
+#   kafkalite/wire/down_convert.py; no isolation level (read_uncommitted), no aborted
+#   transactions, zstd data UNSUPPORTED_COMPRESSION_TYPE. v0-2 limits are hard (no whole first
+#   batch guaranteed); v3 adds max_bytes and KIP-74's first-batch rule.
+# * v0-9: a topic whose compression.type is zstd answers UNSUPPORTED_COMPRESSION_TYPE (KIP-110)
+# * v0-5: a storage error is answered NOT_LEADER_OR_FOLLOWER (such clients may not know
+#   KAFKA_STORAGE_ERROR; they refresh metadata and retry), as Kafka does
+# * v1: throttle_time_ms; v2: magic 1 (timestamps)
 # * v4: isolation_level; last_stable_offset and aborted_transactions in the response
 # * v5: log_start_offset in request and response
 # * v7: fetch sessions (KIP-227): session_id / session_epoch, forgotten topics
@@ -10,6 +19,8 @@
 # * v13: topics addressed by topic_id instead of name (KIP-516)
 # * v15: replica_state replaces replica_id (KIP-903)
 # * v16: node_endpoints (KIP-951)
+# * v17: replica_directory_id per partition (KIP-853) and v18: high_watermark per partition
+#   (KIP-1166): tagged fields only followers send; a consumer's fetch is unchanged
 #
 # Fetch sessions (v7+, KIP-227): see kafkalite/broker/fetch_sessions.py for the rules. A
 # full request (epoch 0) makes a session when the cache has room; an incremental one names
@@ -24,6 +35,7 @@ import uuid
 from collections import OrderedDict
 from typing import Any, Iterable
 
+import attrs
 import trio
 
 from kafkalite.broker.cluster import Topic
@@ -41,7 +53,10 @@ from kafkalite.broker.fetch_sessions import (
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.storage import KafkaStorageError, OffsetOutOfRange
 from kafkalite.wire.api_keys import ApiKey
+from kafkalite.wire.batch import LOG_OVERHEAD
+from kafkalite.wire.down_convert import ZstdDownConversionError, down_convert
 from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.primitives import DecodeError
 from kafkalite.wire.messages.fetch import (
     AbortedTransaction,
     FetchableTopicResponse,
@@ -108,6 +123,7 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
     total = 0
     any_error = False
     read_committed = req.isolation_level == READ_COMMITTED
+    old_client = ctx.api_version < 10
     answers: list[Answer] = []
     # A topic id nobody knows is UNKNOWN_TOPIC_ID; a missing partition of a known topic, or
     # a missing topic named by name, UNKNOWN_TOPIC_OR_PARTITION.
@@ -127,6 +143,12 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
             any_error = True
             answers.append((key, out_name, out_id, _error(index, error, unknown=error is missing)))
             continue
+        if old_client and topic.configs.get("compression.type") == "zstd":
+            # Fetch before v10 cannot read zstd (KIP-110): Kafka refuses the whole partition of
+            # a zstd topic, whatever its data.
+            any_error = True
+            answers.append((key, out_name, out_id, _error(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)))
+            continue
         hw = plog.high_watermark
         start = plog.log_start_offset
         lso = broker.producers.last_stable_offset(topic.name, index, hw)
@@ -144,7 +166,10 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
             continue
         except KafkaStorageError:
             any_error = True
-            answers.append((key, out_name, out_id, _error(index, ErrorCode.KAFKA_STORAGE_ERROR)))
+            # Clients of Fetch v5 and older may not know KAFKA_STORAGE_ERROR: Kafka answers
+            # NOT_LEADER_OR_FOLLOWER, which makes them refresh metadata and retry.
+            code = ErrorCode.KAFKA_STORAGE_ERROR if ctx.api_version > 5 else ErrorCode.NOT_LEADER_OR_FOLLOWER
+            answers.append((key, out_name, out_id, _error(index, code)))
             continue
         size = sum(len(c) for c in chunks)
         if size > limit and total > 0:
@@ -178,6 +203,57 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
     return answers, total, any_error
 
 
+def _down_converted(answers: list[Answer], wanted: list[Wanted], version: int) -> list[Answer]:
+    """The answers of a Fetch v0-3 in the format it reads: magic 0 for v0-1, magic 1 for v2-3.
+
+    Sizes as Kafka 3's lazy down-conversion: the partition's records are the converted batches,
+    cut at the larger of the stored bytes read and the first converted batch (a partial last
+    message, which clients skip). v0-2 limits are hard: stored batches past the partition's
+    max bytes are not sent, and a first batch larger than it arrives cut to it (Kafka sends an
+    overflow message then: either way the client learns its fetch size is too small).
+    """
+    magic = 0 if version <= 1 else 1
+    requested = {key: fp for key, _name, _id, fp in wanted}
+    out: list[Answer] = []
+    for key, name, topic_id, data in answers:
+        chunks = data.records
+        if data.error_code != ErrorCode.NONE or not chunks:
+            out.append((key, name, topic_id, data))
+            continue
+        fp = requested[key]
+        stored = b"".join(chunks) if len(chunks) > 1 else chunks[0]
+        if version <= 2:
+            stored = _whole_batches_within(stored, fp.partition_max_bytes)
+        try:
+            converted = down_convert(stored, magic, fp.fetch_offset)
+        except ZstdDownConversionError:
+            out.append((key, name, topic_id, _error(data.partition_index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)))
+            continue
+        except DecodeError:
+            out.append((key, name, topic_id, _error(data.partition_index, ErrorCode.CORRUPT_MESSAGE)))
+            continue
+        size = max(len(stored), len(converted[0])) if converted else 0
+        if version <= 2:
+            size = min(size, max(fp.partition_max_bytes, 0)) if len(stored) > fp.partition_max_bytes else size
+        records = b"".join(converted)[:size]
+        out.append((key, name, topic_id, attrs.evolve(data, records=records)))
+    return out
+
+
+def _whole_batches_within(stored: Any, limit: int) -> Any:
+    """The leading whole batches of *stored* that fit in *limit* bytes; the first batch alone
+    when even it does not fit (the caller cuts its conversion)."""
+    end = 0
+    while end + LOG_OVERHEAD <= len(stored):
+        size = int.from_bytes(stored[end + 8 : end + 12], "big") + LOG_OVERHEAD
+        if end + size > limit:
+            break
+        end += size
+    if end == 0:
+        return stored[: int.from_bytes(stored[8:12], "big") + LOG_OVERHEAD]
+    return stored[:end]
+
+
 def _group(answers: Iterable[Answer]) -> list[FetchableTopicResponse]:
     """The response's topics: consecutive partitions of one topic under one entry."""
     responses: list[FetchableTopicResponse] = []
@@ -200,7 +276,7 @@ def _session_error(code: ErrorCode) -> FetchResponse:
     return FetchResponse(throttle_time_ms=0, error_code=code, session_id=INVALID_SESSION_ID, responses=[])
 
 
-@handles(ApiKey.FETCH, min_version=4, max_version=16)
+@handles(ApiKey.FETCH, min_version=0, max_version=18)
 async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
     version = ctx.api_version
     by_id = version >= 13
@@ -277,4 +353,6 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
                 last_stable_offset=data.last_stable_offset,
             )
         session_id = cache_of(ctx.broker).maybe_create(_now_ms(), False, cached_partitions, by_id)
+    if version < 4:
+        answers = _down_converted(answers, wanted, version)
     return FetchResponse(throttle_time_ms=0, error_code=ErrorCode.NONE, session_id=session_id, responses=_group(answers))

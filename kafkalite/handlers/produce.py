@@ -1,7 +1,10 @@
-# Produce: v3-11 served; v0-2 advertised (old librdkafka turns compression on only if
-# Produce v0 is in range) and answered UNSUPPORTED_VERSION per partition, as Kafka 4 does.
+# Produce: v0-13
 #
 # Version notes:
+# * v0-2: message formats v0 and v1 ("message sets", CRC32), served as Kafka 3 did: validated
+#   and up-converted to one RecordBatch v2 on append (kafkalite/broker/upconvert.py; Kafka 4
+#   removed these versions, KIP-896). A v2 batch sent at these versions takes the v3+ path.
+# * v1: throttle_time_ms in the response; v2: log_append_time_ms in the response
 # * v3: transactional_id; only RecordBatch v2 (magic 2), exactly one batch per partition
 # * v5: log_start_offset in the response
 # * v7: zstd allowed
@@ -9,6 +12,15 @@
 # * v9: flexible versions
 # * v10: current_leader and node_endpoints tagged fields for NOT_LEADER_OR_FOLLOWER (KIP-951)
 # * v11: no layout change (KIP-890 server-side defence)
+# * v12: no layout change. It tells the broker that the producer may rely on transactions v2
+#   (KIP-890 part 2: the partition added to the transaction by the Produce itself). kafkalite
+#   finalizes no transaction.version, so clients stay on transactions v1 (kafka-clients 4.4.0's
+#   Sender caps a transactional producer at v11 unless transactions v2 is enabled, and sends
+#   the latest version when it is not transactional):
+#   a transactional batch at v12+ is verified exactly as at v11 (the partition must have been
+#   added with AddPartitionsToTxn), nothing is added implicitly.
+# * v13: topics named by topic_id instead of name, in request and response (KIP-516); an
+#   unknown id is UNKNOWN_TOPIC_ID for each of its partitions
 """Produce: validate the batch (`kafkalite.broker.validator`, Kafka's LogValidator), check
 idempotent sequences, append.
 
@@ -20,6 +32,7 @@ from __future__ import annotations
 
 import time
 
+from kafkalite.broker.upconvert import is_legacy, upconvert
 from kafkalite.broker.validator import Refused as _Refused
 from kafkalite.broker.validator import TopicPolicy, check_batch, validate_records
 from kafkalite.broker.registry import RequestContext, handles
@@ -61,28 +74,29 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@handles(ApiKey.PRODUCE, min_version=0, max_version=11)
+@handles(ApiKey.PRODUCE, min_version=0, max_version=13)
 async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse | None:
     broker = ctx.broker
     version = ctx.api_version
+    by_id = version >= 13
     leaders_moved: set[int] = set()
     responses = []
     for topic_data in req.topic_data:
-        name = topic_data.name
-        topic = broker.cluster.topic(name)
+        if by_id:
+            topic = broker.cluster.topics_by_id.get(topic_data.topic_id)
+            name = topic.name if topic is not None else str(topic_data.topic_id)
+            missing = ErrorCode.UNKNOWN_TOPIC_ID if topic is None else ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        else:
+            name = topic_data.name
+            topic = broker.cluster.topic(name)
+            missing = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
         partition_responses = []
         for data in topic_data.partition_data:
             index = data.index
             try:
-                if version < 3:
-                    raise _Refused(
-                        ErrorCode.UNSUPPORTED_VERSION, "Produce v0-2 (message formats 0 and 1) are not supported"
-                    )
                 error, partition, _plog = broker.leader_partition(topic, index, ctx.node_id)
                 if partition is None:
-                    raise _Refused(
-                        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, f"{name}-{index} does not exist on this cluster"
-                    )
+                    raise _Refused(missing, f"{name}-{index} does not exist on this cluster")
                 if error is ErrorCode.NOT_LEADER_OR_FOLLOWER:
                     leaders_moved.add(partition.leader_id)
                     partition_responses.append(
@@ -112,7 +126,12 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
                         ],
                     )
                 )
-        responses.append(TopicProduceResponse(name=name, partition_responses=partition_responses))
+        responses.append(
+            TopicProduceResponse(
+                name="" if by_id else name, topic_id=topic_data.topic_id,
+                partition_responses=partition_responses,
+            )
+        )
     if req.acks == 0:
         return None
     node_endpoints = []
@@ -147,6 +166,8 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
     name = topic.name
     tp = f"{name}-{index}"
     policy = TopicPolicy.of(topic.configs)
+    if ctx.api_version < 3 and is_legacy(records):
+        return _append_legacy(ctx, topic, index, records, policy)
     header = check_batch(records, policy, tp)
     if header.is_transactional:
         _verify_transaction(ctx, transactional_id, header, name, index)
@@ -194,6 +215,32 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
             now if log_append_time else header.max_timestamp,
             transactional=header.is_transactional,
         )
+    return PartitionProduceResponse(
+        index=index,
+        error_code=ErrorCode.NONE,
+        base_offset=info.base_offset,
+        log_append_time_ms=now if log_append_time else -1,
+        log_start_offset=broker.log_for(name, index).log_start_offset,
+    )
+
+
+def _append_legacy(ctx: RequestContext, topic, index: int, records, policy: TopicPolicy) -> PartitionProduceResponse:
+    """An old producer's message set (format v0/v1): validated and up-converted to one v2
+    batch as Kafka 3 did, then appended like any batch (no producer id: never idempotent)."""
+    broker = ctx.broker
+    name = topic.name
+    now = _now_ms()
+    validated = upconvert(records, policy, f"{name}-{index}", now)
+    if validated is None:
+        # No whole message: Kafka appends nothing and answers without error.
+        return PartitionProduceResponse(index=index, error_code=ErrorCode.NONE, base_offset=-1)
+    log_append_time = policy.log_append_time
+    try:
+        info = broker.append(
+            name, index, validated.records, now_ms=now, log_append_time_ms=now if log_append_time else None
+        )
+    except KafkaStorageError as exc:
+        raise _Refused(ErrorCode.KAFKA_STORAGE_ERROR, str(exc)) from None
     return PartitionProduceResponse(
         index=index,
         error_code=ErrorCode.NONE,

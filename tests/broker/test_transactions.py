@@ -190,6 +190,8 @@ async def test_a_partition_not_added_is_refused(client: Client) -> None:
     await producer.add("t", 0)
     assert (await producer.send("t", b"x", partition=1, version=9))[0] == E.INVALID_TXN_STATE
     assert (await producer.send("t", b"x", partition=1, version=11))[0] == E.TRANSACTION_ABORTABLE
+    # Produce v12 (transactions v2) adds nothing implicitly: no transaction.version is finalized.
+    assert (await producer.send("t", b"x", partition=1, version=12))[0] == E.TRANSACTION_ABORTABLE
 
 
 async def test_a_new_incarnation_fences_the_old_and_aborts_its_transaction(client: Client, broker: Broker, nursery) -> None:

@@ -1,7 +1,11 @@
-"""Fetch (key 1): versions 4-16, flexible from 12.
+"""Fetch (key 1): versions 0-18, flexible from 12.
 
 Version notes:
 
+* v0: message format v0 in the response (Kafka 3 down-converted stored batches to it).
+* v1: throttle_time_ms in the response.
+* v2: message format v1 (timestamps) in the response.
+* v3: max_bytes in the request (KIP-74: partitions filled in order, the first batch whole).
 * v4: isolation_level in the request; last_stable_offset and aborted_transactions per
   partition in the response (transactional reads). Batches use message format v2.
 * v5: log_start_offset per partition, in the request (from followers) and the response.
@@ -18,6 +22,8 @@ Version notes:
 * v14: no field changes (OFFSET_MOVED_TO_TIERED_STORAGE may be returned, KIP-405).
 * v15: replica_id moves into the tagged replica_state, with a replica_epoch (KIP-903).
 * v16: tagged node_endpoints in the response (KIP-951).
+* v17: tagged replica_directory_id per partition in the request (KIP-853, followers only).
+* v18: tagged high_watermark per partition in the request (KIP-1166, followers only).
 """
 
 from kafkalite.wire.schema import array, field, message, struct
@@ -39,6 +45,7 @@ FetchPartition = struct(
     field("log_start_offset", "int64", "5+", default=-1),
     field("partition_max_bytes", "int32", "0+"),
     field("replica_directory_id", "uuid", "17+", tag=0),
+    field("high_watermark", "int64", "18+", tag=1, default=2**63 - 1),
 )
 
 FetchTopic = struct(
@@ -58,7 +65,7 @@ ForgottenTopic = struct(
 FetchRequest = message(
     "FetchRequest",
     api_key=API_KEY,
-    valid="4-16",
+    valid="0-18",
     flexible="12+",
     fields=[
         field("cluster_id", "string", "12+", nullable="12+", tag=0, default=None),
@@ -133,7 +140,7 @@ NodeEndpoint = struct(
 FetchResponse = message(
     "FetchResponse",
     api_key=API_KEY,
-    valid="4-16",
+    valid="0-18",
     flexible="12+",
     fields=[
         field("throttle_time_ms", "int32", "1+"),

@@ -1,4 +1,4 @@
-"""Produce (key 0): versions 0-11, flexible from 9.
+"""Produce (key 0): versions 0-13, flexible from 9.
 
 Version notes:
 
@@ -13,6 +13,8 @@ Version notes:
 * v9: flexible versions.
 * v10: tagged current_leader per partition and node_endpoints in the response (KIP-951).
 * v11: no field changes (TRANSACTION_ABORTABLE may be returned, KIP-890).
+* v12: no field changes (the producer may use transactions v2, KIP-890 part 2).
+* v13: topics are named by topic_id instead of by name, in request and response (KIP-516).
 """
 
 from kafkalite.wire.schema import array, field, message, struct
@@ -27,14 +29,15 @@ PartitionProduceData = struct(
 
 TopicProduceData = struct(
     "TopicProduceData",
-    field("name", "string", "0+"),
+    field("name", "string", "0-12", default=""),
+    field("topic_id", "uuid", "13+"),
     field("partition_data", array(PartitionProduceData), "0+"),
 )
 
 ProduceRequest = message(
     "ProduceRequest",
     api_key=API_KEY,
-    valid="0-11",
+    valid="0-13",
     flexible="9+",
     fields=[
         field("transactional_id", "string", "3+", nullable="3+", default=None),
@@ -70,7 +73,8 @@ PartitionProduceResponse = struct(
 
 TopicProduceResponse = struct(
     "TopicProduceResponse",
-    field("name", "string", "0+"),
+    field("name", "string", "0-12", default=""),
+    field("topic_id", "uuid", "13+"),
     field("partition_responses", array(PartitionProduceResponse), "0+"),
 )
 
@@ -85,7 +89,7 @@ NodeEndpoint = struct(
 ProduceResponse = message(
     "ProduceResponse",
     api_key=API_KEY,
-    valid="0-11",
+    valid="0-13",
     flexible="9+",
     fields=[
         field("responses", array(TopicProduceResponse), "0+"),
