@@ -8,7 +8,8 @@ Off unless KAFKALITE_COMPAT_JOURNAL names a folder, and only for a run against k
   (``kafkalite.server.dispatch.REQUEST_OBSERVERS``) that writes one JSON line per request,
   ``{"t", "peer", "client_id", "api_key", "api_version"}``, plus ``"software": [name,
   version]`` for ApiVersions v3+ (KIP-511: the client library names itself), to
-  ``requests-WORKER-PID.jsonl``;
+  ``requests-WORKER-PID.jsonl`` (flushed every half second and at exit: a broker killed
+  with -9 loses its last half second);
 - the test process writes one line per compat test, ``{"test", "start", "end", "outcome"}``,
   to ``tests-WORKER.jsonl``.
 

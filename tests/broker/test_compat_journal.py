@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -112,3 +113,41 @@ def test_the_test_journal_writes_each_test_with_its_outcome(
     assert {line["test"].split("::")[1]: line["outcome"] for line in lines} == {
         "test_passes": "passed", "test_fails": "failed", "test_setup_fails": "failed", "test_skipped": "skipped"}
     assert all(line["start"] <= line["end"] for line in lines)
+
+
+def test_a_broker_run_through_the_journal_names_the_real_clients(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """End to end: the journal script runs kafkalite serve, two client libraries talk to it,
+    and the matrix names each as it names itself."""
+    from confluent_kafka import Producer
+    from kafka import KafkaProducer
+
+    from kafkalite.tools.compat import build_matrix, read_journal
+
+    monkeypatch.setenv(journal.ENV, str(tmp_path))
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    proc = subprocess.Popen(
+        [*journal.broker_command(), "serve", "--host", "127.0.0.1", "--port", "0", "--memory"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = iter(proc.stdout.readline, "")
+        started = next((line for line in lines if line.startswith("kafkalite listening on ")), None)
+        assert started is not None, "the journalled broker did not start"
+        bootstrap = started.split()[-1]
+        producer = Producer({"bootstrap.servers": bootstrap})
+        producer.produce("journalled", b"v")
+        assert producer.flush(10) == 0
+        kp = KafkaProducer(bootstrap_servers=bootstrap)
+        kp.send("journalled", b"w").get(timeout=10)
+        kp.close()
+    finally:
+        proc.terminate()  # a graceful stop flushes the journal
+        proc.communicate(timeout=10)
+    [file] = tmp_path.glob("requests-main-*.jsonl")
+    assert file.name == f"requests-main-{proc.pid}.jsonl"
+    clients = {c["client"]: c for c in build_matrix(read_journal(tmp_path))["clients"]}
+    assert set(clients) == {"confluent-kafka-python", "kafka-python"}
+    for client in clients.values():
+        assert client["known_by"] == "software"
+        assert {a["api"] for a in client["apis"]} >= {"ApiVersions", "Metadata", "Produce"}
