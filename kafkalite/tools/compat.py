@@ -288,7 +288,10 @@ def main(argv: list[str]) -> int:
             args.data.write_text(dumps(data), encoding="utf-8")
             print(f"kafkalite compat: wrote {args.data}", file=sys.stderr)
         if args.readme is not None:
-            text = args.readme.read_text(encoding="utf-8")
+            try:
+                text = args.readme.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise JournalError(f"cannot read {args.readme}: {exc}") from None
             args.readme.write_text(replace_readme_table(text, render_markdown(data)), encoding="utf-8")
             print(f"kafkalite compat: updated the table in {args.readme}", file=sys.stderr)
     except JournalError as exc:

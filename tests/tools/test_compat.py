@@ -261,6 +261,8 @@ def test_update_without_a_journal_is_a_usage_error(capsys: pytest.CaptureFixture
 def test_a_missing_data_file_is_an_error_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["compat", "--data", str(tmp_path / "none.json")]) == 1
     assert "kafkalite compat: error: cannot read" in capsys.readouterr().err
+    assert cli_main(["compat", "--data", str(COMMITTED), "--readme", str(tmp_path / "NO-README.md")]) == 1
+    assert f"cannot read {tmp_path / 'NO-README.md'}" in capsys.readouterr().err
 
 
 # -- the committed matrix ----------------------------------------------------------------------
