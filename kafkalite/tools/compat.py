@@ -16,8 +16,13 @@ KAFKALITE_COMPAT_JOURNAL=FOLDER (``make compat-matrix``) the run leaves a journa
   never named itself (an older ApiVersions, or none), the software named under the same client
   id elsewhere in the run; else the client id alone.
 - A request belongs to the test whose time span holds it, among the tests of the worker that
-  started the broker (a worker runs one test at a time). A client took part in a scenario when
-  it sent at least one request during it; a scenario passed or failed as the test did.
+  started the broker (a worker runs one test at a time), if its connection opened during that
+  same test: a client an earlier test left open (a consumer not yet closed, a librdkafka
+  handle not yet collected) does not take part in the tests after it. A connection opens with
+  its first request, or its latest ApiVersions (every client library sends one first on each
+  connection, and a peer's port may be reused). A client took part in a scenario when it sent
+  at least one such request during it; a scenario passed or failed as the test did. A
+  request outside every test still counts for the versions its client used.
 
 ``kafkalite compat`` prints the matrix (Markdown tables, or ``--format json``), from a journal
 (``--journal FOLDER``) or from the committed data file (``--data``, default
@@ -41,6 +46,7 @@ from kafkalite.wire.api_keys import ApiKey
 DEFAULT_DATA = Path("compat_tests") / "compat-matrix.json"
 README_START = "<!-- compat-matrix:start -->"
 README_END = "<!-- compat-matrix:end -->"
+API_VERSIONS = ApiKey.API_VERSIONS
 _WORKER_FILE = re.compile(r"requests-(?P<worker>.+)-(?P<pid>\d+)\.jsonl$")
 
 
@@ -149,8 +155,12 @@ def build_matrix(journal: dict[str, Any]) -> dict[str, Any]:
     clients: dict[tuple[bool, str, str], dict[str, Any]] = {}
     for broker in journal["brokers"]:
         named: dict[tuple[str, str | None], list[str]] = {}  # (peer, client id) -> software
+        opened: dict[tuple[str, str | None], float] = {}  # (peer, client id) -> when
         for r in sorted(broker["requests"], key=lambda r: r["t"]):
             conn = (r.get("peer", ""), r.get("client_id"))
+            if r["api_key"] == API_VERSIONS or conn not in opened:
+                opened[conn] = r["t"]
+                named.pop(conn, None)
             if r.get("software") and r["software"][0]:
                 named[conn] = r["software"]
             software = named.get(conn) or by_id.get(r.get("client_id"))
@@ -161,7 +171,7 @@ def build_matrix(journal: dict[str, Any]) -> dict[str, Any]:
             })
             client["apis"][r["api_key"]].add(r["api_version"])
             test = test_at(broker["worker"], r["t"])
-            if test is not None and test["outcome"] in ("passed", "failed"):
+            if test is not None and test["outcome"] in ("passed", "failed") and test is test_at(broker["worker"], opened[conn]):
                 client["scenarios"][test["outcome"]].add(test["test"])
     outcomes: dict[str, int] = defaultdict(int)
     for tests in journal["tests"].values():

@@ -129,13 +129,44 @@ def test_software_names_the_requests_after_it_on_its_connection_only() -> None:
 
 def test_a_request_counts_for_the_test_that_ran_when_it_came() -> None:
     data = build_matrix(journal(
-        [req(1.0, 18, 3, software=CONFLUENT), req(1.5, 3, 13), req(3.5, 0, 10), req(9.0, 1, 16)],
+        [req(1.0, 18, 3, software=CONFLUENT), req(1.5, 3, 13), req(3.5, 0, 10, peer="127.0.0.1:2"),
+         req(9.0, 1, 16, peer="127.0.0.1:3")],
         [ran("t1", 1.0, 2.0), ran("t2", 3.0, 4.0, "failed"), ran("t3", 5.0, 6.0), ran("t4", 7.0, 8.0, "skipped")],
     ))
     client = only_client(data)
     assert client["scenarios"] == {"passed": ["compat_tests/test_x.py::t1"], "failed": ["compat_tests/test_x.py::t2"]}
     assert apis(client)[1] == [16]  # sent between tests: its versions count, no scenario does
     assert data["scenarios"] == {"failed": 1, "passed": 2, "skipped": 1}
+
+
+def test_a_connection_left_open_by_an_earlier_test_does_not_take_part_in_later_ones() -> None:
+    kp = ["kafka-python", "3.0.12"]
+    data = build_matrix(journal(
+        [req(1.0, 18, 3, software=CONFLUENT, peer="127.0.0.1:1"),
+         req(1.1, 18, 4, "kp", "127.0.0.1:2", kp),
+         req(3.2, 3, 13, peer="127.0.0.1:1"),  # confluent's leftover from t1, during t2
+         req(3.3, 18, 4, "kp", "127.0.0.1:3", kp), req(3.4, 0, 9, "kp", "127.0.0.1:3"),
+         req(5.1, 18, 3, software=CONFLUENT, peer="127.0.0.1:1"),  # a new connection, same port
+         req(5.2, 0, 10, peer="127.0.0.1:1")],
+        [ran("t1", 1.0, 2.0), ran("t2", 3.0, 4.0), ran("t3", 5.0, 6.0)],
+    ))
+    scenarios = {c["client"]: c["scenarios"]["passed"] for c in data["clients"]}
+    assert scenarios == {
+        "confluent-kafka-python": ["compat_tests/test_x.py::t1", "compat_tests/test_x.py::t3"],
+        "kafka-python": ["compat_tests/test_x.py::t1", "compat_tests/test_x.py::t2"],
+    }
+    confluent = data["clients"][0]
+    assert apis(confluent)[3] == [13]  # its versions still count
+
+
+def test_a_new_connection_on_a_reused_port_forgets_the_old_ones_software() -> None:
+    data = build_matrix(journal(
+        [req(1.0, 18, 3, "app", "127.0.0.1:1", ["lib", "1"]), req(1.0, 18, 3, "app", "127.0.0.1:2", ["other", "2"]),
+         req(2.0, 18, 0, "app", "127.0.0.1:1"), req(2.1, 3, 9, "app", "127.0.0.1:1")],
+        [],
+    ))
+    # "app" named two softwares, so the v0 connection is known by its client id alone.
+    assert {c["client"]: apis(c) for c in data["clients"]} == {"lib": {18: [3]}, "other": {18: [3]}, "app": {3: [9], 18: [0]}}
 
 
 def test_a_broker_is_matched_with_its_own_workers_tests() -> None:
