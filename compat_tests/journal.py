@@ -143,4 +143,6 @@ class TestJournal:
 
 
 if __name__ == "__main__":
+    # Run as a script, this folder leads sys.path: keep its modules from shadowing the broker's.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     sys.exit(run_broker(sys.argv[1:]))
