@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 9092
 
-.PHONY: run test test-kafka bench bench-kafka clean
+.PHONY: run test test-kafka compat-matrix bench bench-kafka clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ test: $(VENV)/.installed-test
 test-kafka: $(VENV)/.installed-test
 	$(BIN)/python compat_tests/reference/kafka_reference.py run -- $(BIN)/python -m pytest -q -rs compat_tests; \
 	status=$$?; $(BIN)/python compat_tests/reference/report.py --brief; exit $$status
+
+# compat_tests/ against kafkalite with the request journal on (compat_tests/journal.py), then
+# the compatibility matrix: compat_tests/compat-matrix.json and the README's table, rewritten
+# from it (`kafkalite compat`). Written even when a test fails: the matrix counts failures.
+COMPAT_JOURNAL := $(CURDIR)/.reports/compat-journal
+compat-matrix: $(VENV)/.installed-test
+	rm -rf $(COMPAT_JOURNAL)
+	KAFKALITE_COMPAT_JOURNAL=$(COMPAT_JOURNAL) $(BIN)/python -m pytest -q compat_tests; \
+	status=$$?; $(BIN)/kafkalite compat --journal $(COMPAT_JOURNAL) --update --readme README.md >/dev/null \
+	&& exit $$status
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/startup.py

@@ -19,6 +19,8 @@ Honesty about the broker under test:
 - Kafka applies topic changes to its metadata a moment after it answers CreateTopics,
   CreatePartitions or DeleteTopics (kafkalite at once): ``eventually()`` retries a block of
   assertions until they hold, so tests wait for what Kafka promises, and no more.
+- With KAFKALITE_COMPAT_JOURNAL=FOLDER (``make compat-matrix``), a run against kafkalite
+  journals which client sent which API version in which test (compat_tests/journal.py).
 - Every run writes the compat tests' results as JUnit XML to .reports/compat-BROKER.xml
   (KAFKALITE_COMPAT_REPORTS picks another folder); compat_tests/reference/report.py puts the
   two brokers side by side.
@@ -42,6 +44,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
+
+from . import journal
 
 EXTERNAL = os.environ.get("KAFKALITE_TEST_BOOTSTRAP")
 BROKER_NAME = os.environ.get("KAFKALITE_TEST_BROKER") or ("kafka" if EXTERNAL else "kafkalite")
@@ -99,7 +103,7 @@ def wait_for_topic(client: Any, topic: str, partitions: int | None = None) -> No
 def start_broker(*extra_args: str, timeout: float = 20.0) -> tuple[subprocess.Popen, str]:
     """Start ``python -m kafkalite`` on a free port; return the process and its bootstrap."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kafkalite", "serve", "--host", "127.0.0.1", "--port", "0", *extra_args],
+        [*journal.broker_command(), "serve", "--host", "127.0.0.1", "--port", "0", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -247,6 +251,8 @@ def topic_name(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if journal.folder() is not None and BROKER == "kafkalite":  # `make compat-matrix`
+        config.pluginmanager.register(journal.TestJournal(journal.folder(), HERE), "compat-journal")
     config.addinivalue_line(
         "markers",
         "kafkalite_only(reason): a test of a kafkalite-only feature; skipped, with the reason, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import Any, Callable
 
 from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, RequestContext, advertise
 from kafkalite.broker.state import Broker
@@ -29,6 +30,11 @@ log = logging.getLogger("kafkalite.dispatch")
 class UnsupportedRequest(Exception):
     """An API key or version we do not serve: the connection is closed, as Kafka does."""
 
+
+#: Called with the context and the decoded body of every request before its handler runs, in
+#: the broker's trio thread (so quick, and never raising); empty unless someone adds one
+#: (the compat tests' journal does). An observer sees only requests that are served.
+REQUEST_OBSERVERS: list[Callable[[RequestContext, Any], None]] = []
 
 advertise({api_key: (lo, hi) for api_key, (_module, lo, hi) in SERVED.items()})
 
@@ -83,6 +89,8 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     header, pos = read_request_header(frame, flexible)
     request, _end = decode(spec.request_cls, api_version, frame, pos)
     ctx = RequestContext(broker, header, node_id, peer)
+    for observe in REQUEST_OBSERVERS:
+        observe(ctx, request)
     tracing = broker.config.trace
     if tracing:  # learning mode (kafkalite.trace), imported only when on
         from kafkalite.trace.tracer import tracer_for
@@ -124,4 +132,4 @@ def _api_versions_too_new(correlation_id: int) -> bytearray:
     return finish_frame(out)
 
 
-__all__ = ["UnsupportedRequest", "dispatch", "handler_for", "load_handlers"]
+__all__ = ["REQUEST_OBSERVERS", "UnsupportedRequest", "dispatch", "handler_for", "load_handlers"]

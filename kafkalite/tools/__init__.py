@@ -1,9 +1,9 @@
 """Command-line tools in the spirit of Kafka's scripts, for kafkalite or any Kafka cluster.
 
-``kafkalite topics | groups | produce | consume | transactions | dump-log | health``: each is
-a module here with a ``main(argv) -> int``; `run` dispatches to it. They talk to brokers
+``kafkalite topics | groups | produce | consume | transactions | dump-log | health | compat``:
+each is a module here with a ``main(argv) -> int``; `run` dispatches to it. They talk to brokers
 through `kafkalite.tools.client` (kafkalite's own codec over a socket), so no client library
-is needed; ``dump-log`` reads segment files directly.
+is needed; ``dump-log`` reads segment files directly, ``compat`` the compat tests' journal.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "transactions": ("transactions", "list and describe transactions (like kafka-transactions)"),
     "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
     "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
+    "compat": ("compat", "which clients, API versions and scenarios the compat tests cover"),
 }
 
 
