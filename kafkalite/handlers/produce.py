@@ -146,7 +146,7 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
     broker = ctx.broker
     name = topic.name
     tp = f"{name}-{index}"
-    policy = TopicPolicy.of(topic.configs)
+    policy = TopicPolicy.of(broker.topic_configs(topic))
     header = check_batch(records, policy, tp)
     if header.is_transactional:
         _verify_transaction(ctx, transactional_id, header, name, index)
