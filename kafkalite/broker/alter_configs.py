@@ -17,7 +17,8 @@ from kafkalite.broker.broker_configs import BrokerConfigRefused
 from kafkalite.broker.broker_loggers import LoggerChangeRefused
 from kafkalite.broker.group_configs import GroupConfigRefused
 from kafkalite.broker.state import Broker
-from kafkalite.broker.topic_configs import AlterOp, ConfigResourceType, InvalidConfig
+from kafkalite.broker.topic_configs import AlterOp, ConfigResourceType, DynamicLayers, InvalidConfig
+from kafkalite.storage import LogConfig
 from kafkalite.wire.error_codes import ErrorCode
 
 NewConfigs = Callable[[dict[str, str], Any], dict[str, str]]
@@ -107,6 +108,14 @@ def _alter_broker(
         configs = {config_name: value for config_name, _, value in ops}
     broker_configs.validate_broker_configs(configs, per_broker=bool(name))
     broker_configs.check_cluster_min_insync(name, configs)
+    # The topic defaults these set must make a log config (kafkalite's own bounds, e.g.
+    # log.retention.bytes below -1, which the log cannot act on).
+    layers = broker.dynamic.layers(int(name) if name else node_id)
+    layers = DynamicLayers(broker=configs, cluster=layers.cluster) if name else DynamicLayers(layers.broker, configs)
+    try:
+        LogConfig.from_topic_configs(layers.topic_defaults())
+    except (ValueError, TypeError) as exc:
+        raise BrokerConfigRefused(f"Invalid value for a topic default: {exc}") from None
     if not validate_only:
         broker.set_dynamic_broker_configs(name, configs)
 
