@@ -90,6 +90,8 @@ def _api_versions_kafkalite(recorded: dict[str, Exchange], step: str) -> Any:
         name = key.strip("[]").split(" ", 1)[1]
         if name in KAFKALITE_MAX_VERSIONS:
             entry["max_version"] = KAFKALITE_MAX_VERSIONS[name]
+        if name in KAFKALITE_MIN_VERSIONS:
+            entry["min_version"] = KAFKALITE_MIN_VERSIONS[name]
     if "supported_features" in answer:
         answer.update(supported_features=[], finalized_features=[], finalized_features_epoch=-1)
     return answer
@@ -110,13 +112,16 @@ KAFKALITE_MAX_VERSIONS = {
     "DELETE_GROUPS": 2, "DESCRIBE_CLUSTER": 1, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4, "LIST_TRANSACTIONS": 1,
 }
 
+# Versions Kafka 3.9 served and Kafka 4 removed (KIP-896), which kafkalite still serves.
+KAFKALITE_MIN_VERSIONS = {"DESCRIBE_CONFIGS": 0}
+
 DV = "describe_configs/"
 KNOWN: list[Known] = [
     # -- deliberate (compat_tests/reference/README.md) ----------------------------------------
     Known(
-        "max-versions", "deliberate", ("api_versions/*",), r"^api_keys\[[^\]]+\]\.max_version$|_features",
-        "kafkalite's maximum versions are lower for some APIs, and it advertises no features "
-        "(README: Protocol versions, ApiVersions features)",
+        "max-versions", "deliberate", ("api_versions/*",), r"^api_keys\[[^\]]+\]\.(max|min)_version$|_features",
+        "kafkalite's maximum versions are lower for some APIs, its minimum lower for some that Kafka 3.9 "
+        "served, and it advertises no features (README: Protocol versions, ApiVersions features)",
         kafkalite=_api_versions_kafkalite,
     ),
     Known(
@@ -130,12 +135,6 @@ KNOWN: list[Known] = [
         "kafkalite creates an auto-created topic before it answers Metadata; Kafka answers "
         "UNKNOWN_TOPIC_OR_PARTITION and shows the topic a moment later (README: Topic changes in Metadata)",
         kafkalite=_created_at_once("metadata/auto-created-topic-old-v1"),
-    ),
-    Known(
-        "broker-configs-read-only", "deliberate", (DV + "broker-v4",), r"\.configs\[[^\]]+\]\.read_only$",
-        "kafkalite cannot alter broker configs (AlterConfigs on a BROKER answers INVALID_REQUEST), so it "
-        "describes every broker config as read_only; Kafka's dynamic ones are not (README: Dynamic broker configs)",
-        kafkalite=lambda recorded, step: _every(recorded[step].response, "read_only", True),
     ),
 ]
 

@@ -50,7 +50,7 @@ ALL_BROKER_CONFIGS: dict[str, BrokerConfigDef] = _by_name([*BROKER_CONFIGS.value
 # Kafka's dynamic broker configs: the defaults of topic configs, listeners, and the rest.
 DYNAMIC_BROKER_CONFIGS: frozenset[str] = frozenset(
     {d.synonym for d in TOPIC_CONFIGS.values() if d.synonym is not None}
-    | {"listeners"}
+    | {"listeners", "listener.security.protocol.map"}
     | {d.name for d in OTHER_DYNAMIC_BROKER_CONFIGS}
 )
 
@@ -264,7 +264,7 @@ def describe_node_configs(settings: dict[str, str], layers: DynamicLayers) -> li
     names = set(ALL_BROKER_CONFIGS) | set(layers.broker) | set(layers.cluster)
     entries = []
     for name in sorted(names):
-        synonyms = _synonyms(name, static, layers)
+        synonyms = _synonyms(name, static, layers, ALL_BROKER_CONFIGS)
         value = next((v for n, v, _ in synonyms if n == name), None)
         entries.append(_entry(name, synonyms, value))
     return entries

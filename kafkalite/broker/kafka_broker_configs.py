@@ -162,8 +162,6 @@ OTHER_DYNAMIC_BROKER_CONFIGS: list[BrokerConfigDef] = [
         ("ssl.truststore.type", _T.STRING, "JKS"),
         ("principal.builder.class", _T.CLASS,
          "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder"),
-        ("listener.security.protocol.map", _T.STRING,
-         "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT"),
     ),
     *_defs(
         _NO_SASL,

@@ -311,6 +311,9 @@ BROKER_CONFIGS: dict[str, BrokerConfigDef] = _by_name(
         BrokerConfigDef("process.roles", _T.LIST, None, "What this node is: a broker, a controller, or both."),
         BrokerConfigDef("listeners", _T.LIST, "PLAINTEXT://:9092", "Addresses the broker accepts connections on."),
         BrokerConfigDef("advertised.listeners", _T.LIST, None, "Addresses Metadata tells clients to connect to."),
+        BrokerConfigDef("listener.security.protocol.map", _T.STRING,
+                        "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
+                        "Security protocol of each listener name."),
         BrokerConfigDef("log.dirs", _T.LIST, None, "Directories that hold the partitions' segment files."),
         BrokerConfigDef("num.partitions", _T.INT, "1", "Partitions of a topic created without a count."),
         BrokerConfigDef("default.replication.factor", _T.INT, "1",
@@ -418,16 +421,23 @@ class DynamicLayers:
 NO_DYNAMIC_CONFIGS = DynamicLayers()
 
 
-def _synonyms(name: str, static: dict[str, str], layers: DynamicLayers = NO_DYNAMIC_CONFIGS) -> list[_Synonym]:
+def _synonyms(
+    name: str,
+    static: dict[str, str],
+    layers: DynamicLayers = NO_DYNAMIC_CONFIGS,
+    catalogue: dict[str, BrokerConfigDef] | None = None,
+) -> list[_Synonym]:
     """Kafka's synonyms of broker config *name*: every layer that sets it, most specific first.
 
     Layers in Kafka's order: the broker's dynamic configs, the cluster-level dynamic ones,
-    static (server.properties), default; each lists the configs of *name*'s chain. Entries
+    static (server.properties), default (from *catalogue*, else `BROKER_CONFIGS`); each lists
+    the configs of *name*'s chain. Entries
     before *name*'s own first one are dropped, as Kafka does (log.retention.ms lists no
     log.retention.hours default behind it).
     """
     chain = _SYNONYM_CHAINS.get(name, (name,))
-    kafka_defaults = {n: BROKER_CONFIGS[n].default for n in chain if n in BROKER_CONFIGS}
+    known = BROKER_CONFIGS if catalogue is None else catalogue
+    kafka_defaults = {n: known[n].default for n in chain if n in known}
     ordered = (
         (layers.broker, ConfigSource.DYNAMIC_BROKER_CONFIG),
         (layers.cluster, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG),

@@ -64,6 +64,8 @@ def broker_settings(config: BrokerConfig, node_id: int, listen_host: str, host: 
         "process.roles": "broker,controller",
         "listeners": f"PLAINTEXT://{listen_host}:{port}",
         "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+        # Kafka's map of a combined node (kafkalite's process.roles), CONTROLLER included.
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": "(memory)" if config.memory else str(config.data_dir),
         "num.partitions": str(config.num_partitions),
         "default.replication.factor": str(config.default_replication_factor),

@@ -176,6 +176,7 @@ def test_static_configs_are_those_that_differ_from_kafka() -> None:
     static = static_broker_configs(settings)
     assert static.keys() == {
         "node.id", "broker.id", "process.roles", "listeners", "advertised.listeners", "log.dirs",
+        "listener.security.protocol.map",
         "num.partitions", "offsets.topic.replication.factor", "group.initial.rebalance.delay.ms",
     }
     with pytest.raises(ValueError, match="no.such.config"):
