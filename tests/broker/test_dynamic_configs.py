@@ -15,7 +15,9 @@ from kafkalite.broker.broker_configs import (
     validate_broker_configs,
     BrokerConfigRefused,
 )
+from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.settings import BrokerConfig
+from kafkalite.storage import KafkaStorageError
 from kafkalite.broker.state import Broker
 from kafkalite.wire.error_codes import ErrorCode as E
 from kafkalite.wire.messages.alter_configs import AlterableConfig as LegacyConfig
@@ -339,3 +341,27 @@ def test_a_new_data_dir_starts_with_the_cluster_min_insync_replicas(tmp_path: Pa
         assert broker.dynamic.brokers == {"": {"min.insync.replicas": "1"}}
     finally:
         broker.close()
+
+
+class _FailingFiles:
+    """Files whose atomic writes fail, as a full disk would."""
+
+    def write_atomic(self, path: Path, data: bytes, *, durable: bool = True) -> None:
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failed_save_keeps_the_previous_configs() -> None:
+    store = DynamicConfigStore(_FailingFiles(), Path("/nowhere/dynamic-configs.json"))
+    with pytest.raises(KafkaStorageError):
+        store.set_broker("", {"log.retention.ms": "5000"})
+    assert store.brokers == {"": {"min.insync.replicas": "1"}}
+    with pytest.raises(KafkaStorageError):
+        store.set_group("g", {"consumer.session.timeout.ms": "50000"})
+    assert store.groups == {}
+
+
+def test_an_unreadable_file_stops_the_broker(tmp_path: Path) -> None:
+    Broker.create(BrokerConfig(data_dir=tmp_path)).close()
+    (tmp_path / "meta" / "dynamic-configs.json").write_text("{not json")
+    with pytest.raises(KafkaStorageError, match="dynamic configs"):
+        Broker.create(BrokerConfig(data_dir=tmp_path))
