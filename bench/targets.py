@@ -22,7 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -166,8 +166,11 @@ class Broker:
 
 
 @contextlib.contextmanager
-def kafkalite(data_dir: str | None = None, memory: bool = False) -> Iterator[Broker]:
-    """A kafkalite process of this checkout, on a free port; on a temp data dir unless given."""
+def kafkalite(data_dir: str | None = None, memory: bool = False, extra: Sequence[str] = ()) -> Iterator[Broker]:
+    """A kafkalite process of this checkout, on a free port; on a temp data dir unless given.
+
+    *extra*: more `kafkalite serve` options.
+    """
     with contextlib.ExitStack() as stack:
         args = [sys.executable, "-m", "kafkalite", "serve", "--host", "127.0.0.1", "--port", "0",
                 "--log-level", "WARNING"]
@@ -175,6 +178,7 @@ def kafkalite(data_dir: str | None = None, memory: bool = False) -> Iterator[Bro
             args.append("--memory")
         else:
             args += ["--data-dir", data_dir or stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))]
+        args += extra
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert proc.stdout is not None
         try:

@@ -109,19 +109,18 @@ def _created_at_once(later_step: str) -> Callable[[dict[str, Exchange], str], An
 # compat_tests/reference/README.md, "Protocol versions".
 KAFKALITE_MAX_VERSIONS = {
     "PRODUCE": 11, "FETCH": 16, "LIST_OFFSETS": 10, "OFFSET_COMMIT": 9, "OFFSET_FETCH": 9, "API_VERSIONS": 4,
-    "DELETE_GROUPS": 2, "DESCRIBE_CLUSTER": 1, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4, "LIST_TRANSACTIONS": 1,
+    "DELETE_GROUPS": 2, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4,
 }
-
-# Versions Kafka 3.9 served and Kafka 4 removed (KIP-896), which kafkalite still serves.
-KAFKALITE_MIN_VERSIONS = {"DESCRIBE_CONFIGS": 0}
+# Versions Kafka 3.9 served and Kafka 4 removed (KIP-896), which kafkalite serves (issue 17).
+KAFKALITE_MIN_VERSIONS = {"CREATE_TOPICS": 0, "DELETE_TOPICS": 0, "DESCRIBE_LOG_DIRS": 0, "DESCRIBE_CONFIGS": 0}
 
 DV = "describe_configs/"
 KNOWN: list[Known] = [
     # -- deliberate (compat_tests/reference/README.md) ----------------------------------------
     Known(
         "max-versions", "deliberate", ("api_versions/*",), r"^api_keys\[[^\]]+\]\.(max|min)_version$|_features",
-        "kafkalite's maximum versions are lower for some APIs, its minimum lower for some that Kafka 3.9 "
-        "served, and it advertises no features (README: Protocol versions, ApiVersions features)",
+        "kafkalite's maximum versions are lower for some APIs, its minimum versions lower for some "
+        "that Kafka 3.9 served, and it advertises no features (README: Protocol versions, ApiVersions features)",
         kafkalite=_api_versions_kafkalite,
     ),
     Known(

@@ -17,7 +17,7 @@ import signal
 import sys
 from typing import Sequence
 
-from kafkalite.broker.settings import BrokerConfig
+from kafkalite.broker.settings import INITIAL_REBALANCE_DELAY_MAX_MS, INITIAL_REBALANCE_DELAY_MS, BrokerConfig
 from kafkalite.tools import TOOLS
 
 _TRUE = ("1", "true", "yes", "on")
@@ -88,8 +88,13 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--offsets-topic-partitions", type=int, default=_env_int("OFFSETS_TOPIC_PARTITIONS", 50),
                    help="partitions of __consumer_offsets when it is created (offsets.topic.num.partitions)")
     s.add_argument("--group-initial-rebalance-delay-ms", type=int,
-                   default=_env_int("GROUP_INITIAL_REBALANCE_DELAY_MS", 0),
-                   help="wait this long for more members before a new group's first rebalance (Kafka: 3000)")
+                   default=_env_int("GROUP_INITIAL_REBALANCE_DELAY_MS", INITIAL_REBALANCE_DELAY_MS),
+                   help="wait this long for more members before a new group's first rebalance, again while "
+                        f"members keep arriving (default {INITIAL_REBALANCE_DELAY_MS}; Kafka: 3000)")
+    s.add_argument("--group-initial-rebalance-delay-max-ms", type=int,
+                   default=_env_int("GROUP_INITIAL_REBALANCE_DELAY_MAX_MS", INITIAL_REBALANCE_DELAY_MAX_MS),
+                   help=f"cap on that whole wait (default {INITIAL_REBALANCE_DELAY_MAX_MS}; "
+                        "Kafka's cap is the rebalance timeout: give 2147483647)")
     s.add_argument("--group-min-session-timeout-ms", type=int, default=_env_int("GROUP_MIN_SESSION_TIMEOUT_MS", 6000))
     s.add_argument("--group-max-session-timeout-ms", type=int,
                    default=_env_int("GROUP_MAX_SESSION_TIMEOUT_MS", 1_800_000))
@@ -128,6 +133,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         auto_create_topics=not args.no_auto_create_topics,
         offsets_topic_partitions=args.offsets_topic_partitions,
         group_initial_rebalance_delay_ms=args.group_initial_rebalance_delay_ms,
+        group_initial_rebalance_delay_max_ms=args.group_initial_rebalance_delay_max_ms,
         group_min_session_timeout_ms=args.group_min_session_timeout_ms,
         group_max_session_timeout_ms=args.group_max_session_timeout_ms,
         offsets_retention_minutes=args.offsets_retention_minutes,

@@ -59,6 +59,7 @@ ENVIRONMENT = {
     "KAFKALITE_NO_AUTO_CREATE_TOPICS": ("yes", "auto_create_topics", False),
     "KAFKALITE_OFFSETS_TOPIC_PARTITIONS": ("5", "offsets_topic_partitions", 5),
     "KAFKALITE_GROUP_INITIAL_REBALANCE_DELAY_MS": ("3000", "group_initial_rebalance_delay_ms", 3000),
+    "KAFKALITE_GROUP_INITIAL_REBALANCE_DELAY_MAX_MS": ("5000", "group_initial_rebalance_delay_max_ms", 5000),
     "KAFKALITE_GROUP_MIN_SESSION_TIMEOUT_MS": ("1000", "group_min_session_timeout_ms", 1000),
     "KAFKALITE_GROUP_MAX_SESSION_TIMEOUT_MS": ("60000", "group_max_session_timeout_ms", 60000),
     "KAFKALITE_OFFSETS_RETENTION_MINUTES": ("60", "offsets_retention_minutes", 60),

@@ -5,7 +5,7 @@ names the Kafka version) into ``.cache/kafka-reference/VERSION/libs`` at the rep
 root (ignored by git). A broker is one KRaft node that is broker and controller at once, on
 127.0.0.1 with free ports, its data and its log in a temp dir that is deleted when it stops.
 The configuration is Kafka's defaults except what a single-node test broker needs: internal
-topics with one replica, and no initial rebalance delay (as kafkalite).
+topics with one replica, and kafkalite's 60 ms initial rebalance delay.
 
 As a module (standard library only)::
 
@@ -153,9 +153,9 @@ def server_properties(workdir: Path, port: int, controller_port: int) -> str:
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(workdir / "data"),
-        # What makes it a test broker, as kafkalite is by default: the first member of a
-        # group is assigned at once (Kafka's default waits 3 s for more members) ...
-        "group.initial.rebalance.delay.ms": "0",
+        # What makes it a test broker, as kafkalite is by default: a new group waits 60 ms
+        # for more members, not Kafka's 3 s (kafkalite also caps the whole wait at 1 s) ...
+        "group.initial.rebalance.delay.ms": "60",
         # ... and internal topics fit on one node (Kafka's default asks for 3 replicas).
         "offsets.topic.replication.factor": "1",
         "transaction.state.log.replication.factor": "1",

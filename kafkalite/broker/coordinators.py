@@ -45,6 +45,7 @@ def group_settings(config: BrokerConfig) -> dict[str, int]:
     """The group coordinator's settings, as plain values, from the broker's configuration."""
     return {
         "initial_rebalance_delay_ms": config.group_initial_rebalance_delay_ms,
+        "initial_rebalance_delay_max_ms": config.group_initial_rebalance_delay_max_ms,
         "min_session_timeout_ms": config.group_min_session_timeout_ms,
         "max_session_timeout_ms": config.group_max_session_timeout_ms,
         "offsets_retention_ms": config.offsets_retention_minutes * 60_000,

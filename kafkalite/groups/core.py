@@ -48,6 +48,9 @@ class CoordinatorCore:
 
     offsets_topic: OffsetsTopic
     initial_rebalance_delay_ms: int = 0
+    #: Cap on a new group's whole initial wait, extensions included (Kafka's cap is the
+    #: rebalance timeout alone; kafkalite's is the smaller of the two).
+    initial_rebalance_delay_max_ms: int = 2**31 - 1
     min_session_timeout_ms: int = 6000
     max_session_timeout_ms: int = 1_800_000
     offsets_retention_ms: int = 7 * 24 * 3600 * 1000

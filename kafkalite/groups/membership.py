@@ -93,6 +93,12 @@ class Membership(CoordinatorCore):
                 # KIP-394: hand out the id and wait for the member to join with it; until it
                 # does (or its session times out) the join phase cannot complete.
                 group.pending_members.add(member_id)
+                if self._in_initial_delay(group):
+                    # One round trip from joining: it extends the initial delay as a member
+                    # that joined would (Kafka counts only full joins; with a delay of a few
+                    # tens of ms, a member can straddle the end of the window between its two
+                    # JoinGroups).
+                    group.new_member_added = True
                 group_id = group.group_id
                 self.timers.schedule(
                     self._hb_key(group, member_id), r.session_timeout_ms,
@@ -163,9 +169,13 @@ class Membership(CoordinatorCore):
             is_new=True,
         )
 
+    @staticmethod
+    def _in_initial_delay(group: Group) -> bool:
+        return group.is_in(GroupState.PREPARING_REBALANCE) and group.previous_state is GroupState.EMPTY
+
     def _add_member_and_rebalance(self, group: Group, r: JoinRequest, member_id: str, waiter: Waiter) -> None:
         member = self._member_from(r, member_id)
-        if group.is_in(GroupState.PREPARING_REBALANCE) and group.previous_state is GroupState.EMPTY:
+        if self._in_initial_delay(group):
             group.new_member_added = True  # extends the initial rebalance delay
         group.add(member, waiter)
         # Sockets are busy while JoinGroup is parked, so a new member cannot heartbeat; it gets
@@ -273,7 +283,8 @@ class Membership(CoordinatorCore):
         log.info("group %s: preparing to rebalance, generation %d (%s)", group.group_id, group.generation_id, reason)
         if initial:
             delay = self.initial_rebalance_delay_ms
-            remaining = max(group.rebalance_timeout_ms - delay, 0)
+            group.new_member_added = False  # not left over from an earlier initial rebalance
+            remaining = max(min(group.rebalance_timeout_ms, self.initial_rebalance_delay_max_ms) - delay, 0)
             if delay <= 0:
                 self._complete_join(group)
             else:

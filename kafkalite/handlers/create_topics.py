@@ -1,9 +1,13 @@
-# CreateTopics: v2-7
+# CreateTopics: v0-7
 #
 # Version notes:
+# * v0: no validate_only (every request creates) and no error_message: the answer carries
+#       error codes only (Kafka 4 removed v0-1, KIP-896; Kafka 3.9 served them, and so do we)
 # * v1: validate_only; error_message in the response
 # * v2: throttle_time_ms
-# * v4: num_partitions / replication_factor may be -1 (broker defaults, KIP-464)
+# * v4: num_partitions / replication_factor may be -1 (broker defaults, KIP-464); Kafka's
+#       client refuses -1 below v4, but its KRaft controller applies the defaults whatever the
+#       version, and so do we
 # * v5: flexible versions; the response carries the created topic's partitions,
 #       replication factor and configs (KIP-525)
 # * v7: topic_id in the response
@@ -50,7 +54,7 @@ def _error_response(req: CreateTopicsRequest, version: int, code: ErrorCode, mes
     )
 
 
-@handles(ApiKey.CREATE_TOPICS, min_version=2, max_version=7, error_response=_error_response)
+@handles(ApiKey.CREATE_TOPICS, min_version=0, max_version=7, error_response=_error_response)
 async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
     broker = ctx.broker
     counts = Counter(t.name for t in req.topics)

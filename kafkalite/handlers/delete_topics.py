@@ -1,6 +1,7 @@
-# DeleteTopics: v1-6
+# DeleteTopics: v0-6
 #
 # Version notes:
+# * v0: topic names, error codes only (Kafka 4 removed it, KIP-896; Kafka 3.9 served it)
 # * v1: throttle_time_ms
 # * v4: flexible versions
 # * v5: error_message per topic
@@ -40,7 +41,7 @@ def _error_response(req: DeleteTopicsRequest, version: int, code: ErrorCode, mes
     )
 
 
-@handles(ApiKey.DELETE_TOPICS, min_version=1, max_version=6, error_response=_error_response)
+@handles(ApiKey.DELETE_TOPICS, min_version=0, max_version=6, error_response=_error_response)
 async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> DeleteTopicsResponse:
     broker = ctx.broker
     cluster = broker.cluster

@@ -1,9 +1,12 @@
-# DescribeCluster: v0-1
+# DescribeCluster: v0-2
 #
 # Version notes:
 # * v0: flexible from the start (KIP-700)
 # * v1: endpoint_type (1 brokers, 2 controllers); a broker answers controllers with
 #       UNSUPPORTED_ENDPOINT_TYPE
+# * v2: include_fenced_brokers and is_fenced (KIP-1073). Kafka lists fenced brokers only when
+#       asked, marked is_fenced; kafkalite's emulated nodes are never fenced, so the answer is
+#       every node with is_fenced false whatever the flag
 """DescribeCluster: the brokers, the controller and the cluster id."""
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from kafkalite.wire.messages.describe_cluster import (
 ENDPOINT_BROKERS = 1
 
 
-@handles(ApiKey.DESCRIBE_CLUSTER, min_version=0, max_version=1)
+@handles(ApiKey.DESCRIBE_CLUSTER, min_version=0, max_version=2)
 async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> DescribeClusterResponse:
     cluster = ctx.broker.cluster
     if req.endpoint_type != ENDPOINT_BROKERS:
@@ -38,7 +41,7 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
         cluster_id=cluster.cluster_id,
         controller_id=cluster.controller_id,
         brokers=[
-            DescribeClusterBroker(broker_id=n.node_id, host=n.host, port=n.port, rack=n.rack)
+            DescribeClusterBroker(broker_id=n.node_id, host=n.host, port=n.port, rack=n.rack, is_fenced=False)
             for n in sorted(cluster.nodes.values(), key=lambda n: n.node_id)
         ],
         cluster_authorized_operations=(

@@ -210,6 +210,26 @@ def _fetch_session(ctx: Context, site: ErrorSite) -> str | None:
     )
 
 
+def _invalid_regular_expression(ctx: Context, site: ErrorSite) -> str | None:
+    pattern = getattr(ctx.request, "transactional_id_pattern", None)
+    if pattern is None:
+        return None
+    return (
+        f"the transactional id pattern {pattern!r} is not a regular expression Kafka's RE2/J compiles "
+        "(no lookaround, backreferences, atomic groups or possessive quantifiers; kafkalite also "
+        "refuses \\p classes, \\Q...\\E and [[:class:]], which RE2/J accepts)"
+    )
+
+
+def _invalid_cursor(ctx: Context, site: ErrorSite) -> str | None:
+    cursor = getattr(ctx.request, "cursor", None)
+    if ctx.api_key != 75 or cursor is None:
+        return None
+    if cursor.partition_index < 0:
+        return f"the cursor's partition {cursor.partition_index} is negative"
+    return f"the cursor's topic {cursor.topic_name} is not among the topics asked for"
+
+
 REASONS: dict[int, Reason] = {
     ErrorCode.OFFSET_OUT_OF_RANGE: _offset_out_of_range,
     ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: _unknown_topic_or_partition,
@@ -229,6 +249,8 @@ REASONS: dict[int, Reason] = {
     ErrorCode.UNSUPPORTED_VERSION: _unsupported_version,
     ErrorCode.FETCH_SESSION_ID_NOT_FOUND: _fetch_session,
     ErrorCode.INVALID_FETCH_SESSION_EPOCH: _fetch_session,
+    ErrorCode.INVALID_REGULAR_EXPRESSION: _invalid_regular_expression,
+    ErrorCode.INVALID_REQUEST: _invalid_cursor,
     **TXN_REASONS,
 }
 

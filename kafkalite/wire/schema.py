@@ -352,7 +352,31 @@ def _type_codec(
     if isinstance(type_, Array):
         elem_read, elem_write = _type_codec(type_.element, version, flexible, False, where)
         return _array_codec(elem_read, elem_write, flexible, nullable, where)
+    if nullable:
+        return _nullable_struct_codec(reader_for(type_, version, flexible), writer_for(type_, version, flexible))
     return reader_for(type_, version, flexible), writer_for(type_, version, flexible)
+
+
+def _nullable_struct_codec(read_struct: p.ReadFn, write_struct: p.WriteFn) -> tuple[p.ReadFn, p.WriteFn]:
+    """A struct that may be null (e.g. a cursor): an int8 marker, -1 for null, 1 before a value.
+
+    Kafka's generated readers treat any negative marker as null.
+    """
+
+    def read(buf: Any, pos: int) -> tuple[Any, int]:
+        marker, pos = p.read_int8(buf, pos)
+        if marker < 0:
+            return None, pos
+        return read_struct(buf, pos)
+
+    def write(out: bytearray, value: Any) -> None:
+        if value is None:
+            p.write_int8(out, -1)
+        else:
+            p.write_int8(out, 1)
+            write_struct(out, value)
+
+    return read, write
 
 
 _READERS: dict[tuple[type, int, bool], p.ReadFn] = {}

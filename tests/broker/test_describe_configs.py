@@ -148,7 +148,7 @@ async def test_kafkas_defaults_are_default_config_and_the_rest_static(client: Cl
         assert synonyms(configs[name]) == [(name, value, DEFAULT)], name
     # kafkalite's own defaults that are not Kafka's: set at start-up, Kafka's default behind.
     assert synonyms(configs["group.initial.rebalance.delay.ms"]) == [
-        ("group.initial.rebalance.delay.ms", "0", STATIC), ("group.initial.rebalance.delay.ms", "3000", DEFAULT)]
+        ("group.initial.rebalance.delay.ms", "60", STATIC), ("group.initial.rebalance.delay.ms", "3000", DEFAULT)]
     assert synonyms(configs["offsets.topic.replication.factor"]) == [
         ("offsets.topic.replication.factor", "1", STATIC), ("offsets.topic.replication.factor", "3", DEFAULT)]
     assert synonyms(configs["broker.id"]) == [("broker.id", "0", STATIC), ("broker.id", "-1", DEFAULT)]

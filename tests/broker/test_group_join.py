@@ -224,25 +224,6 @@ async def test_last_member_leaving_empties_the_group_in_a_new_generation(broker:
     assert (group.state.value, group.generation_id) == ("Empty", 2)
 
 
-async def test_initial_rebalance_delay_gathers_early_members(nursery: trio.Nursery, autojump_clock) -> None:
-    broker = start_broker(nursery, group_initial_rebalance_delay_ms=3000)
-    a, b = GroupMember(connect(broker, nursery)), GroupMember(connect(broker, nursery))
-    start = trio.current_time()
-    done: dict[str, float] = {}
-
-    async def join(m: GroupMember, name: str) -> None:
-        await m.join()
-        done[name] = trio.current_time() - start
-
-    async with trio.open_nursery() as n:
-        n.start_soon(join, a, "a")
-        await trio.sleep(1)
-        n.start_soon(join, b, "b")
-    # b arrived within the delay, which then ran another 3 s: both in generation 1.
-    assert a.generation_id == b.generation_id == 1
-    assert done["a"] == done["b"] == pytest.approx(6.0)
-
-
 async def test_member_that_stops_heartbeating_is_removed_after_its_session(member, nursery, autojump_clock) -> None:
     a, b = member(session_timeout_ms=6000), member(session_timeout_ms=6000)
     async with trio.open_nursery() as n:

@@ -28,7 +28,12 @@ MEMBER_ID_REQUIRED = 79
 
 
 def start_broker(nursery: trio.Nursery, **overrides: Any) -> Broker:
-    """A memory broker with its group coordinator's timers running in *nursery*."""
+    """A memory broker with its group coordinator's timers running in *nursery*.
+
+    No initial rebalance delay unless asked for: these tests pin the other rules of membership,
+    and the delay has tests of its own.
+    """
+    overrides.setdefault("group_initial_rebalance_delay_ms", 0)
     broker = make_broker(**overrides)
     nursery.start_soon(broker.groups.run)
     return broker

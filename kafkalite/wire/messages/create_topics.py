@@ -1,6 +1,8 @@
-"""CreateTopics (key 19): versions 2-7, flexible from 5.
+"""CreateTopics (key 19): versions 0-7, flexible from 5.
 
 Version notes:
+* v0: topics with partitions, replication factor or manual assignments, and configs;
+  per-topic error codes only (Kafka 4 removed v0-1, KIP-896; Kafka 3.9 served them)
 * v1: validate_only in the request; per-topic error_message in the response
 * v2: throttle_time_ms in the response
 * v3: same layout; on a quota violation the broker answers first and throttles afterwards
@@ -40,7 +42,7 @@ CreatableTopic = struct(
 CreateTopicsRequest = message(
     "CreateTopicsRequest",
     api_key=API_KEY,
-    valid="2-7",
+    valid="0-7",
     flexible="5+",
     fields=[
         field("topics", array(CreatableTopic), "0+"),
@@ -73,7 +75,7 @@ CreatableTopicResult = struct(
 CreateTopicsResponse = message(
     "CreateTopicsResponse",
     api_key=API_KEY,
-    valid="2-7",
+    valid="0-7",
     flexible="5+",
     fields=[
         field("throttle_time_ms", "int32", "2+"),

@@ -1,6 +1,8 @@
-"""DeleteTopics (key 20): versions 1-6, flexible from 4.
+"""DeleteTopics (key 20): versions 0-6, flexible from 4.
 
 Version notes:
+* v0: topic names and a timeout; per-topic error codes (Kafka 4 removed v0, KIP-896; Kafka
+  3.9 served it)
 * v1: throttle_time_ms in the response
 * v2: same layout; on a quota violation the broker answers first and throttles afterwards
 * v3: same layout; TOPIC_DELETION_DISABLED may be returned
@@ -24,7 +26,7 @@ DeleteTopicState = struct(
 DeleteTopicsRequest = message(
     "DeleteTopicsRequest",
     api_key=API_KEY,
-    valid="1-6",
+    valid="0-6",
     flexible="4+",
     fields=[
         field("topics", array(DeleteTopicState), "6+"),
@@ -44,7 +46,7 @@ DeletableTopicResult = struct(
 DeleteTopicsResponse = message(
     "DeleteTopicsResponse",
     api_key=API_KEY,
-    valid="1-6",
+    valid="0-6",
     flexible="4+",
     fields=[
         field("throttle_time_ms", "int32", "1+"),
