@@ -43,9 +43,11 @@ def alter_configs(
     topic_configs: NewConfigs,
 ) -> list[Result]:
     """Answer each resource of an AlterConfigs (*incremental* False) or IncrementalAlterConfigs
-    request received by broker *node_id*; topics go through *topic_configs* as in
-    `alter_topic_configs`. Returns one (error code, error message) per resource, in order.
-    Nothing changes when *validate_only*.
+    request received by broker *node_id*; a topic's new overrides are
+    *topic_configs(current_overrides, resource)*, and raising `InvalidConfig` is INVALID_CONFIG
+    (an unknown topic is UNKNOWN_TOPIC_OR_PARTITION, a duplicated resource INVALID_REQUEST).
+    Returns one (error code, error message) per resource, in order. Nothing changes when
+    *validate_only*.
 
     Raises:
         KafkaStorageError: the new configs could not be saved.
