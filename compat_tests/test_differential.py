@@ -113,7 +113,7 @@ KAFKALITE_MAX_VERSIONS = {
 # Versions Kafka 4 removed (KIP-896) that kafkalite serves as Kafka 3.9 did (README: Protocol versions).
 KAFKALITE_MIN_VERSIONS = {
     "FETCH": 0, "LIST_OFFSETS": 0, "OFFSET_COMMIT": 0, "OFFSET_FETCH": 0, "OFFSET_FOR_LEADER_EPOCH": 0,
-    "CREATE_TOPICS": 0, "DELETE_TOPICS": 0, "DESCRIBE_LOG_DIRS": 0,
+    "CREATE_TOPICS": 0, "DELETE_TOPICS": 0, "DESCRIBE_LOG_DIRS": 0, "DESCRIBE_CONFIGS": 0,
 }
 
 DV = "describe_configs/"
@@ -137,12 +137,6 @@ KNOWN: list[Known] = [
         "kafkalite creates an auto-created topic before it answers Metadata; Kafka answers "
         "UNKNOWN_TOPIC_OR_PARTITION and shows the topic a moment later (README: Topic changes in Metadata)",
         kafkalite=_created_at_once("metadata/auto-created-topic-old-v1"),
-    ),
-    Known(
-        "broker-configs-read-only", "deliberate", (DV + "broker-v4",), r"\.configs\[[^\]]+\]\.read_only$",
-        "kafkalite cannot alter broker configs (AlterConfigs on a BROKER answers INVALID_REQUEST), so it "
-        "describes every broker config as read_only; Kafka's dynamic ones are not (README: Dynamic broker configs)",
-        kafkalite=lambda recorded, step: _every(recorded[step].response, "read_only", True),
     ),
 ]
 

@@ -107,6 +107,8 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--transaction-abort-timed-out-interval-ms", type=int,
                    default=_env_int("TRANSACTION_ABORT_TIMED_OUT_INTERVAL_MS", 10_000),
                    help="how often transactions past their timeout are looked for and aborted (Kafka: 10000)")
+    s.add_argument("--fetch-session-cache-slots", type=int, default=_env_int("FETCH_SESSION_CACHE_SLOTS", 1000),
+                   help="most incremental fetch sessions kept at once (max.incremental.fetch.session.cache.slots)")
     s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
                    help="learning mode: log every request and response, decoded, with the reasons of errors")
@@ -138,6 +140,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         transaction_state_partitions=args.transaction_state_partitions,
         transaction_max_timeout_ms=args.transaction_max_timeout_ms,
         transaction_abort_timed_out_interval_ms=args.transaction_abort_timed_out_interval_ms,
+        max_incremental_fetch_session_cache_slots=args.fetch_session_cache_slots,
         trace=args.trace or bool(args.trace_file),
         trace_file=args.trace_file or None,
     )

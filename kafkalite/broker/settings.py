@@ -72,6 +72,9 @@ class BrokerConfig:
     transaction_abort_timed_out_interval_ms: int = attrs.field(default=10_000, validator=v.ge(1))
     # transaction.remove.expired.transaction.cleanup.interval.ms
     transaction_remove_expired_interval_ms: int = attrs.field(default=3_600_000, validator=v.ge(1))
+    # Incremental fetch sessions (KIP-227) kept at once: max.incremental.fetch.session.cache.slots,
+    # a static setting in Kafka too (not dynamic); 0 turns sessions off.
+    max_incremental_fetch_session_cache_slots: int = attrs.field(default=1000, validator=v.ge(0))
 
     def __attrs_post_init__(self) -> None:
         if self.trace_file is not None and not self.trace:

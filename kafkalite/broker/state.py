@@ -25,6 +25,7 @@ import trio
 
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
 from kafkalite.broker.coordinators import Coordinators
+from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.groups.port import OFFSETS_TOPIC
@@ -59,9 +60,12 @@ class Broker:
     _waiters: dict[TopicPartition, set[trio.Event]] = attrs.field(init=False, factory=dict)
     # Consumer groups and transactions, each set up when first needed: see `groups`.
     coordinators: Coordinators = attrs.field(init=False)
+    # Dynamic broker and group configs (AlterConfigs on BROKER / GROUP), from the data dir.
+    dynamic: DynamicConfigStore = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
+        self.dynamic = DynamicConfigStore.open(self.store)
 
     @classmethod
     def create(cls, config: BrokerConfig) -> Broker:
@@ -156,8 +160,28 @@ class Broker:
 
     # -- logs ----------------------------------------------------------------------------
 
+    def topic_configs(self, topic: Topic) -> dict[str, str]:
+        """The topic's overrides over the defaults that dynamic broker configs set (those of
+        the first node, the cluster-wide ones behind them): what the broker acts on."""
+        defaults = self.dynamic.layers(self.config.node_id).topic_defaults()
+        return {**defaults, **topic.configs} if defaults else topic.configs
+
+    def set_dynamic_broker_configs(self, name: str, configs: dict[str, str]) -> None:
+        """Replace the dynamic configs of BROKER resource *name* ("" or a broker id, already
+        validated), save them, and apply the topic defaults they set to every open log."""
+        self.dynamic.set_broker(name, configs)
+        self._refresh_log_configs()
+
+    def _refresh_log_configs(self) -> None:
+        for topic in self.cluster.topics.values():
+            log_config = self.log_config(topic)
+            for p in topic.partitions:
+                plog = self.log_for(topic.name, p.partition_index)
+                if plog is not None:
+                    plog.update_config(log_config)
+
     def log_config(self, topic: Topic) -> LogConfig:
-        return LogConfig.from_topic_configs(topic.configs, base=LogConfig(fsync=self.config.fsync))
+        return LogConfig.from_topic_configs(self.topic_configs(topic), base=LogConfig(fsync=self.config.fsync))
 
     def _open_log(self, topic: Topic, partition: int) -> PartitionLog:
         plog = self.store.log(topic.name, partition, self.log_config(topic))
@@ -458,6 +482,8 @@ class Broker:
                 self._bound_deletion(plog, OFFSETS_TOPIC, p.partition_index)
                 self.notify(OFFSETS_TOPIC, p.partition_index)
         self.producers = ProducerStates(next_producer_id=self.producers.next_producer_id)
+        self.dynamic.reset()
         if config is not None:
             self.config = config
+        self._refresh_log_configs()
         return deleted

@@ -42,6 +42,8 @@ class ConfigSource(enum.IntEnum):
     STATIC_BROKER_CONFIG = 4
     DEFAULT_CONFIG = 5
     DYNAMIC_BROKER_LOGGER_CONFIG = 6
+    CLIENT_METRICS_CONFIG = 7
+    GROUP_CONFIG = 8
 
 
 class ConfigResourceType(enum.IntEnum):
@@ -49,6 +51,8 @@ class ConfigResourceType(enum.IntEnum):
     TOPIC = 2
     BROKER = 4
     BROKER_LOGGER = 8
+    CLIENT_METRICS = 16
+    GROUP = 32
 
 
 class InvalidConfig(ValueError):
@@ -307,6 +311,9 @@ BROKER_CONFIGS: dict[str, BrokerConfigDef] = _by_name(
         BrokerConfigDef("process.roles", _T.LIST, None, "What this node is: a broker, a controller, or both."),
         BrokerConfigDef("listeners", _T.LIST, "PLAINTEXT://:9092", "Addresses the broker accepts connections on."),
         BrokerConfigDef("advertised.listeners", _T.LIST, None, "Addresses Metadata tells clients to connect to."),
+        BrokerConfigDef("listener.security.protocol.map", _T.STRING,
+                        "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT",
+                        "Security protocol of each listener name."),
         BrokerConfigDef("log.dirs", _T.LIST, None, "Directories that hold the partitions' segment files."),
         BrokerConfigDef("num.partitions", _T.INT, "1", "Partitions of a topic created without a count."),
         BrokerConfigDef("default.replication.factor", _T.INT, "1",
@@ -341,6 +348,8 @@ BROKER_CONFIGS: dict[str, BrokerConfigDef] = _by_name(
                         "How often transactions open past their timeout are looked for and aborted."),
         BrokerConfigDef("transaction.remove.expired.transaction.cleanup.interval.ms", _T.INT, "3600000",
                         "How often expired transactional ids are removed."),
+        BrokerConfigDef("max.incremental.fetch.session.cache.slots", _T.INT, "1000",
+                        "Most incremental fetch sessions (KIP-227) the broker keeps at once."),
         BrokerConfigDef("log.retention.check.interval.ms", _T.LONG, "300000",
                         "How often partitions are checked for segments past their retention."),
         BrokerConfigDef("log.retention.minutes", _T.INT, None,
@@ -384,21 +393,58 @@ ALWAYS_STATED = frozenset({"num.partitions"})
 _Synonym = tuple[str, "str | None", ConfigSource]
 
 
-def _synonyms(name: str, static: dict[str, str]) -> list[_Synonym]:
+@attrs.frozen
+class DynamicLayers:
+    """The dynamic broker configs in force on one broker: its own (DYNAMIC_BROKER_CONFIG) and
+    the cluster-wide defaults (DYNAMIC_DEFAULT_BROKER_CONFIG), broker config name -> value."""
+
+    broker: dict[str, str] = attrs.field(factory=dict)
+    cluster: dict[str, str] = attrs.field(factory=lambda: dict(CLUSTER_DEFAULTS))
+
+    def broker_value(self, name: str) -> str | None:
+        """The dynamic value of broker config *name*: the broker's own, else the cluster's."""
+        value = self.broker.get(name)
+        return value if value is not None else self.cluster.get(name)
+
+    def topic_defaults(self) -> dict[str, str]:
+        """Topic config name -> the default its broker synonym gets from these layers, for the
+        topic configs whose broker config is set dynamically (Kafka's LogConfig defaults)."""
+        defaults = {}
+        for name, definition in TOPIC_CONFIGS.items():
+            if definition.synonym is not None:
+                value = self.broker_value(definition.synonym)
+                if value is not None:
+                    defaults[name] = value
+        return defaults
+
+
+NO_DYNAMIC_CONFIGS = DynamicLayers()
+
+
+def _synonyms(
+    name: str,
+    static: dict[str, str],
+    layers: DynamicLayers = NO_DYNAMIC_CONFIGS,
+    catalogue: dict[str, BrokerConfigDef] | None = None,
+) -> list[_Synonym]:
     """Kafka's synonyms of broker config *name*: every layer that sets it, most specific first.
 
-    Layers in Kafka's order: cluster-level dynamic, static (server.properties), default; each
-    lists the configs of *name*'s chain. Entries before *name*'s own first one are dropped, as
-    Kafka does (log.retention.ms lists no log.retention.hours default behind it).
+    Layers in Kafka's order: the broker's dynamic configs, the cluster-level dynamic ones,
+    static (server.properties), default (from *catalogue*, else `BROKER_CONFIGS`); each lists
+    the configs of *name*'s chain. Entries
+    before *name*'s own first one are dropped, as Kafka does (log.retention.ms lists no
+    log.retention.hours default behind it).
     """
     chain = _SYNONYM_CHAINS.get(name, (name,))
-    kafka_defaults = {n: BROKER_CONFIGS[n].default for n in chain if n in BROKER_CONFIGS}
-    layers = (
-        (CLUSTER_DEFAULTS, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG),
+    known = BROKER_CONFIGS if catalogue is None else catalogue
+    kafka_defaults = {n: known[n].default for n in chain if n in known}
+    ordered = (
+        (layers.broker, ConfigSource.DYNAMIC_BROKER_CONFIG),
+        (layers.cluster, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG),
         (static, ConfigSource.STATIC_BROKER_CONFIG),
         (kafka_defaults, ConfigSource.DEFAULT_CONFIG),
     )
-    found = [(n, layer[n], source) for layer, source in layers for n in chain if layer.get(n) is not None]
+    found = [(n, layer[n], source) for layer, source in ordered for n in chain if layer.get(n) is not None]
     while found and found[0][0] != name:
         found.pop(0)
     return found
@@ -434,11 +480,12 @@ class ConfigEntry:
     documentation: str | None = None
 
 
-def describe_topic_configs(overrides: dict[str, str]) -> list[ConfigEntry]:
+def describe_topic_configs(overrides: dict[str, str], layers: DynamicLayers = NO_DYNAMIC_CONFIGS) -> list[ConfigEntry]:
     """Every topic config with its effective value and where that value comes from.
 
     Synonyms list the topic override first (if any), then the broker configs that supply the
-    default (cluster-level dynamic, then Kafka's default), as Kafka lists them; a topic config
+    default (the broker's dynamic value, the cluster-level dynamic one, then Kafka's default:
+    *layers* holds the dynamic ones), as Kafka lists them; a topic config
     with no broker config behind it, or whose broker config is unset (retention.ms ->
     log.retention.ms), lists none. The source is the first synonym's, else DEFAULT_CONFIG.
     """
@@ -448,10 +495,12 @@ def describe_topic_configs(overrides: dict[str, str]) -> list[ConfigEntry]:
         if name in overrides:
             synonyms.append((name, overrides[name], ConfigSource.TOPIC_CONFIG))
         if definition.synonym is not None:
-            synonyms += _synonyms(definition.synonym, {})
+            synonyms += _synonyms(definition.synonym, {}, layers)
         value = overrides.get(name)
+        if value is None and definition.synonym is not None:
+            value = layers.broker_value(definition.synonym)
         if value is None:
-            value = CLUSTER_DEFAULTS.get(definition.synonym or "", definition.default)
+            value = definition.default
         entries.append(
             ConfigEntry(
                 name=name,
@@ -463,49 +512,6 @@ def describe_topic_configs(overrides: dict[str, str]) -> list[ConfigEntry]:
             )
         )
     return entries
-
-
-def describe_broker_configs(settings: dict[str, str]) -> list[ConfigEntry]:
-    """The broker configs kafkalite describes, for one node whose settings are *settings*.
-
-    *settings* maps broker config names to kafkalite's values; a value that is Kafka's default
-    is described as a default (DEFAULT_CONFIG), any other as set at start-up
-    (STATIC_BROKER_CONFIG, with Kafka's default as the next synonym), as Kafka describes a
-    server.properties. Every row is read-only: kafkalite cannot alter broker configs.
-    """
-    static = static_broker_configs(settings)
-    entries = []
-    for name, definition in sorted(BROKER_CONFIGS.items()):
-        synonyms = _synonyms(name, static)
-        value = next((v for n, v, _ in synonyms if n == name), None)
-        entries.append(
-            ConfigEntry(
-                name=name,
-                value=value,
-                source=synonyms[0][2] if synonyms else ConfigSource.DEFAULT_CONFIG,
-                type=definition.type,
-                read_only=True,
-                synonyms=tuple(synonyms),
-                documentation=definition.doc,
-            )
-        )
-    return entries
-
-
-def describe_cluster_default_configs() -> list[ConfigEntry]:
-    """The cluster-level dynamic configs: a BROKER resource named "" (Kafka's --entity-default)."""
-    return [
-        ConfigEntry(
-            name=name,
-            value=value,
-            source=ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
-            type=BROKER_CONFIGS[name].type,
-            read_only=True,
-            synonyms=((name, value, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG),),
-            documentation=BROKER_CONFIGS[name].doc,
-        )
-        for name, value in sorted(CLUSTER_DEFAULTS.items())
-    ]
 
 
 class AlterOp(enum.IntEnum):

@@ -34,7 +34,7 @@ SERVED: dict[int, tuple[str, int, int]] = {
     ApiKey.END_TXN: ("end_txn", 0, 4),
     ApiKey.TXN_OFFSET_COMMIT: ("txn_offset_commit", 0, 4),
     ApiKey.OFFSET_FOR_LEADER_EPOCH: ("offset_for_leader_epoch", 0, 4),
-    ApiKey.DESCRIBE_CONFIGS: ("describe_configs", 1, 4),
+    ApiKey.DESCRIBE_CONFIGS: ("describe_configs", 0, 4),
     ApiKey.ALTER_CONFIGS: ("alter_configs", 0, 2),
     ApiKey.CREATE_PARTITIONS: ("create_partitions", 0, 3),
     ApiKey.DELETE_GROUPS: ("delete_groups", 0, 2),

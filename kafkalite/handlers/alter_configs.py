@@ -4,13 +4,14 @@
 # * v1: same layout as v0
 # * v2: flexible versions
 #
-# Replaces the whole set of a topic's config overrides. Dynamic broker configs are not
-# supported: a BROKER resource is answered with INVALID_REQUEST.
-"""AlterConfigs: replace a topic's config overrides (non-incremental)."""
+# Replaces the whole set of configs of a resource: a topic's overrides, the dynamic configs of
+# a broker (or, named "", the cluster-wide defaults), or a group's configs. BROKER_LOGGER is
+# refused as Kafka refuses it here (INVALID_REQUEST, "Unknown resource type 8").
+"""AlterConfigs: replace the configs of topics, brokers and groups (non-incremental)."""
 
 from __future__ import annotations
 
-from kafkalite.broker.alter_configs import alter_topic_configs, failed_resources, resource_responses
+from kafkalite.broker.alter_configs import alter_configs as alter_configs_of, failed_resources, resource_responses
 from kafkalite.broker.topic_configs import validate_topic_configs
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
@@ -36,5 +37,7 @@ def _error_response(req: AlterConfigsRequest, version: int, code: ErrorCode, mes
 
 @handles(ApiKey.ALTER_CONFIGS, min_version=0, max_version=2, error_response=_error_response)
 async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterConfigsResponse:
-    results = alter_topic_configs(ctx.broker, req.resources, req.validate_only, _replace_all)
+    results = alter_configs_of(
+        ctx.broker, ctx.node_id, req.resources, req.validate_only, incremental=False, topic_configs=_replace_all
+    )
     return AlterConfigsResponse(throttle_time_ms=0, responses=resource_responses(AlterConfigsResourceResponse, req.resources, results))

@@ -1,6 +1,8 @@
-# DescribeConfigs: v1-4
+# DescribeConfigs: v0-4
 #
 # Version notes:
+# * v0: is_default instead of config_source, no synonyms (served as Kafka 3.9 did; Kafka 4
+#   removed it, KIP-896): is_default is true exactly when the value is Kafka's default
 # * v1: include_synonyms; config_source replaces is_default
 # * v2: same layout as v1
 # * v3: include_documentation; config_type and documentation in the response
@@ -9,20 +11,17 @@
 # results[].error_message is "" unless Kafka's answer names a reason: a described resource and
 # an unknown topic (UNKNOWN_TOPIC_OR_PARTITION says it all) carry "", a refused request
 # (an invalid topic name, another node's id, a resource type not served) carries the reason.
-"""DescribeConfigs for topics and brokers, with Kafka's sources, types and synonyms."""
+"""DescribeConfigs for topics, brokers, loggers and groups, with Kafka's sources, types and synonyms."""
 
 from __future__ import annotations
 
 from kafkalite.broker.cluster import InvalidTopicName, validate_topic_name
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.broker.settings import BrokerConfig
-from kafkalite.broker.topic_configs import (
-    ConfigEntry,
-    ConfigResourceType,
-    describe_broker_configs,
-    describe_cluster_default_configs,
-    describe_topic_configs,
-)
+from kafkalite.broker.broker_configs import BrokerConfigRefused, broker_id_of, describe_cluster_defaults, describe_node_configs
+from kafkalite.broker.broker_loggers import describe_loggers
+from kafkalite.broker.group_configs import describe_group_configs
+from kafkalite.broker.topic_configs import ConfigEntry, ConfigResourceType, ConfigSource, describe_topic_configs
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.describe_configs import (
@@ -41,6 +40,7 @@ def _rows(entries: list[ConfigEntry], keys: list[str] | None, synonyms: bool, do
             name=e.name,
             value=e.value,
             read_only=e.read_only,
+            is_default=e.source == ConfigSource.DEFAULT_CONFIG,
             config_source=int(e.source),
             is_sensitive=e.is_sensitive,
             synonyms=(
@@ -64,6 +64,8 @@ def broker_settings(config: BrokerConfig, node_id: int, listen_host: str, host: 
         "process.roles": "broker,controller",
         "listeners": f"PLAINTEXT://{listen_host}:{port}",
         "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+        # Kafka's map of a combined node (kafkalite's process.roles), CONTROLLER included.
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": "(memory)" if config.memory else str(config.data_dir),
         "num.partitions": str(config.num_partitions),
         "default.replication.factor": str(config.default_replication_factor),
@@ -88,50 +90,62 @@ def broker_settings(config: BrokerConfig, node_id: int, listen_host: str, host: 
         "transaction.remove.expired.transaction.cleanup.interval.ms": str(
             config.transaction_remove_expired_interval_ms
         ),
+        "max.incremental.fetch.session.cache.slots": str(config.max_incremental_fetch_session_cache_slots),
     }
 
 
-@handles(ApiKey.DESCRIBE_CONFIGS, min_version=1, max_version=4)
-async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> DescribeConfigsResponse:
+def _describe(ctx: RequestContext, resource_type: int, name: str) -> list[ConfigEntry]:
+    """The configs of one resource, as `ConfigEntry` rows.
+
+    Raises:
+        BrokerConfigRefused: the resource is refused (its code and Kafka's message).
+    """
     broker = ctx.broker
     cluster = broker.cluster
+    if resource_type == ConfigResourceType.TOPIC:
+        try:
+            validate_topic_name(name)
+        except InvalidTopicName as exc:
+            raise BrokerConfigRefused(str(exc), ErrorCode.INVALID_TOPIC_EXCEPTION) from None
+        topic = cluster.topic(name)
+        if topic is None:
+            raise BrokerConfigRefused("", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        return describe_topic_configs(topic.configs, broker.dynamic.layers(broker.config.node_id))
+    if resource_type == ConfigResourceType.BROKER:
+        if not name:
+            return describe_cluster_defaults(broker.dynamic.layers(ctx.node_id))
+        node_id = broker_id_of(name, "Broker id must be an integer, but it is: ")
+        # kafkalite emulates every node of its cluster in one process: each describes itself.
+        if node_id not in cluster.node_ids:
+            raise BrokerConfigRefused(f"Unexpected broker id, expected {ctx.node_id} or empty string, but received {name}")
+        node = cluster.nodes[node_id]
+        config = broker.config
+        settings = broker_settings(config, node.node_id, config.host, node.host, node.port)
+        return describe_node_configs(settings, broker.dynamic.layers(node_id))
+    if resource_type == ConfigResourceType.BROKER_LOGGER:
+        if not name:
+            raise BrokerConfigRefused("Broker id must not be empty")
+        if broker_id_of(name, "Broker id must be an integer, but it is: ") != ctx.node_id:
+            raise BrokerConfigRefused(f"Unexpected broker id, expected {ctx.node_id} but received {name}")
+        return describe_loggers()
+    if resource_type == ConfigResourceType.GROUP:
+        if not name:
+            raise BrokerConfigRefused("Group name must not be empty")
+        return describe_group_configs(broker.dynamic.group(name))
+    if resource_type == ConfigResourceType.CLIENT_METRICS:
+        raise BrokerConfigRefused("kafkalite does not support client metrics subscriptions (KIP-714).")
+    raise BrokerConfigRefused(f"Unsupported resource type: {resource_type}")
+
+
+@handles(ApiKey.DESCRIBE_CONFIGS, min_version=0, max_version=4)
+async def describe_configs(ctx: RequestContext, req: DescribeConfigsRequest) -> DescribeConfigsResponse:
     results = []
     for resource in req.resources:
         base = dict(resource_type=resource.resource_type, resource_name=resource.resource_name)
-
-        def refused(code: ErrorCode, message: str) -> None:
-            results.append(DescribeConfigsResult(error_code=code, error_message=message, configs=[], **base))
-
-        if resource.resource_type == ConfigResourceType.TOPIC:
-            try:
-                validate_topic_name(resource.resource_name)
-            except InvalidTopicName as exc:
-                refused(ErrorCode.INVALID_TOPIC_EXCEPTION, str(exc))
-                continue
-            topic = cluster.topic(resource.resource_name)
-            if topic is None:
-                refused(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "")
-                continue
-            entries = describe_topic_configs(topic.configs)
-        elif resource.resource_type == ConfigResourceType.BROKER:
-            name = resource.resource_name
-            if not name:
-                entries = describe_cluster_default_configs()
-            elif not name.isdigit() or int(name) not in cluster.node_ids:
-                refused(
-                    ErrorCode.INVALID_REQUEST, f"Unexpected broker id {name!r}, expected one of {cluster.node_ids}."
-                )
-                continue
-            else:
-                node = cluster.nodes[int(name)]
-                config = broker.config
-                settings = broker_settings(config, node.node_id, config.host, node.host, node.port)
-                entries = describe_broker_configs(settings)
-        else:
-            refused(
-                ErrorCode.INVALID_REQUEST,
-                f"kafkalite does not describe resources of type {resource.resource_type}.",
-            )
+        try:
+            entries = _describe(ctx, resource.resource_type, resource.resource_name)
+        except BrokerConfigRefused as exc:
+            results.append(DescribeConfigsResult(error_code=exc.code, error_message=exc.message, configs=[], **base))
             continue
         results.append(
             DescribeConfigsResult(

@@ -3,13 +3,14 @@
 # Version notes:
 # * v1: flexible versions
 #
-# Operations SET, DELETE, APPEND and SUBTRACT (the last two on list configs only) on topic
-# configs. Dynamic broker configs are not supported: a BROKER resource gets INVALID_REQUEST.
-"""IncrementalAlterConfigs: change single topic configs (KIP-339)."""
+# Operations SET, DELETE, APPEND and SUBTRACT (the last two on list configs only) on the
+# configs of topics, brokers (a broker id, or "" for the cluster-wide defaults) and groups;
+# SET and DELETE on logger levels (BROKER_LOGGER).
+"""IncrementalAlterConfigs: change single configs of topics, brokers, loggers and groups (KIP-339)."""
 
 from __future__ import annotations
 
-from kafkalite.broker.alter_configs import alter_topic_configs, failed_resources, resource_responses
+from kafkalite.broker.alter_configs import alter_configs, failed_resources, resource_responses
 from kafkalite.broker.topic_configs import apply_incremental
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
@@ -35,5 +36,7 @@ def _error_response(req: IncrementalAlterConfigsRequest, version: int, code: Err
 async def incremental_alter_configs(
     ctx: RequestContext, req: IncrementalAlterConfigsRequest
 ) -> IncrementalAlterConfigsResponse:
-    results = alter_topic_configs(ctx.broker, req.resources, req.validate_only, _apply_ops)
+    results = alter_configs(
+        ctx.broker, ctx.node_id, req.resources, req.validate_only, incremental=True, topic_configs=_apply_ops
+    )
     return IncrementalAlterConfigsResponse(throttle_time_ms=0, responses=resource_responses(AlterConfigsResourceResponse, req.resources, results))

@@ -165,7 +165,7 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
     broker = ctx.broker
     name = topic.name
     tp = f"{name}-{index}"
-    policy = TopicPolicy.of(topic.configs)
+    policy = TopicPolicy.of(broker.topic_configs(topic))
     if ctx.api_version < 3 and is_legacy(records):
         return _append_legacy(ctx, topic, index, records, policy)
     header = check_batch(records, policy, tp)

@@ -16,6 +16,7 @@ from kafkalite.broker.topic_configs import (
     static_broker_configs,
     validate_topic_config,
 )
+from kafkalite.broker.broker_configs import ALL_BROKER_CONFIGS, DYNAMIC_BROKER_CONFIGS
 from kafkalite.handlers.describe_configs import broker_settings
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.wire.error_codes import ErrorCode as E
@@ -134,7 +135,9 @@ async def test_broker_configs_are_kafkas_names_and_types(client: Client) -> None
     for name in ("listeners", "advertised.listeners", "log.dirs", "process.roles"):
         assert configs[name].config_type == ConfigType.LIST, name
     assert configs["offsets.topic.replication.factor"].config_type == ConfigType.SHORT
-    assert all(c.read_only for c in configs.values())  # kafkalite cannot alter broker configs
+    # Kafka's dynamic configs may be altered; every other one is read-only.
+    assert {name for name, c in configs.items() if not c.read_only} == DYNAMIC_BROKER_CONFIGS
+    assert configs["num.partitions"].read_only and not configs["log.retention.ms"].read_only
 
 
 async def test_kafkas_defaults_are_default_config_and_the_rest_static(client: Client) -> None:
@@ -173,6 +176,7 @@ def test_static_configs_are_those_that_differ_from_kafka() -> None:
     static = static_broker_configs(settings)
     assert static.keys() == {
         "node.id", "broker.id", "process.roles", "listeners", "advertised.listeners", "log.dirs",
+        "listener.security.protocol.map",
         "num.partitions", "offsets.topic.replication.factor", "group.initial.rebalance.delay.ms",
     }
     with pytest.raises(ValueError, match="no.such.config"):
@@ -191,7 +195,7 @@ def test_kafkalite_settings_supply_no_topic_defaults() -> None:
 
 
 def test_every_config_has_a_one_line_documentation() -> None:
-    for definition in [*TOPIC_CONFIGS.values(), *BROKER_CONFIGS.values()]:
+    for definition in [*TOPIC_CONFIGS.values(), *ALL_BROKER_CONFIGS.values()]:
         assert definition.doc and "\n" not in definition.doc and definition.doc.endswith("."), definition.name
 
 

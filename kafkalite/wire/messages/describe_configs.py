@@ -1,6 +1,7 @@
-"""DescribeConfigs (key 32): versions 1-4, flexible from 4.
+"""DescribeConfigs (key 32): versions 0-4, flexible from 4.
 
 Version notes:
+* v0: is_default in the response, no synonyms (Kafka 4 no longer serves it, KIP-896)
 * v1: include_synonyms in the request; config_source and synonyms in the response, which
   replace is_default
 * v2: same layout; on a quota violation the broker answers first and throttles afterwards
@@ -22,7 +23,7 @@ DescribeConfigsResource = struct(
 DescribeConfigsRequest = message(
     "DescribeConfigsRequest",
     api_key=API_KEY,
-    valid="1-4",
+    valid="0-4",
     flexible="4+",
     fields=[
         field("resources", array(DescribeConfigsResource), "0+"),
@@ -64,7 +65,7 @@ DescribeConfigsResult = struct(
 DescribeConfigsResponse = message(
     "DescribeConfigsResponse",
     api_key=API_KEY,
-    valid="1-4",
+    valid="0-4",
     flexible="4+",
     fields=[
         field("throttle_time_ms", "int32", "0+"),
