@@ -119,13 +119,22 @@ def _client_of(software: list[str] | tuple[str, str] | None, client_id: str | No
     return client_id if client_id is not None else "(no client id)", "", "client_id"
 
 
+def client_id_family(client_id: str | None) -> str | None:
+    """A client id without the instance counter clients append ("kafka-python-producer-12")."""
+    return None if client_id is None else re.sub(r"-\d+$", "", client_id)
+
+
 def _software_by_client_id(brokers: list[dict[str, Any]]) -> dict[str | None, tuple[str, str]]:
-    """Client ids that named one and the same software wherever they did."""
+    """Client id families that named one and the same software wherever they did.
+
+    A client pinned to old protocol versions never sends ApiVersions v3+ and so never names
+    itself; the same library's other instances do, under the same client id but for the counter.
+    """
     seen: dict[str | None, set[tuple[str, str]]] = defaultdict(set)
     for broker in brokers:
         for r in broker["requests"]:
             if r.get("software") and r["software"][0]:
-                seen[r.get("client_id")].add((r["software"][0], r["software"][1] or ""))
+                seen[client_id_family(r.get("client_id"))].add((r["software"][0], r["software"][1] or ""))
     return {cid: next(iter(names)) for cid, names in seen.items() if len(names) == 1}
 
 
@@ -163,7 +172,7 @@ def build_matrix(journal: dict[str, Any]) -> dict[str, Any]:
                 named.pop(conn, None)
             if r.get("software") and r["software"][0]:
                 named[conn] = r["software"]
-            software = named.get(conn) or by_id.get(r.get("client_id"))
+            software = named.get(conn) or by_id.get(client_id_family(r.get("client_id")))
             name, version, known_by = _client_of(software, r.get("client_id"))
             client = clients.setdefault((known_by != "software", name, version), {
                 "client": name, "version": version, "known_by": known_by,

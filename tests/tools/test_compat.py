@@ -16,6 +16,7 @@ from kafkalite.tools.compat import (
     JournalError,
     api_name,
     build_matrix,
+    client_id_family,
     client_label,
     dumps,
     main,
@@ -82,6 +83,22 @@ def test_a_connection_without_software_takes_the_software_named_under_its_client
     client = only_client(data)
     assert (client["client"], client["version"]) == ("kafka-python", "3.0.12")
     assert apis(client) == {8: [2], 18: [0, 4]}
+
+
+def test_a_client_id_with_another_instance_counter_is_the_same_software() -> None:
+    # kafka-python numbers its instances: "kafka-python-producer-11" pinned to old versions
+    # never names itself, "kafka-python-producer-1" does.
+    data = build_matrix(journal(
+        [req(1.0, 18, 4, "kafka-python-producer-1", "127.0.0.1:1", ["kafka-python", "3.0.12"]),
+         req(2.0, 0, 2, "kafka-python-producer-11", "127.0.0.1:2"),
+         req(2.1, 0, 9, "kafka-python-producerX", "127.0.0.1:3")],
+        [],
+    ))
+    by_name = {c["client"]: c for c in data["clients"]}
+    assert apis(by_name["kafka-python"]) == {0: [2], 18: [4]}
+    assert by_name["kafka-python-producerX"]["known_by"] == "client_id"
+    assert client_id_family("app-7") == "app" and client_id_family("app") == "app"
+    assert client_id_family("kafka-python-3.0.12") == "kafka-python-3.0.12" and client_id_family(None) is None
 
 
 def test_a_client_that_never_names_its_software_is_known_by_its_client_id() -> None:
