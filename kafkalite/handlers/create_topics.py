@@ -117,7 +117,7 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
                         config_source=int(entry.source),
                         is_sensitive=False,
                     )
-                    for entry in describe_topic_configs(overrides)
+                    for entry in describe_topic_configs(overrides, broker.dynamic.layers(ctx.node_id))
                 ],
             )
         )

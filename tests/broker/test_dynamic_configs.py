@@ -22,6 +22,7 @@ from kafkalite.broker.state import Broker
 from kafkalite.wire.error_codes import ErrorCode as E
 from kafkalite.wire.messages.alter_configs import AlterableConfig as LegacyConfig
 from kafkalite.wire.messages.alter_configs import AlterConfigsRequest, AlterConfigsResource
+from kafkalite.wire.messages.create_topics import CreatableTopic, CreateTopicsRequest
 from kafkalite.wire.messages.describe_configs import DescribeConfigsRequest, DescribeConfigsResource
 from kafkalite.wire.messages.incremental_alter_configs import (
     AlterableConfig,
@@ -128,6 +129,16 @@ async def test_topics_inherit_dynamic_defaults_with_their_source(broker: Broker,
         ("message.max.bytes", "2000000", DYNAMIC_DEFAULT), ("message.max.bytes", "1048588", DEFAULT)]
     own = (await rows(client, TOPIC, "own"))["retention.ms"]
     assert (own.value, own.config_source) == ("42", TOPIC_CONFIG)
+
+
+async def test_create_topics_answers_with_the_dynamic_defaults(client: Client) -> None:
+    assert await incremental(client, "", ("log.retention.ms", SET, "5000")) == OK
+    response = await client.request(
+        CreateTopicsRequest(topics=[CreatableTopic(name="fresh", num_partitions=1, replication_factor=1)],
+                            timeout_ms=1000), 7)
+    [created] = response.topics
+    configs = {c.name: c for c in created.configs}
+    assert (configs["retention.ms"].value, configs["retention.ms"].config_source) == ("5000", DYNAMIC_DEFAULT)
 
 
 # -- what may change -------------------------------------------------------------------------
