@@ -19,6 +19,8 @@ from typing import Any
 
 _CODECS = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
 _GROUP_APIS = {11: "JoinGroup", 14: "SyncGroup", 15: "DescribeGroups"}
+# The magic byte: at 16 in a v2 batch and in an old message (offset, size, crc, magic).
+_MAGIC_AT = 16
 
 
 def kafka_uuid(value: uuid.UUID) -> str:
@@ -33,6 +35,8 @@ def summarise_records(data: Any) -> dict[str, Any]:
     if isinstance(data, list):  # a handler's list of stored chunks
         data = b"".join(bytes(chunk) for chunk in data)
     size = len(data)
+    if size > _MAGIC_AT and data[_MAGIC_AT] in (0, 1):
+        return _summarise_message_set(data)
     try:
         scan = scan_batches(data)
     except Exception as exc:  # noqa: BLE001 - the trace shows what it cannot parse
@@ -62,6 +66,34 @@ def summarise_records(data: Any) -> dict[str, Any]:
     if scan.partial_tail:
         summary["partial_tail_bytes"] = size - scan.valid_bytes
     return summary
+
+
+def _summarise_message_set(data: Any) -> dict[str, Any]:
+    """An old message set (formats v0 / v1, Produce v0-2 and Fetch v0-3): its shallow messages,
+    a compressed wrapper with the count of what it holds."""
+    from kafkalite.wire.legacy import deep_messages, iter_message_set
+
+    size = len(data)
+    messages = []
+    try:
+        for m in iter_message_set(data):
+            message: dict[str, Any] = {
+                "offset": m.offset, "magic": m.magic, "codec": _CODECS.get(m.codec, str(m.codec)),
+                "key_bytes": None if m.key is None else len(m.key),
+                "value_bytes": None if m.value is None else len(m.value),
+            }
+            if m.timestamp is not None:
+                message["timestamp"] = m.timestamp
+            if m.log_append_time:
+                message["timestamp_type"] = "LogAppendTime"
+            if m.codec:
+                message["inner_messages"] = len(deep_messages(m))
+            if not m.crc_ok:
+                message["crc"] = "mismatch"
+            messages.append(message)
+    except Exception as exc:  # noqa: BLE001 - the trace shows what it cannot parse
+        return {"bytes": size, "format": "message set (v0/v1)", "messages": messages, "error": str(exc)}
+    return {"bytes": size, "format": "message set (v0/v1)", "messages": messages}
 
 
 def _consumer_bytes(name: str, value: bytes) -> dict[str, Any] | None:

@@ -188,3 +188,31 @@ async def test_transactional_errors_are_explained(trace_log: pytest.LogCaptureFi
         "a newer incarnation (epoch 1)"
     ) in text
     assert "! INVALID_TRANSACTION_TIMEOUT: transaction.timeout.ms 1000000000 is not within 1..900000" in text
+
+
+async def test_an_offset_commit_v0_is_explained(trace_log: pytest.LogCaptureFixture) -> None:
+    from kafkalite.wire.messages.offset_commit import (
+        OffsetCommitRequest,
+        OffsetCommitRequestPartition,
+        OffsetCommitRequestTopic,
+    )
+
+    broker = make_broker(trace=True)
+    broker.create_topic("t")
+    await single(broker, OffsetCommitRequest(group_id="g", topics=[OffsetCommitRequestTopic(
+        name="t", partitions=[OffsetCommitRequestPartition(partition_index=0, committed_offset=3)])]), 0)
+    assert "! UNSUPPORTED_VERSION: OffsetCommit v0 kept offsets in ZooKeeper" in traced(trace_log)
+
+
+async def test_an_old_producers_message_set_is_summarised(trace_log: pytest.LogCaptureFixture) -> None:
+    from kafkalite.wire.legacy import build_message_set
+    from kafkalite.wire.messages.produce import PartitionProduceData, ProduceRequest, TopicProduceData
+
+    broker = make_broker(trace=True)
+    broker.create_topic("t")
+    records = build_message_set([(0, 1700, None, b"v")], 1)
+    await single(broker, ProduceRequest(acks=1, timeout_ms=1000, topic_data=[TopicProduceData(
+        name="t", partition_data=[PartitionProduceData(index=0, records=records)])]), 2)
+    text = traced(trace_log)
+    assert "records: 1 message(s) of format v0/v1" in text
+    assert "message offset=0 magic=1 codec=none timestamp=1700 key=null value=1 bytes" in text

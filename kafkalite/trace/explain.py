@@ -188,12 +188,25 @@ def _non_empty_group(ctx: Context, site: ErrorSite) -> str | None:
 
 
 def _unsupported_version(ctx: Context, site: ErrorSite) -> str | None:
-    if ctx.api_key != 18:
-        return None
-    return (
-        f"the client asked for ApiVersions v{ctx.version}, newer than this broker's; the broker "
-        "answers in the v0 layout with the versions it serves, and the client retries (KIP-511)"
-    )
+    if ctx.api_key == 18:
+        return (
+            f"the client asked for ApiVersions v{ctx.version}, newer than this broker's; the broker "
+            "answers in the v0 layout with the versions it serves, and the client retries (KIP-511)"
+        )
+    if ctx.api_key in (8, 9) and ctx.version == 0:
+        api = "OffsetCommit" if ctx.api_key == 8 else "OffsetFetch"
+        return (
+            f"{api} v0 kept offsets in ZooKeeper (Kafka 3 and before); a broker without ZooKeeper "
+            "(Kafka 3.9 in KRaft mode, and kafkalite) answers it so on every partition: the client "
+            "must use v1 or later, where offsets live in __consumer_offsets"
+        )
+    if ctx.api_key == 2 and ctx.version < 11:
+        return (
+            f"ListOffsets v{ctx.version} does not know the special timestamp asked for (-1 latest "
+            "and -2 earliest from v0, -3 max timestamp from v7, -4 earliest local from v8, -5 latest "
+            "tiered from v9, -6 earliest pending upload from v11)"
+        )
+    return None
 
 
 def _fetch_session(ctx: Context, site: ErrorSite) -> str | None:

@@ -53,6 +53,8 @@ def _is_leaf(value: dict[str, Any]) -> bool:
 
 
 def _render_records(name: str, summary: dict[str, Any], indent: str) -> list[str]:
+    if "messages" in summary:
+        return _render_message_set(name, summary, indent)
     if "error" in summary:
         return [f"{indent}{name}: {summary['bytes']} bytes that do not parse: {summary['error']}"]
     batches = summary["batches"]
@@ -74,6 +76,29 @@ def _render_records(name: str, summary: dict[str, Any], indent: str) -> list[str
     if summary.get("partial_tail_bytes"):
         lines.append(f"{indent}  + {summary['partial_tail_bytes']} bytes of a partial batch")
     return lines
+
+
+def _render_message_set(name: str, summary: dict[str, Any], indent: str) -> list[str]:
+    """An old message set (formats v0/v1): a line per shallow message."""
+    messages = summary["messages"]
+    lines = [f"{indent}{name}: {len(messages)} message(s) of format v0/v1, {summary['bytes']} bytes"]
+    for m in messages[:MAX_ITEMS]:
+        stamp = f" timestamp={m['timestamp']}" if "timestamp" in m else ""
+        inner = f" holding {m['inner_messages']}" if "inner_messages" in m else ""
+        extra = (" LogAppendTime" if m.get("timestamp_type") else "") + (" CRC MISMATCH" if m.get("crc") else "")
+        lines.append(
+            f"{indent}  message offset={m['offset']} magic={m['magic']} codec={m['codec']}{inner}{stamp} "
+            f"key={_size_text(m['key_bytes'])} value={_size_text(m['value_bytes'])}{extra}"
+        )
+    if len(messages) > MAX_ITEMS:
+        lines.append(f"{indent}  ... {len(messages) - MAX_ITEMS} more messages")
+    if "error" in summary:
+        lines.append(f"{indent}  then bytes that do not parse: {summary['error']}")
+    return lines
+
+
+def _size_text(size: int | None) -> str:
+    return "null" if size is None else f"{size} bytes"
 
 
 def value_text(value: Any) -> str:
