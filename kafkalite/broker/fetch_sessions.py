@@ -256,6 +256,6 @@ def cache_of(broker: Broker) -> FetchSessionCache:
     """The fetch session cache of *broker* (public: tests and tools read it)."""
     cache = _CACHES.get(broker)
     if cache is None:
-        slots = getattr(broker.config, "max_incremental_fetch_session_cache_slots", DEFAULT_CACHE_SLOTS)
+        slots = broker.config.max_incremental_fetch_session_cache_slots
         cache = _CACHES[broker] = FetchSessionCache(max_entries=slots)
     return cache
