@@ -7,6 +7,8 @@ and ``OffsetMetadataManager``). The parts:
 * `kafkalite.groups.core`: settings, coordinator lookup, writes to ``__consumer_offsets``
   through the `kafkalite.groups.port.OffsetsTopic` port, session deadlines;
 * `kafkalite.groups.membership`: JoinGroup, SyncGroup, Heartbeat, LeaveGroup, rebalances;
+* `kafkalite.groups.consumer_membership`: ConsumerGroupHeartbeat, the consumer group
+  protocol (KIP-848), over `kafkalite.groups.consumer_group` and `kafkalite.groups.assignors`;
 * `kafkalite.groups.offsets`: commits, fetches, deletion and expiry of offsets;
 * `kafkalite.groups.replay`: rebuilding all of it from ``__consumer_offsets`` at start;
 * this module: the coordinator as a whole, its deadline task, the admin views and `reset`.
@@ -17,6 +19,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable
 
+from kafkalite.groups.consumer_group import ConsumerGroup
+from kafkalite.groups.consumer_membership import ConsumerMembership
 from kafkalite.groups.membership import Membership
 from kafkalite.groups.offsets import OffsetManagement
 from kafkalite.groups.port import OffsetsTopic
@@ -29,9 +33,10 @@ from kafkalite.wire.error_codes import ErrorCode
 log = logging.getLogger("kafkalite.groups")
 
 GROUP_TYPE_CLASSIC = "classic"
+GROUP_TYPE_CONSUMER = "consumer"
 
 
-class GroupCoordinator(Membership, OffsetManagement):
+class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
     """All groups of the broker. Create with `open`; run `run` in the server's nursery."""
 
     @classmethod
@@ -58,6 +63,10 @@ class GroupCoordinator(Membership, OffsetManagement):
 
 
     # -- admin ---------------------------------------------------------------------------
+
+    def consumer_group(self, group_id: str) -> ConsumerGroup | None:
+        """The consumer group (KIP-848) *group_id*, or None if there is none."""
+        return self.consumer_groups.get(group_id)
 
     def group(self, group_id: str) -> Group | None:
         """The live group *group_id* (None if there is none, or it is being deleted)."""
@@ -95,7 +104,7 @@ class GroupCoordinator(Membership, OffsetManagement):
         wanted_types = {t.strip().lower() for t in types}
         result = []
         for group in self.groups.values():
-            if group.is_in(GroupState.DEAD):
+            if group.is_in(GroupState.DEAD) or group.group_id in self.consumer_groups:
                 continue
             if wanted_states and group.state.value.lower() not in wanted_states:
                 continue
@@ -138,3 +147,8 @@ class GroupCoordinator(Membership, OffsetManagement):
             self.timers.cancel(("join", group.group_id))
             self.timers.cancel(("sync", group.group_id))
         self.groups.clear()
+        for consumer_group in self.consumer_groups.values():
+            for member_id in consumer_group.members:
+                self.timers.cancel(self._session_key(consumer_group.group_id, member_id))
+                self.timers.cancel(self._rebalance_key(consumer_group.group_id, member_id))
+        self.consumer_groups.clear()

@@ -17,6 +17,7 @@ from typing import Callable
 
 import attrs
 
+from kafkalite.groups.consumer_group import ConsumerGroup
 from kafkalite.groups.group import Group, Member
 from kafkalite.groups.port import OFFSETS_TOPIC, OffsetsTopic, store_error
 from kafkalite.groups.records import (
@@ -57,9 +58,15 @@ class CoordinatorCore:
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
     group_max_size: int = 2**31 - 1
+    #: The consumer group protocol (KIP-848): Kafka's group.consumer.* settings.
+    consumer_heartbeat_interval_ms: int = 5000
+    consumer_session_timeout_ms: int = 45_000
+    consumer_max_size: int = 2**31 - 1
+    consumer_assignors: tuple[str, ...] = ("uniform", "range")
     #: Wall clock in ms, for commit and state timestamps (replaceable in tests).
     wall_ms: Callable[[], int] = _wall_ms
     groups: dict[str, Group] = attrs.Factory(dict)
+    consumer_groups: dict[str, ConsumerGroup] = attrs.Factory(dict)
     timers: Timers = attrs.Factory(Timers)
     _num_partitions: int | None = attrs.field(default=None, kw_only=True)
 
