@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import enum
 import uuid
-from typing import Callable
-
 import attrs
 
 from kafkalite.groups.assignors import Assignment
+from kafkalite.wire.error_codes import ErrorCode
 
 #: member_epoch of a request: leave the group; leave as a static member that will return.
 LEAVE_GROUP_MEMBER_EPOCH = -1
@@ -201,4 +200,37 @@ def assignment_of(member: ConsumerMember) -> list[tuple[uuid.UUID, list[int]]]:
     return sorted(((t, sorted(ps)) for t, ps in member.assigned.items() if ps), key=lambda tp: str(tp[0]))
 
 
-TopicLookup = Callable[[], dict[str, TopicMetadata]]
+def validate_offset_commit(
+    group: ConsumerGroup, member_id: str, member_epoch: int, *, api_version: int, transactional: bool = False
+) -> tuple[ErrorCode, str] | None:
+    """Kafka's ConsumerGroup.validateOffsetCommit: None when the commit may go ahead, else
+    the error and its message. Epoch -1 commits for a group without members (admin tools)."""
+    if member_epoch < 0 and not group.members:
+        return None
+    member = group.members.get(member_id)
+    if member is None:
+        return ErrorCode.UNKNOWN_MEMBER_ID, f"Member {member_id} is not a member of group {group.group_id}."
+    if not transactional and api_version < 9:
+        return ErrorCode.UNSUPPORTED_VERSION, (
+            "OffsetCommit version 9 or above must be used by members using the modern group protocol"
+        )
+    return _check_epoch(member, member_epoch)
+
+
+def validate_offset_fetch(group: ConsumerGroup, member_id: str | None, member_epoch: int) -> tuple[ErrorCode, str] | None:
+    """Kafka's ConsumerGroup.validateOffsetFetch: no member id and epoch -1 (admin tools,
+    OffsetFetch before v9) may always fetch; a member must name its current epoch."""
+    if member_id is None and member_epoch < 0:
+        return None
+    member = group.members.get(member_id or "")
+    if member is None:
+        return ErrorCode.UNKNOWN_MEMBER_ID, f"Member {member_id} is not a member of group {group.group_id}."
+    return _check_epoch(member, member_epoch)
+
+
+def _check_epoch(member: ConsumerMember, member_epoch: int) -> tuple[ErrorCode, str] | None:
+    if member_epoch != member.member_epoch:
+        return ErrorCode.STALE_MEMBER_EPOCH, (
+            f"The received member epoch {member_epoch} does not match the expected member epoch {member.member_epoch}."
+        )
+    return None

@@ -68,6 +68,17 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
         """The consumer group (KIP-848) *group_id*, or None if there is none."""
         return self.consumer_groups.get(group_id)
 
+    def make_room_for_classic(self, group_id: str) -> bool:
+        """Whether a classic member may join *group_id*: yes unless a consumer group with
+        members has the id; an empty consumer group gives way (its offsets stay), as in Kafka."""
+        consumer_group = self.consumer_groups.get(group_id)
+        if consumer_group is None:
+            return True
+        if consumer_group.members:
+            return False
+        del self.consumer_groups[group_id]
+        return True
+
     def group(self, group_id: str) -> Group | None:
         """The live group *group_id* (None if there is none, or it is being deleted)."""
         group = self.groups.get(group_id)
@@ -117,6 +128,15 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
         """Delete empty groups with their offsets (tombstones); one error per group."""
         results = []
         for group_id in group_ids:
+            consumer_group = self.consumer_groups.get(group_id)
+            if consumer_group is not None:
+                if consumer_group.members:
+                    results.append((group_id, ErrorCode.NON_EMPTY_GROUP))
+                    continue
+                del self.consumer_groups[group_id]
+                if group_id not in self.groups:
+                    results.append((group_id, ErrorCode.NONE))
+                    continue
             group = self.groups.get(group_id)
             if group is None or group.is_in(GroupState.DEAD):
                 results.append((group_id, ErrorCode.GROUP_ID_NOT_FOUND))
