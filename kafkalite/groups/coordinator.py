@@ -85,9 +85,10 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
         return None if group is None or group.is_in(GroupState.DEAD) else group
 
     def describe_group(self, group_id: str) -> GroupSummary | None:
-        """The group as DescribeGroups shows it, or None if there is no such group."""
+        """The group as DescribeGroups shows it, or None if there is no such classic group
+        (a consumer group is not one: Kafka's DescribeGroups describes classic groups only)."""
         group = self.groups.get(group_id)
-        if group is None or group.is_in(GroupState.DEAD):
+        if group is None or group.is_in(GroupState.DEAD) or group_id in self.consumer_groups:
             return None
         stable = group.is_in(GroupState.STABLE)
         members = tuple(
@@ -123,6 +124,18 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
                 continue
             result.append(group)
         return result
+
+    def list_consumer_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> list[ConsumerGroup]:
+        """Consumer groups (KIP-848) whose state (and type) is among the filters, compared
+        case-insensitively, as `list_groups` does for classic ones."""
+        wanted_states = {s.strip().lower() for s in states}
+        wanted_types = {t.strip().lower() for t in types}
+        if wanted_types and GROUP_TYPE_CONSUMER not in wanted_types:
+            return []
+        return [
+            g for g in self.consumer_groups.values()
+            if not wanted_states or g.state.value.lower() in wanted_states
+        ]
 
     def delete_groups(self, group_ids: Iterable[str]) -> list[tuple[str, ErrorCode]]:
         """Delete empty groups with their offsets (tombstones); one error per group."""
