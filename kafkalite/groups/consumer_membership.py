@@ -28,6 +28,7 @@ import uuid
 
 import attrs
 
+from kafkalite.groups import consumer_records
 from kafkalite.groups.assignors import ASSIGNORS, DEFAULT_ASSIGNOR, Assignment
 from kafkalite.groups.consumer_group import (
     LEAVE_GROUP_MEMBER_EPOCH,
@@ -86,6 +87,17 @@ class HeartbeatError(Exception):
         super().__init__(message)
         self.error = error
         self.message = message
+
+
+def _member_metadata(member: ConsumerMember) -> tuple[object, ...]:
+    """What ConsumerGroupMemberMetadata records of a member."""
+    return (member.instance_id, member.rack_id, member.client_id, member.client_host, member.subscribed_topic_names,
+            member.subscribed_topic_regex, member.rebalance_timeout_ms, member.server_assignor)
+
+
+def _current(member: ConsumerMember) -> tuple[object, ...]:
+    """What ConsumerGroupCurrentMemberAssignment records of a member."""
+    return (member.member_epoch, member.previous_member_epoch, member.state, member.assigned, member.pending_revocation)
 
 
 def new_member_id() -> str:
@@ -177,8 +189,9 @@ class ConsumerMembership(CoordinatorCore):
         log.info("consumer group %s: created", group_id)
         return group
 
-    def _member_for(self, group: ConsumerGroup, req: ConsumerHeartbeat) -> tuple[ConsumerMember, bool]:
-        """The member the heartbeat is about, and whether it is new to the group."""
+    def _member_for(self, group: ConsumerGroup, req: ConsumerHeartbeat) -> tuple[ConsumerMember, bool, bool]:
+        """The member the heartbeat is about, whether it is new to the group, and whether it
+        replaces a static member (new to the log, not to the group)."""
         joining = req.member_epoch == 0
         member_id = req.member_id or new_member_id()
         if req.instance_id is None:
@@ -187,15 +200,16 @@ class ConsumerMembership(CoordinatorCore):
                 if not joining:
                     raise HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, f"Member {member_id} is not a member of group {group.group_id}.")
                 self._check_group_size(group, member_id)
-                return ConsumerMember(member_id), True
+                return ConsumerMember(member_id), True, False
             self._check_member_epoch(member, req)
-            return member, False
+            return member, False, False
         existing = group.static_member(req.instance_id)
         if joining:
             if existing is None:
                 if member_id not in group.members:
                     self._check_group_size(group, member_id)
-                return group.members.get(member_id) or ConsumerMember(member_id), member_id not in group.members
+                known = group.members.get(member_id)
+                return known or ConsumerMember(member_id), known is None, False
             if existing.member_epoch != LEAVE_GROUP_STATIC_MEMBER_EPOCH:
                 raise HeartbeatError(
                     ErrorCode.UNRELEASED_INSTANCE_ID,
@@ -209,7 +223,7 @@ class ConsumerMembership(CoordinatorCore):
             group.target[member_id] = target
             group.members[member_id] = replacement
             log.info("consumer group %s: static member %s rejoins as %s", group.group_id, req.instance_id, member_id)
-            return replacement, False
+            return replacement, False, True
         if existing is None:
             raise HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, f"Instance id {req.instance_id} is unknown.")
         if existing.member_id != member_id:
@@ -218,7 +232,7 @@ class ConsumerMembership(CoordinatorCore):
                 f"Static member {member_id} with instance id {req.instance_id} was fenced by member {existing.member_id}.",
             )
         self._check_member_epoch(existing, req)
-        return existing, False
+        return existing, False, False
 
     def _check_group_size(self, group: ConsumerGroup, member_id: str) -> None:
         if len(group.members) >= self.consumer_max_size and member_id not in group.members:
@@ -252,8 +266,10 @@ class ConsumerMembership(CoordinatorCore):
 
     def _heartbeat(self, req: ConsumerHeartbeat, topics: dict[str, TopicMetadata]) -> ConsumerHeartbeatResult:
         group = self._consumer_group(req.group_id, create=req.member_epoch == 0)
-        member, is_new = self._member_for(group, req)
+        member, is_new, replaced = self._member_for(group, req)
         before = (member.subscription(), dict(member.assigned))
+        stored_before = (_member_metadata(member), _current(member), group.group_epoch, group.assignment_epoch)
+        targets_before = dict(group.target)
         if req.instance_id is not None:
             member.instance_id = req.instance_id
         if req.rack_id is not None:
@@ -284,6 +300,9 @@ class ConsumerMembership(CoordinatorCore):
             if (member.member_epoch, member.state, member.assigned) != state_before:
                 self._schedule_rebalance_timeout(group, member)
         self._reschedule_session(group, member)
+        error = self._store_heartbeat(group, member, is_new or replaced, stored_before, targets_before)
+        if error is not ErrorCode.NONE:
+            return ConsumerHeartbeatResult(error)
         full = req.member_epoch == 0 or (
             req.rebalance_timeout_ms != -1 and req.subscribed_topic_names is not None and req.topic_partitions is not None
         )
@@ -294,6 +313,33 @@ class ConsumerMembership(CoordinatorCore):
             heartbeat_interval_ms=self.consumer_heartbeat_interval_ms,
             assignment=assignment_of(member) if full or changed else None,
         )
+
+    def _store_heartbeat(
+        self,
+        group: ConsumerGroup,
+        member: ConsumerMember,
+        unstored: bool,
+        before: tuple[object, object, int, int],
+        targets_before: dict[str, Assignment],
+    ) -> ErrorCode:
+        """Write what the heartbeat changed, as Kafka's records (see consumer_records)."""
+        records = []
+        if unstored or _member_metadata(member) != before[0]:
+            records.append(consumer_records.member_records(group, member)[0])
+        if group.group_epoch != before[2]:
+            records.append(consumer_records.group_epoch_record(group))
+        if group.assignment_epoch != before[3]:
+            records.extend(
+                consumer_records.target_record(group, member_id)
+                for member_id, target in group.target.items()
+                if targets_before.get(member_id) != target or (unstored and member_id == member.member_id)
+            )
+            records.append(consumer_records.assignment_epoch_record(group))
+        elif unstored:
+            records.append(consumer_records.target_record(group, member.member_id))
+        if unstored or _current(member) != before[1]:
+            records.append(consumer_records.current_assignment_record(group, member))
+        return self._append(group.group_id, records)
 
     def _leave(self, req: ConsumerHeartbeat) -> ConsumerHeartbeatResult:
         group = self._consumer_group(req.group_id, create=False)
@@ -315,6 +361,9 @@ class ConsumerMembership(CoordinatorCore):
             # them) until its session runs out.
             member.previous_member_epoch, member.member_epoch = member.member_epoch, LEAVE_GROUP_STATIC_MEMBER_EPOCH
             self.timers.cancel(self._rebalance_key(group.group_id, member.member_id))
+            error = self._append(group.group_id, [consumer_records.current_assignment_record(group, member)])
+            if error is not ErrorCode.NONE:
+                return ConsumerHeartbeatResult(error)
             log.info("consumer group %s: static member %s left temporarily", group.group_id, member.instance_id)
         else:
             self._remove_member(group, member)
@@ -363,12 +412,24 @@ class ConsumerMembership(CoordinatorCore):
         group.target.pop(member.member_id, None)
         self.timers.cancel(self._session_key(group.group_id, member.member_id))
         self.timers.cancel(self._rebalance_key(group.group_id, member.member_id))
+        records = consumer_records.member_tombstones(group.group_id, member.member_id)
         if bump:
             group.group_epoch += 1
+            records.append(consumer_records.group_epoch_record(group))
             if not group.members:
                 # Nothing left to assign: the (empty) target is current.
                 group.assignment_epoch = group.group_epoch
                 group.subscription_metadata = {}
+                records.append(consumer_records.assignment_epoch_record(group))
+        # A failed write is logged by _append; the member is gone all the same (Kafka
+        # fences it in memory too, and a restart would bring back a member that then
+        # misses its session again).
+        self._append(group.group_id, records)
+
+    def delete_consumer_group(self, group_id: str) -> ErrorCode:
+        """Forget the empty consumer group *group_id*, writing its tombstones."""
+        self.consumer_groups.pop(group_id, None)
+        return self._append(group_id, consumer_records.group_tombstones(group_id))
 
     @staticmethod
     def _session_key(group_id: str, member_id: str) -> tuple[str, str, str]:

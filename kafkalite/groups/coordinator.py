@@ -48,7 +48,9 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
         """
         coordinator = cls(offsets_topic, **settings)
         if offsets_topic.exists():
-            coordinator.groups.update(replay_groups(offsets_topic, coordinator.num_partitions))
+            coordinator.groups.update(
+                replay_groups(offsets_topic, coordinator.num_partitions, coordinator.consumer_groups)
+            )
         return coordinator
 
     async def run(self) -> None:
@@ -58,6 +60,10 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
             for member in list(group.members.values()):
                 if self._hb_key(group, member.member_id) not in self.timers:
                     self._reschedule_heartbeat(group, member)
+        for consumer_group in list(self.consumer_groups.values()):
+            for consumer_member in list(consumer_group.members.values()):
+                if self._session_key(consumer_group.group_id, consumer_member.member_id) not in self.timers:
+                    self._reschedule_session(consumer_group, consumer_member)
         self._schedule_cleanup()
         await self.timers.run()
 
@@ -76,7 +82,7 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
             return True
         if consumer_group.members:
             return False
-        del self.consumer_groups[group_id]
+        self.delete_consumer_group(group_id)
         return True
 
     def group(self, group_id: str) -> Group | None:
@@ -146,9 +152,9 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
                 if consumer_group.members:
                     results.append((group_id, ErrorCode.NON_EMPTY_GROUP))
                     continue
-                del self.consumer_groups[group_id]
-                if group_id not in self.groups:
-                    results.append((group_id, ErrorCode.NONE))
+                error = self.delete_consumer_group(group_id)
+                if error is not ErrorCode.NONE or group_id not in self.groups:
+                    results.append((group_id, error))
                     continue
             group = self.groups.get(group_id)
             if group is None or group.is_in(GroupState.DEAD):
