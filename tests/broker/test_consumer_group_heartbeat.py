@@ -248,3 +248,18 @@ async def test_describe_shows_epochs_and_assignments(broker: Broker, nursery) ->
     assert m.assignment.topic_partitions[0].partitions == [0, 1, 2, 3] == m.target_assignment.topic_partitions[0].partitions
     assert nope.error_code == E.GROUP_ID_NOT_FOUND
     assert empty.error_code == E.INVALID_GROUP_ID
+
+
+async def test_a_deleted_topic_leaves_the_assignment(broker: Broker, nursery) -> None:
+    broker.create_topic("u", 2)
+    a = CgMember(connect(broker, nursery), topics=("t", "u"))
+    await a.heartbeat()
+    await a.heartbeat()
+    assert len(a.partitions()) == 6
+    gone = topic_id(broker, "u")
+    broker.delete_topic("u")
+    await a.heartbeat()  # told to give up the deleted topic's partitions
+    await a.heartbeat()  # acknowledges
+    assert {t for t, _ in a.partitions()} == {topic_id(broker)}
+    assert gone not in broker.groups.consumer_group("g").target[a.member_id]
+    assert broker.groups.consumer_group("g").state.value == "Stable"
