@@ -426,11 +426,6 @@ class ConsumerMembership(CoordinatorCore):
         # misses its session again).
         self._append(group.group_id, records)
 
-    def delete_consumer_group(self, group_id: str) -> ErrorCode:
-        """Forget the empty consumer group *group_id*, writing its tombstones."""
-        self.consumer_groups.pop(group_id, None)
-        return self._append(group_id, consumer_records.group_tombstones(group_id))
-
     @staticmethod
     def _session_key(group_id: str, member_id: str) -> tuple[str, str, str]:
         return ("consumer-session", group_id, member_id)

@@ -18,6 +18,7 @@ from typing import Callable
 import attrs
 
 from kafkalite.groups.consumer_group import ConsumerGroup
+from kafkalite.groups.consumer_records import group_tombstones
 from kafkalite.groups.group import Group, Member
 from kafkalite.groups.port import OFFSETS_TOPIC, OffsetsTopic, store_error
 from kafkalite.groups.records import (
@@ -163,6 +164,11 @@ class CoordinatorCore:
 
     def _store_group(self, group: Group, assignment: dict[str, bytes]) -> ErrorCode:
         return self._append(group.group_id, [self._group_record(group, assignment)])
+
+    def delete_consumer_group(self, group_id: str) -> ErrorCode:
+        """Forget the empty consumer group (KIP-848) *group_id*, writing its tombstones."""
+        self.consumer_groups.pop(group_id, None)
+        return self._append(group_id, group_tombstones(group_id))
 
     # -- timers --------------------------------------------------------------------------
 

@@ -266,9 +266,17 @@ class OffsetManagement(CoordinatorCore):
         written = 0
         for group in list(self.groups.values()):
             expired = group.expired_offsets(now, self.offsets_retention_ms)
+            consumer_group = self.consumer_groups.get(group.group_id)
+            if consumer_group is not None and consumer_group.members:
+                # A consumer group's members keep the offsets of the topics they subscribe to.
+                expired = [tp for tp in expired if tp[0] not in consumer_group.subscription_metadata]
             all_expired = len(expired) == len(group.offsets)
             idle = not group.pending_members and not group.pending_txn_offsets
+            if consumer_group is not None and consumer_group.members:
+                idle = False
             if all_expired and group.is_in(GroupState.EMPTY) and idle:
+                if consumer_group is not None:
+                    self.delete_consumer_group(group.group_id)
                 if self._delete_group(group, expired) is ErrorCode.NONE:
                     written += len(expired) + 1
                 continue

@@ -109,3 +109,18 @@ async def test_consumer_member_takes_over_an_empty_classic_group_with_its_offset
     request = OffsetFetchRequest(groups=[OffsetFetchRequestGroup(group_id="g", member_id=m.member_id, member_epoch=m.epoch, topics=None)])
     (group,) = (await m.client.request(request, 9)).groups
     assert group.topics[0].partitions[0].committed_offset == 7
+
+
+async def test_offsets_of_subscribed_topics_do_not_expire_while_the_group_has_members(nursery) -> None:
+    broker = start_broker(nursery, offsets_retention_minutes=1)
+    broker.create_topic("t", 1)
+    broker.create_topic("other", 1)
+    m = await member(broker, nursery)
+    assert await committer(m, m.epoch).commit({("t", 0): 5, ("other", 0): 1}) == {("t", 0): 0, ("other", 0): 0}
+    coordinator = broker.groups
+    coordinator.wall_ms = lambda: 10**13  # long past the retention
+    coordinator.cleanup_group_metadata()
+    assert set(coordinator.group("g").offsets) == {("t", 0)}  # "other" is not subscribed
+    await m.leave()
+    coordinator.cleanup_group_metadata()
+    assert coordinator.group("g") is None and coordinator.consumer_group("g") is None
