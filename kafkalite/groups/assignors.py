@@ -46,7 +46,7 @@ def uniform(
     """Balanced and sticky: see the module docstring.
 
     Strategy: keep each member's current partitions that it still subscribes to (each
-    partition once); hand out the rest, one at a time, to the least loaded subscriber; then
+    partition once, up to a fair share); hand out the rest, one at a time, to the least loaded subscriber; then
     move partitions from the most to the least loaded eligible member while that narrows
     the gap by more than one. Ties break on member id, so the result is deterministic.
     """
@@ -59,14 +59,18 @@ def uniform(
     )
     valid = set(all_partitions)
     for member in members:
-        for topic_id, partitions in current.get(member, {}).items():
-            if topic_id not in subscriptions[member]:
-                continue
-            for p in partitions:
-                tp = (topic_id, p)
-                if tp in valid and tp not in taken:
-                    owned[member].add(tp)
-                    taken.add(tp)
+        # Keep at most a fair share: what the member's topics hold, over the members that
+        # compete for them (exact when all subscribe alike; the evening out below does the rest).
+        mine = subscriptions[member]
+        competitors = sum(1 for m in members if subscriptions[m] & mine)
+        share = -(-sum(partition_counts.get(t, 0) for t in mine) // max(competitors, 1))
+        kept = sorted(
+            (tp for topic_id, partitions in current.get(member, {}).items() if topic_id in mine
+             for tp in ((topic_id, p) for p in partitions) if tp in valid and tp not in taken),
+            key=lambda tp: (str(tp[0]), tp[1]),
+        )[:share]
+        owned[member].update(kept)
+        taken.update(kept)
     subscribers = {tp: [m for m in members if tp[0] in subscriptions[m]] for tp in all_partitions}
     for tp in all_partitions:
         if tp in taken or not subscribers[tp]:

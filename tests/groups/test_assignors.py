@@ -122,3 +122,10 @@ def test_regexes_re2j_refuses_are_refused(pattern: str) -> None:
 @pytest.mark.parametrize("pattern", ["orders-.*", "[a-z]+\\.events", "(?i)ORDERS", "a|b", "x{1,3}", "[(?=]"])
 def test_regexes_re2j_accepts_are_accepted(pattern: str) -> None:
     compile_topic_regex(pattern)
+
+
+def test_uniform_moves_only_the_surplus_when_many_members_join() -> None:
+    subs = {f"m{i}": frozenset({T1}) for i in range(10)}
+    result = uniform(subs, {T1: 1000}, {"m0": {T1: frozenset(range(1000))}})
+    assert sorted(counts(result).values()) == [100] * 10
+    assert result["m0"][T1] <= frozenset(range(1000)) and len(owners(result)) == 1000
