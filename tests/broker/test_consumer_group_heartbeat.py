@@ -263,3 +263,14 @@ async def test_a_deleted_topic_leaves_the_assignment(broker: Broker, nursery) ->
     assert {t for t, _ in a.partitions()} == {topic_id(broker)}
     assert gone not in broker.groups.consumer_group("g").target[a.member_id]
     assert broker.groups.consumer_group("g").state.value == "Stable"
+
+
+async def test_configured_assignors_give_the_default_and_what_members_may_ask_for(nursery) -> None:
+    broker = start_broker(nursery, group_consumer_assignors=["range"])
+    broker.create_topic("t", 2)
+    a = CgMember(connect(broker, nursery))
+    await a.heartbeat()
+    assert broker.groups.group_assignor(broker.groups.consumer_group("g")) == "range"
+    r = await CgMember(connect(broker, nursery), assignor="uniform").heartbeat()
+    assert (r.error_code, r.error_message) == (
+        E.UNSUPPORTED_ASSIGNOR, "ServerAssignor uniform is not supported. Supported assignors: range.")
