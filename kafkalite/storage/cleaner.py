@@ -422,18 +422,20 @@ class Plan:
 
 def write_cleaned(
     log: PartitionLog, section: ToClean, *, now_ms: int,
-    producers: Mapping[int, ProducerLast], max_keys: int = DEFAULT_MAX_KEYS,
+    producers: Mapping[int, ProducerLast], max_keys: int = DEFAULT_MAX_KEYS, force: bool = False,
 ) -> Plan | None:
     """Build the offset map and write one ``.cleaned`` file per group (steps 1 to 3 of the
-    module docstring). Reads only closed segments. None when the map covers nothing.
+    module docstring). Reads only closed segments. None when the map covers nothing, unless
+    *force*: then the clean segments are cleaned again (tombstones and markers past their
+    delete horizon go; what a pass of Kafka's cleaner chosen with nothing dirty does).
     Raises OSError."""
     segments = list(log.segments)[:-1]
     aborted = log.segments.collect_aborted_txns(log.log_start_offset, section.first_uncleanable_offset)
     dirty_aborted = [a for a in aborted if a.last_offset >= section.first_dirty_offset]
     keys, end = _build_map(log, section, dirty_aborted, max_keys)
-    if end <= section.first_dirty_offset:
-        return None
     to_rewrite = [s for s in segments if s.next_offset <= end]
+    if end <= section.first_dirty_offset and not (force and to_rewrite):
+        return None
     config = log.config
     txns = _Transactions(aborted)
     stats = _Stats()
@@ -485,11 +487,13 @@ def clean(
     log: PartitionLog, *, now_ms: int, last_stable_offset: int,
     producers: Mapping[int, ProducerLast], max_keys: int = DEFAULT_MAX_KEYS, force: bool = False,
 ) -> CleanResult | None:
-    """Clean *log* now if it needs it (or has anything dirty, with *force*); None if not."""
+    """Clean *log* now if it needs it (or whatever its ratio, with *force*); None if not."""
     section = to_clean(log, now_ms, last_stable_offset)
-    if not (needs_cleaning(log, section) or force and section.cleanable_bytes and log.config.compact):
+    if not (needs_cleaning(log, section) or force and log.config.compact):
         return None
-    plan = write_cleaned(log, section, now_ms=now_ms, producers=producers, max_keys=max_keys)
+    plan = write_cleaned(
+        log, section, now_ms=now_ms, producers=producers, max_keys=max_keys, force=force
+    )
     if plan is None:
         return None
     result = commit(log, plan)
