@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import Any
 
 import trio
 
@@ -29,8 +29,9 @@ from kafkalite.storage.cleaner import (
     write_cleaned,
 )
 
-if TYPE_CHECKING:
-    from kafkalite.broker.state import Broker
+#: The `kafkalite.broker.state.Broker` (which starts the cleaner, so is not imported here):
+#: its ``store``, ``producers`` and ``config`` are used.
+Broker = Any
 
 __all__ = ["compact_topic", "run_cleaner"]
 

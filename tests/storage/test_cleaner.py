@@ -217,8 +217,10 @@ def test_dirty_ratio_min_lag_and_max_lag_choose_what_is_cleaned(open_log):
     assert (section.first_dirty_offset, section.first_uncleanable_offset) == (0, 1)
     assert section.cleanable_ratio == 1.0
     assert clean(log, now_ms=2000, last_stable_offset=FAR, producers={}) is not None
-    # Nothing dirty now: nothing to do, even with force.
-    assert clean(log, now_ms=2000, last_stable_offset=FAR, producers={}, force=True) is None
+    # Nothing dirty now: nothing to do; with force, the clean segments are cleaned again.
+    assert clean(log, now_ms=2000, last_stable_offset=FAR, producers={}) is None
+    again = clean(log, now_ms=2000, last_stable_offset=FAR, producers={}, force=True)
+    assert again.records_removed == 0 and again.end_offset == 1
     # The last stable offset bounds the section at a segment start.
     log.roll()
     assert to_clean(log, 2000, 1).first_uncleanable_offset == 1
