@@ -126,10 +126,14 @@ async def run_cleaner(broker: Broker) -> None:
             if needs_cleaning(log, section):
                 candidates.append((section.cleanable_ratio, topic, partition, log, section))
         for _, topic, partition, log, section in sorted(candidates, key=lambda c: -c[0]):
+            bases = log.segment_base_offsets
             try:
                 await _clean_one(broker, topic, partition, log, section)
             except (OSError, KafkaStorageError, ValueError) as exc:
-                # ValueError: the log was closed under the worker (its topic deleted).
-                if broker.store.get(topic, partition) is log:
+                # A log deleted (ValueError: closed) or whose oldest segments retention or
+                # DeleteRecords removed under the worker is no failure: the next pass sees
+                # the log as it is now.
+                changed = log.segment_base_offsets[: len(bases) - 1] != bases[:-1]
+                if broker.store.get(topic, partition) is log and not changed:
                     uncleanable.add((topic, partition))
                     logger.error("%s-%d: cleaning failed, partition left uncleanable: %s", topic, partition, exc)

@@ -169,11 +169,22 @@ def to_clean(log: PartitionLog, now_ms: int, last_stable_offset: int) -> ToClean
     cleanable_bytes = sum(s.size for s in dirty)
     due = False
     if config.max_compaction_lag_ms < 2**63 - 1:
-        for s in segments[:-1]:
-            if s.base_offset >= first_dirty and s.rolling_timestamp is not None and s.size:
-                due = s.rolling_timestamp < now_ms - config.max_compaction_lag_ms
+        # Kafka's maxCompactionDelay: the first batch's timestamp of the oldest dirty segment.
+        for s in dirty:
+            first = _first_batch_timestamp(s)
+            if first is not None:
+                due = 0 <= first < now_ms - config.max_compaction_lag_ms
                 break
     return ToClean(first_dirty, uncleanable, clean_bytes, cleanable_bytes, due)
+
+
+def _first_batch_timestamp(segment: Segment) -> int | None:
+    """The max timestamp of the segment's first batch (None when it has none)."""
+    if segment.rolling_timestamp is not None:
+        return segment.rolling_timestamp
+    for _, header, _ in iter_file_batches(segment.log_file, 0, segment.size, check_crc=False):
+        return header.max_timestamp
+    return None
 
 
 def needs_cleaning(log: PartitionLog, section: ToClean) -> bool:

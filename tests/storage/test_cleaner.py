@@ -331,3 +331,16 @@ def test_a_crash_at_any_step_of_a_cleaning_loses_nothing(durable):
     else:
         raise AssertionError("the cleaning never completed")
     assert outcomes == {True, False} and n > 5, n
+
+
+def test_max_compaction_lag_is_read_from_the_first_batch_after_a_reopen(open_log):
+    config = LogConfig(delete=False, compact=True, min_cleanable_dirty_ratio=0.99, max_compaction_lag_ms=100)
+    log = open_log(config)
+    fill(log, [("a", "1")], ts=1000)
+    log.roll()
+    fill(log, [("a", "2")], ts=1000)
+    log.close()
+    log = open_log(config)
+    assert to_clean(log, 1050, FAR).compaction_due is False
+    assert to_clean(log, 1101, FAR).compaction_due is True
+    assert clean(log, now_ms=1101, last_stable_offset=FAR, producers={}) is not None
