@@ -38,6 +38,18 @@ __all__ = ["compact_topic", "run_cleaner"]
 logger = logging.getLogger("kafkalite.cleaner")
 
 
+_last_yield = [0.0]
+
+
+def _yield_gil() -> None:
+    """Every millisecond of work, let the broker's loop run for a moment (the worker would
+    otherwise hold the GIL for 5 ms at a time, the interpreter's switch interval)."""
+    now = time.perf_counter()
+    if now - _last_yield[0] > 0.001:
+        time.sleep(0.0002)
+        _last_yield[0] = time.perf_counter()
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -96,7 +108,7 @@ async def _clean_one(broker: Broker, topic: str, partition: int, log: PartitionL
     producers = _producers(broker, topic, partition)
     # Abandoned on shutdown: a .cleaned file left half-written is removed at the next start.
     plan = await trio.to_thread.run_sync(
-        lambda: write_cleaned(log, section, now_ms=now, producers=producers),
+        lambda: write_cleaned(log, section, now_ms=now, producers=producers, pause=_yield_gil),
         abandon_on_cancel=True,
     )
     if plan is None or broker.store.get(topic, partition) is not log:

@@ -41,7 +41,7 @@ taking appends; `commit` then swaps, skipping any group whose segments changed m
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -258,7 +258,8 @@ def _marker_kind(view: memoryview) -> ControlRecordType | None:
 
 
 def _build_map(
-    log: PartitionLog, section: ToClean, aborted: list[AbortedTxn], max_keys: int
+    log: PartitionLog, section: ToClean, aborted: list[AbortedTxn], max_keys: int,
+    pause: Callable[[], None],
 ) -> tuple[dict[bytes, int], int]:
     """The offset map of the dirty section, and the offset after the last segment it covers."""
     keys: dict[bytes, int] = {}
@@ -271,6 +272,7 @@ def _build_map(
             break
         found: dict[bytes, int] = {}
         for _, header, view in iter_file_batches(segment.log_file, 0, segment.size, check_crc=False):
+            pause()
             if header.is_control:
                 txns.on_marker(header, None)
                 continue
@@ -434,16 +436,18 @@ class Plan:
 def write_cleaned(
     log: PartitionLog, section: ToClean, *, now_ms: int,
     producers: Mapping[int, ProducerLast], max_keys: int = DEFAULT_MAX_KEYS, force: bool = False,
+    pause: Callable[[], None] = lambda: None,
 ) -> Plan | None:
     """Build the offset map and write one ``.cleaned`` file per group (steps 1 to 3 of the
     module docstring). Reads only closed segments. None when the map covers nothing, unless
     *force*: then the clean segments are cleaned again (tombstones and markers past their
     delete horizon go; what a pass of Kafka's cleaner chosen with nothing dirty does).
-    Raises OSError."""
+    *pause* is called before each batch (in a worker thread, ``time.sleep(0)`` hands the
+    interpreter to the broker's loop often, which keeps produce latency low). Raises OSError."""
     segments = list(log.segments)[:-1]
     aborted = log.segments.collect_aborted_txns(log.log_start_offset, section.first_uncleanable_offset)
     dirty_aborted = [a for a in aborted if a.last_offset >= section.first_dirty_offset]
-    keys, end = _build_map(log, section, dirty_aborted, max_keys)
+    keys, end = _build_map(log, section, dirty_aborted, max_keys, pause)
     to_rewrite = [s for s in segments if s.next_offset <= end]
     if end <= section.first_dirty_offset and not (force and to_rewrite):
         return None
@@ -462,6 +466,7 @@ def write_cleaned(
                 for _, header, view in iter_file_batches(
                     segment.log_file, 0, segment.size, check_crc=False
                 ):
+                    pause()
                     kept = _clean_batch(
                         header, view, keys, txns, producers, now_ms,
                         config.delete_retention_ms, stats,
