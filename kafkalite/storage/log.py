@@ -57,11 +57,10 @@ from kafkalite.storage.retention import (
     deletable_by_size,
     deletable_by_time,
 )
-from kafkalite.storage.segment import Segment, close_segments
+from kafkalite.storage.segment import Segment
 from kafkalite.storage.segments import LogSegments
-from kafkalite.storage.swap import swap_in
-from kafkalite.storage.txn_index import AbortedTxn
 from kafkalite.storage.log_aborted import AbortedTransactions
+from kafkalite.storage.log_cleaned import CleanedSegments
 from kafkalite.wire.batch import BatchHeader
 
 __all__ = ["MemoryLog", "PartitionLog"]
@@ -74,7 +73,7 @@ def _wall_ms() -> int:
 
 
 @attrs.define(eq=False)
-class PartitionLog(AbortedTransactions):
+class PartitionLog(AbortedTransactions, CleanedSegments):
     """The commit log of one partition. Open with `PartitionLog.open`; close with `close`.
 
     Not thread-safe: the broker calls it from trio tasks, one call at a time. Every method
@@ -557,47 +556,6 @@ class PartitionLog(AbortedTransactions):
         self._max_timestamp = self._segments.max_timestamp()
         self._last_aborted_offset = self._segments.last_aborted_offset()
         return n
-
-    # -- compaction (the cleaner is kafkalite.storage.cleaner) --
-
-    @property
-    def segments(self) -> LogSegments:
-        """The segments, oldest first: for the cleaner, which only reads the closed ones."""
-        return self._segments
-
-    def holds_segments(self, group: list[Segment]) -> bool:
-        """Whether *group* are still consecutive closed segments of this log."""
-        current = list(self._segments)[:-1]
-        return not self._closed and any(
-            current[i : i + len(group)] == group for i in range(len(current))
-        )
-
-    def swap_cleaned(self, group: list[Segment], kept_aborted: list[AbortedTxn]) -> None:
-        """Replace *group* by its ``.cleaned`` file, crash-safely (`swap_in`), and load it.
-
-        Raises:
-            KafkaStorageError: a file could not be renamed, removed or read; the log is
-                closed (its files are as a crash would leave them: reopening completes it).
-        """
-        try:
-            close_segments(group)
-            swap_in(self.files, self.directory, group, durable=self.config.durable)
-            segment = Segment.load(
-                self.files, self.directory, group[0].base_offset, active=False,
-                index_bytes=self.config.segment_index_bytes,
-                index_interval_bytes=self.config.index_interval_bytes, now_ms=_wall_ms(),
-                has_txn_index=False, has_indexes=False,
-            )
-            for entry in kept_aborted:
-                segment.txn_index.append(self.files, entry)
-            segment.txn_index.close()
-        except (OSError, CorruptSegmentError) as exc:
-            self._failed = f"a cleaning's swap failed: {exc}"
-            self._close_segments()
-            raise KafkaStorageError(f"{self.directory}: {self._failed}") from exc
-        self._segments.replace(group, segment)
-        self._max_timestamp = self._segments.max_timestamp()
-        self._last_aborted_offset = self._segments.last_aborted_offset()
 
     def _deletion_bound(self) -> int | None:
         return None if self.deletion_bound is None else self.deletion_bound()

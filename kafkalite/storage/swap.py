@@ -36,7 +36,15 @@ from kafkalite.storage.segment import (
     segment_path,
 )
 
-__all__ = ["CLEANED_SUFFIX", "SWAP_SUFFIX", "cleaned_path", "complete_swaps", "swap_in"]
+__all__ = [
+    "CLEANED_SUFFIX",
+    "SWAP_SUFFIX",
+    "cleaned_path",
+    "commit_swap",
+    "complete_swaps",
+    "finish_swap",
+    "swap_in",
+]
 
 logger = logging.getLogger("kafkalite.storage")
 
@@ -62,13 +70,25 @@ def _remove_segment_files(files: Files, directory: Path, base_offset: int) -> No
 
 
 def swap_in(files: Files, directory: Path, old: Sequence[Segment], *, durable: bool) -> None:
-    """Replace the *old* segments (consecutive, oldest first, closed by the caller) by the
-    ``.cleaned`` file written for them (see the module docstring). Raises OSError; the
-    files are then in a state `complete_swaps` finishes."""
-    base = old[0].base_offset
-    files.rename(cleaned_path(directory, base), _swap_path(directory, base))
+    """Replace the *old* segments (consecutive, oldest first) by the ``.cleaned`` file
+    written for them: `commit_swap`, then `finish_swap` (the caller closes the old segments
+    in between). Raises OSError; the files are then in a state `complete_swaps` finishes."""
+    commit_swap(files, directory, old[0].base_offset, durable=durable)
+    finish_swap(files, directory, old, durable=durable)
+
+
+def commit_swap(files: Files, directory: Path, base_offset: int, *, durable: bool) -> None:
+    """Step 1: ``BASE.log.cleaned`` becomes ``BASE.log.swap``. Raises OSError; if the
+    rename fails, nothing changed."""
+    files.rename(cleaned_path(directory, base_offset), _swap_path(directory, base_offset))
     if durable:
         files.fsync_dir(directory)
+
+
+def finish_swap(files: Files, directory: Path, old: Sequence[Segment], *, durable: bool) -> None:
+    """Steps 2 and 3: the *old* segments' files go (closed by the caller), ``BASE.log.swap``
+    becomes ``BASE.log``. Raises OSError."""
+    base = old[0].base_offset
     for segment in reversed(old):
         _remove_segment_files(files, directory, segment.base_offset)
     files.rename(_swap_path(directory, base), segment_path(directory, base, LOG_SUFFIX))

@@ -344,3 +344,21 @@ def test_max_compaction_lag_is_read_from_the_first_batch_after_a_reopen(open_log
     assert to_clean(log, 1050, FAR).compaction_due is False
     assert to_clean(log, 1101, FAR).compaction_due is True
     assert clean(log, now_ms=1101, last_stable_offset=FAR, producers={}) is not None
+
+
+def test_a_swap_that_cannot_commit_leaves_the_log_as_it_was():
+    from kafkalite.storage import FaultyFiles, KafkaStorageError, MemoryFiles
+
+    faulty = FaultyFiles(MemoryFiles())
+    log = _crash_log(faulty)
+    fill(log, [("a", "1"), ("a", "2")], roll_every=1)
+    log.append(kv("z", "z"))
+    faulty.failing.add("rename")
+    with pytest.raises(KafkaStorageError):
+        run(log)
+    assert records_of(log) == [(0, b"a", b"1"), (1, b"a", b"2"), (2, b"z", b"z")]
+    assert not [n for n in faulty.listdir(log.directory) if n.endswith(".cleaned")]
+    log.append(kv("y", "y"))  # still takes appends
+    faulty.failing.clear()
+    run(log)
+    assert records_of(log) == [(1, b"a", b"2"), (2, b"z", b"z"), (3, b"y", b"y")]
