@@ -47,7 +47,11 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from kafkalite.storage.checkpoints import _decode_checkpoint, _encode_checkpoint, _read_checkpoint
+from kafkalite.storage.checkpoints import (
+    CLEANER_CHECKPOINT,
+    read_cleaner_offset,
+    write_cleaner_offset,
+)
 from kafkalite.storage.files import Files
 from kafkalite.storage.segment import Segment, iter_file_batches
 from kafkalite.storage.swap import cleaned_path
@@ -73,15 +77,13 @@ __all__ = [
     "clean",
     "commit",
     "needs_cleaning",
-    "read_checkpoint",
+    "read_cleaner_offset",
     "to_clean",
-    "write_checkpoint",
     "write_cleaned",
 ]
 
 logger = logging.getLogger("kafkalite.storage.cleaner")
 
-CLEANER_CHECKPOINT = "cleaner-offset-checkpoint"
 #: Kafka's default log.cleaner.dedupe.buffer.size (128 MiB) holds about 5 million keys.
 DEFAULT_MAX_KEYS = 5_000_000
 
@@ -123,21 +125,6 @@ class CleanResult:
     end_offset: int
 
 
-# -- the checkpoint ----------------------------------------------------------------------
-
-
-def read_checkpoint(files: Files, directory: Path) -> int | None:
-    """The first dirty offset the last cleaning left, or None (never cleaned)."""
-    return _read_checkpoint(
-        files, directory / CLEANER_CHECKPOINT, lambda data: _decode_checkpoint(data, 1)[0][0],
-        None, "cleaning from the log start",
-    )
-
-
-def write_checkpoint(files: Files, directory: Path, offset: int, *, durable: bool) -> None:
-    files.write_atomic(directory / CLEANER_CHECKPOINT, _encode_checkpoint([(offset,)]), durable=durable)
-
-
 # -- choosing ----------------------------------------------------------------------------
 
 
@@ -145,7 +132,7 @@ def to_clean(log: PartitionLog, now_ms: int, last_stable_offset: int) -> ToClean
     """The dirty section of *log* (see the module docstring)."""
     segments = list(log.segments)
     config = log.config
-    checkpoint = read_checkpoint(log.files, log.directory)
+    checkpoint = read_cleaner_offset(log.files, log.directory)
     first_dirty = log.log_start_offset if checkpoint is None else checkpoint
     if not log.log_start_offset <= first_dirty <= log.log_end_offset:
         first_dirty = log.log_start_offset
@@ -491,7 +478,7 @@ def commit(log: PartitionLog, plan: Plan) -> CleanResult:
             log.files.remove(cleaned_path(log.directory, cleaned.group[0].base_offset))
             continue
         log.swap_cleaned(cleaned.group, cleaned.kept_aborted)
-    write_checkpoint(log.files, log.directory, plan.end_offset, durable=log.config.durable)
+    write_cleaner_offset(log.files, log.directory, plan.end_offset, durable=log.config.durable)
     s = plan.stats
     return CleanResult(
         s.bytes_read, s.bytes_written, s.batches_removed, s.records_removed, before,

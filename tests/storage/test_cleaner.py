@@ -6,7 +6,7 @@ import pytest
 from attrs import evolve as attrs_evolve
 
 from kafkalite.storage import LogConfig
-from kafkalite.storage.cleaner import ProducerLast, clean, read_checkpoint, to_clean
+from kafkalite.storage.cleaner import ProducerLast, clean, read_cleaner_offset, to_clean
 from kafkalite.wire.batch import DELETE_HORIZON_MASK, iter_batches
 from kafkalite.wire.compression import Compression
 from kafkalite.wire.records import (
@@ -66,7 +66,7 @@ def test_keeps_the_latest_record_per_key_with_offsets_and_gaps(open_log):
     # Reads at an offset in a gap continue at the next batch.
     assert [h.base_offset for h, _ in log.batches_from(2)] == [6, 7, 8, 9]
     assert log.read(3, 1 << 20)[0].tobytes()[:8] == (6).to_bytes(8, "big")
-    assert read_checkpoint(log.files, log.directory) == 9
+    assert read_cleaner_offset(log.files, log.directory) == 9
 
 
 def test_the_result_survives_a_reopen(open_log):
