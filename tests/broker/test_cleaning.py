@@ -114,3 +114,32 @@ def test_a_restart_keeps_a_compacted_topic_with_its_gaps(tmp_path):
         assert [(r.offset, r.key, r.value) for r in broker.records("c")] == before
         assert [o for o, _, _ in before] == [12, 13, 14]
         assert broker.produce("c", "x", key="k0", partition=0) == (0, 15)
+
+
+def test_an_idempotent_producer_goes_on_after_compaction_and_a_restart(tmp_path):
+    """The producer's last batch survives compaction (its record superseded or not), so the
+    broker that restarts from the compacted log knows the producer's sequence: the producer
+    goes on without an error and without a duplicate."""
+    from confluent_kafka import Producer
+
+    config = dict(data_dir=tmp_path, memory=False)
+    with run_in_thread(**config, port=0) as broker:
+        port = broker.port
+        broker.create_topic("c", partitions=1, configs={"cleanup.policy": "compact"})
+        producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "enable.idempotence": True,
+                             "linger.ms": 0})
+        for value in (b"1", b"2", b"3"):
+            producer.produce("c", key=b"other" if value == b"1" else b"k", value=value, partition=0)
+            assert producer.flush(10) == 0
+        broker.produce("c", "plain", key="k", partition=0)  # supersedes the producer's last record
+        broker.compact("c")
+        headers = broker.call(lambda: [h for h, _ in broker.broker.log_for("c", 0).batches_from(0)])
+        # The producer's last batch (offset 2) stays, emptied; its first one holds "other".
+        assert [(h.base_offset, h.records_count) for h in headers] == [(0, 1), (2, 0), (3, 1)]
+    with run_in_thread(**config, port=port) as broker:
+        errors = []
+        producer.produce("c", key=b"k", value=b"4", partition=0, on_delivery=lambda err, msg: errors.append(err))
+        assert producer.flush(20) == 0 and errors == [None]
+        assert [(r.offset, r.value) for r in broker.records("c")] == [(0, b"1"), (3, b"plain"), (4, b"4")]
+        view = broker.call(lambda: broker.broker.producers.producers_on("c", 0))
+        assert [(v.last_sequence) for v in view] == [3]
