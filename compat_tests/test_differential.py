@@ -106,7 +106,7 @@ def _created_at_once(later_step: str) -> Callable[[dict[str, Exchange], str], An
     return answer
 
 
-# compat_tests/reference/README.md, "Protocol versions".
+# README.md, "Differences from Apache Kafka", "Protocol versions": where the ranges differ on purpose.
 KAFKALITE_MAX_VERSIONS = {
     "API_VERSIONS": 4, "DELETE_GROUPS": 2, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4,
 }

@@ -83,6 +83,9 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--retention-check-interval-ms", type=int,
                    default=_env_int("RETENTION_CHECK_INTERVAL_MS", 300_000),
                    help="how often retention and time-based flushes run (default 300000)")
+    s.add_argument("--log-cleaner-backoff-ms", type=int,
+                   default=_env_int("LOG_CLEANER_BACKOFF_MS", 2_000),
+                   help="how often the log cleaner looks for logs to compact (default 2000)")
     s.add_argument("--node-id", type=int, default=_env_int("NODE_ID", 0))
     s.add_argument("--cluster-id", default=_env("CLUSTER_ID"),
                    help="cluster id (default: the data dir's, or a new one); a data dir of another cluster is refused")
@@ -145,6 +148,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         memory=args.memory,
         fsync=args.fsync,
         retention_check_interval_ms=args.retention_check_interval_ms,
+        log_cleaner_backoff_ms=args.log_cleaner_backoff_ms,
         num_partitions=args.partitions,
         auto_create_topics=not args.no_auto_create_topics,
         offsets_topic_partitions=args.offsets_topic_partitions,

@@ -425,6 +425,16 @@ class ProducerStates:
             current_txn_start_offset=entry.current_txn_first_offset,
         )
 
+    def last_records(self, topic: str, partition: int) -> dict[int, tuple[int | None, int]]:
+        """producer id -> (last offset of its last data batch or None, epoch) of every
+        producer with state on the partition: the batches the log cleaner keeps (Kafka's
+        lastRecordsOfActiveProducers)."""
+        return {
+            pid: (entry.batches[-1].last_offset if entry.batches else None, entry.epoch)
+            for (pid, t, p), entry in self._entries.items()
+            if t == topic and p == partition
+        }
+
     def drop_partition(self, topic: str, partition: int | None = None) -> None:
         """Forget a deleted topic's (or one partition's) producer state, open transactions
         included."""

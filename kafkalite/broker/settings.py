@@ -50,6 +50,9 @@ class BrokerConfig:
     # How often retention (retention.ms / retention.bytes) and time-based flushes run, as
     # Kafka's log.retention.check.interval.ms (default 5 minutes).
     retention_check_interval_ms: int = attrs.field(default=300_000, validator=v.ge(1))
+    # How often the log cleaner looks for logs to compact, as Kafka's log.cleaner.backoff.ms
+    # (default 15 s): 2 s, so that tests see compaction soon.
+    log_cleaner_backoff_ms: int = attrs.field(default=2_000, validator=v.ge(1))
     # Consumer groups (Kafka's names in snake_case). __consumer_offsets partitions
     # (offsets.topic.num.partitions); a group lives in abs(hash(group id)) % this.
     offsets_topic_partitions: int = attrs.field(default=50, validator=[v.ge(1), v.le(1000)])

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 import attrs
 import trio
 
+from kafkalite.broker.cleaning import run_cleaner
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
 from kafkalite.broker.coordinators import Coordinators
 from kafkalite.broker.dynamic_store import DynamicConfigStore
@@ -109,8 +110,10 @@ class Broker:
 
     def start_background(self, spawn: Callable[[Callable[[], Awaitable[None]]], None]) -> None:
         """Run the broker's background tasks (the coordinators' deadlines) with *spawn*, the
-        server's ``nursery.start_soon``: now for those that exist, later for the others."""
+        server's ``nursery.start_soon``: now for those that exist, later for the others; and
+        the log cleaner."""
         self.coordinators.start_background(spawn)
+        spawn(lambda: run_cleaner(self))
 
     def _restore(self, meta: dict[str, Any]) -> None:
         self.producers.next_producer_id = int(meta.get("next_producer_id", self.producers.next_producer_id))

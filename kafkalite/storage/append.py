@@ -148,4 +148,4 @@ def should_roll(
         waited = max_timestamp - rolling
     else:
         waited = now_ms - segment.created_ms
-    return waited > config.segment_ms
+    return waited > config.max_segment_ms

@@ -1,13 +1,14 @@
-"""The two checkpoint files beside a partition's segments, and the leader epoch cache.
+"""The checkpoint files beside a partition's segments, and the leader epoch cache.
 
 ::
 
     leader-epoch-checkpoint        (leader epoch, start offset) of each epoch in the log
     log-start-offset-checkpoint    the log start offset
+    cleaner-offset-checkpoint      the log cleaner's first dirty offset (compacted logs)
 
-Both are in Kafka's checkpoint format: a version line (0), an entry count line, then one
-entry per line, its numbers separated by spaces. Kafka keeps the log start offsets of all
-partitions in one ``log-start-offset-checkpoint`` per data dir; here each partition folder has
+All are in Kafka's checkpoint format: a version line (0), an entry count line, then one
+entry per line, its numbers separated by spaces. Kafka keeps the log start offsets (and the
+cleaner offsets) of all partitions in one file per data dir; here each partition folder has
 its own, so a log can be opened on its own.
 
 Reading never fails: a missing file is empty, an unreadable one is logged and read as empty
@@ -27,17 +28,21 @@ import attrs
 from kafkalite.storage.files import Files
 
 __all__ = [
+    "CLEANER_CHECKPOINT",
     "LEADER_EPOCH_CHECKPOINT",
     "LOG_START_CHECKPOINT",
     "LeaderEpochCache",
+    "read_cleaner_offset",
     "read_leader_epochs",
     "read_log_start_offset",
+    "write_cleaner_offset",
     "write_leader_epochs",
     "write_log_start_offset",
 ]
 
 logger = logging.getLogger("kafkalite.storage")
 
+CLEANER_CHECKPOINT = "cleaner-offset-checkpoint"
 LOG_START_CHECKPOINT = "log-start-offset-checkpoint"
 LEADER_EPOCH_CHECKPOINT = "leader-epoch-checkpoint"
 
@@ -96,6 +101,28 @@ def write_log_start_offset(files: Files, directory: Path, log_start_offset: int)
     files.write_atomic(
         directory / LOG_START_CHECKPOINT, _encode_checkpoint([(log_start_offset,)])
     )
+
+
+# -- the log cleaner's first dirty offset -----------------------------------------------------
+
+
+def read_cleaner_offset(files: Files, directory: Path) -> int | None:
+    """The first dirty offset the last cleaning of the log in *directory* left; None when it
+    was never cleaned (or the file is unreadable: the cleaner then starts at the log start).
+
+    Raises:
+        OSError: the file exists but cannot be read.
+    """
+    return _read_checkpoint(
+        files, directory / CLEANER_CHECKPOINT, lambda data: _decode_checkpoint(data, 1)[0][0],
+        None, "cleaning from the log start",
+    )
+
+
+def write_cleaner_offset(files: Files, directory: Path, offset: int, *, durable: bool) -> None:
+    """Checkpoint the cleaner's first dirty offset (Kafka's cleaner-offset-checkpoint, kept
+    per partition folder here). Raises OSError."""
+    files.write_atomic(directory / CLEANER_CHECKPOINT, _encode_checkpoint([(offset,)]), durable=durable)
 
 
 # -- leader epochs ---------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import attrs
-from attrs.validators import ge, instance_of, optional
+from attrs.validators import ge, instance_of, le, optional
 
 __all__ = ["LogConfig"]
 
@@ -16,6 +16,16 @@ def _int_value(configs: dict[str, str], name: str, default: int) -> int:
         return default
     try:
         return int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"topic config {name}={raw!r} is not a number") from None
+
+
+def _float_value(configs: dict[str, str], name: str, default: float) -> float:
+    raw = configs.get(name)
+    if raw is None:
+        return default
+    try:
+        return float(str(raw).strip())
     except ValueError:
         raise ValueError(f"topic config {name}={raw!r} is not a number") from None
 
@@ -42,6 +52,13 @@ class LogConfig:
     )
     flush_ms: int | None = attrs.field(default=None, validator=optional([instance_of(int), ge(0)]))
     fsync: bool = attrs.field(default=False, validator=instance_of(bool))
+    #: cleanup.policy: "delete" applies retention.ms / retention.bytes, "compact" the cleaner.
+    delete: bool = attrs.field(default=True, validator=instance_of(bool))
+    compact: bool = attrs.field(default=False, validator=instance_of(bool))
+    min_cleanable_dirty_ratio: float = attrs.field(default=0.5, validator=[ge(0.0), le(1.0)])
+    min_compaction_lag_ms: int = attrs.field(default=0, validator=[instance_of(int), ge(0)])
+    max_compaction_lag_ms: int = attrs.field(default=_LONG_MAX, validator=[instance_of(int), ge(1)])
+    delete_retention_ms: int = attrs.field(default=86400000, validator=[instance_of(int), ge(0)])
 
     def __attrs_post_init__(self) -> None:
         if self.segment_bytes > 2**31 - 1:
@@ -49,6 +66,15 @@ class LogConfig:
                 f"segment_bytes {self.segment_bytes} does not fit the 4-byte positions of the "
                 "offset index (at most 2147483647)"
             )
+
+    @property
+    def max_segment_ms(self) -> int:
+        """When the active segment rolls by time: segment.ms, or max.compaction.lag.ms when
+        smaller on a compacted log (as Kafka's LogConfig.maxSegmentMs), so that the cleaner,
+        which never touches the active segment, can meet the lag."""
+        if self.compact:
+            return min(self.segment_ms, self.max_compaction_lag_ms)
+        return self.segment_ms
 
     @property
     def durable(self) -> bool:
@@ -64,8 +90,10 @@ class LogConfig:
 
         Reads ``segment.bytes``, ``segment.ms``, ``retention.ms``, ``retention.bytes``,
         ``index.interval.bytes``, ``segment.index.bytes``, ``flush.messages`` and
-        ``flush.ms``; other names are ignored (``cleanup.policy`` is stored by the broker,
-        compaction is not implemented). A flush setting of Long.MAX_VALUE means never.
+        ``flush.ms``, and the compaction ones (``cleanup.policy``,
+        ``min.cleanable.dirty.ratio``, ``min.compaction.lag.ms``, ``max.compaction.lag.ms``,
+        ``delete.retention.ms``); other names are ignored. A flush setting of Long.MAX_VALUE
+        means never.
 
         Raises:
             ValueError: a value that is not a number or is out of range.
@@ -74,6 +102,11 @@ class LogConfig:
         flush_messages = _int_value(
             configs, "flush.messages", base.flush_messages if base.flush_messages else _LONG_MAX
         )
+        raw_policy = configs.get("cleanup.policy")
+        if raw_policy is None:
+            policy = {name for name, on in (("delete", base.delete), ("compact", base.compact)) if on}
+        else:
+            policy = {part.strip() for part in str(raw_policy).split(",")}
         flush_ms = _int_value(configs, "flush.ms", _LONG_MAX if base.flush_ms is None else base.flush_ms)
         return cls(
             segment_bytes=_int_value(configs, "segment.bytes", base.segment_bytes),
@@ -85,4 +118,12 @@ class LogConfig:
             flush_messages=None if flush_messages >= _LONG_MAX else flush_messages,
             flush_ms=None if flush_ms >= _LONG_MAX else flush_ms,
             fsync=base.fsync,
+            delete="delete" in policy,
+            compact="compact" in policy,
+            min_cleanable_dirty_ratio=_float_value(
+                configs, "min.cleanable.dirty.ratio", base.min_cleanable_dirty_ratio
+            ),
+            min_compaction_lag_ms=_int_value(configs, "min.compaction.lag.ms", base.min_compaction_lag_ms),
+            max_compaction_lag_ms=_int_value(configs, "max.compaction.lag.ms", base.max_compaction_lag_ms),
+            delete_retention_ms=_int_value(configs, "delete.retention.ms", base.delete_retention_ms),
         )

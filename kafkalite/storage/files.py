@@ -73,6 +73,9 @@ class Files(Protocol):
         *durable* False skips the fsyncs (the rename is still atomic for a kill -9).
         """
 
+    def rename(self, src: Path, dst: Path) -> None:
+        """Rename *src* to *dst*, replacing *dst* (atomic, as ``os.replace``)."""
+
     def exists(self, path: Path) -> bool: ...
 
     def listdir(self, path: Path) -> list[str]: ...
@@ -161,6 +164,9 @@ class OsFiles:
         os.replace(tmp, path)
         if durable:
             self.fsync_dir(path.parent)
+
+    def rename(self, src: Path, dst: Path) -> None:
+        os.replace(src, dst)
 
     def exists(self, path: Path) -> bool:
         return path.exists()
@@ -269,6 +275,12 @@ class MemoryFiles:
             raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
         self._files[path] = _MemoryData(bytearray(data))
 
+    def rename(self, src: Path, dst: Path) -> None:
+        try:
+            self._files[dst] = self._files.pop(src)
+        except KeyError:
+            raise FileNotFoundError(errno.ENOENT, "no such file", str(src)) from None
+
     def exists(self, path: Path) -> bool:
         return path in self._files or path in self._dirs
 
@@ -357,6 +369,9 @@ class FaultyFile:
         self.inner.close()
 
 
+_CHANGES = frozenset({"write", "truncate", "write_atomic", "remove", "rename"})
+
+
 @attrs.define(eq=False)
 class FaultyFiles:
     """Wrap *inner* `Files` and fail on demand.
@@ -364,14 +379,23 @@ class FaultyFiles:
     * ``write_budget``: bytes that may still be appended; the append that crosses it writes
       the prefix that fits and raises ``ENOSPC`` (None = unlimited).
     * ``failing``: operation names that raise ``EIO`` (or ``EACCES`` for "open"): any of
-      "read", "write", "truncate", "fsync", "open", "write_atomic", "remove", "makedirs".
+      "read", "write", "truncate", "fsync", "open", "write_atomic", "remove", "makedirs",
+      "rename".
+    * ``changes_left``: changes (write, truncate, write_atomic, remove, rename) that may
+      still happen; the next one raises ``EIO`` without happening, as if the process died
+      there (None = unlimited). The inner files' snapshot is then what a restart finds.
     """
 
     inner: Any = attrs.field(factory=MemoryFiles)
     write_budget: int | None = None
     failing: set[str] = attrs.field(factory=set)
+    changes_left: int | None = None
 
     def _maybe_fail(self, op: str) -> None:
+        if self.changes_left is not None and op in _CHANGES:
+            if self.changes_left <= 0:
+                raise OSError(errno.EIO, f"Input/output error (crash injected before {op})")
+            self.changes_left -= 1
         if op in self.failing:
             if op == "open":
                 raise PermissionError(errno.EACCES, "Permission denied (injected)")
@@ -388,6 +412,10 @@ class FaultyFiles:
     def write_atomic(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         self._maybe_fail("write_atomic")
         self.inner.write_atomic(path, data, durable=durable)
+
+    def rename(self, src: Path, dst: Path) -> None:
+        self._maybe_fail("rename")
+        self.inner.rename(src, dst)
 
     def exists(self, path: Path) -> bool:
         return self.inner.exists(path)

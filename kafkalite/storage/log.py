@@ -60,6 +60,7 @@ from kafkalite.storage.retention import (
 from kafkalite.storage.segment import Segment
 from kafkalite.storage.segments import LogSegments
 from kafkalite.storage.log_aborted import AbortedTransactions
+from kafkalite.storage.log_cleaned import CleanedSegments
 from kafkalite.wire.batch import BatchHeader
 
 __all__ = ["MemoryLog", "PartitionLog"]
@@ -72,7 +73,7 @@ def _wall_ms() -> int:
 
 
 @attrs.define(eq=False)
-class PartitionLog(AbortedTransactions):
+class PartitionLog(AbortedTransactions, CleanedSegments):
     """The commit log of one partition. Open with `PartitionLog.open`; close with `close`.
 
     Not thread-safe: the broker calls it from trio tasks, one call at a time. Every method
@@ -509,6 +510,8 @@ class PartitionLog(AbortedTransactions):
         segment at the log end offset remains and no offset is ever reused. The log start
         offset moves to the first remaining segment's base offset and is checkpointed.
         A segment goes only when all its offsets are below the `deletion_bound`, if any.
+        retention.ms and retention.bytes apply only with cleanup.policy delete (a compact-only
+        log keeps its segments for the cleaner), as Kafka's.
 
         Raises:
             KafkaStorageError: a file could not be removed or written.
@@ -519,11 +522,11 @@ class PartitionLog(AbortedTransactions):
         c = self.config
         bound = self._deletion_bound()
         try:
-            if c.retention_ms >= 0:
+            if c.delete and c.retention_ms >= 0:
                 deleted += self._delete_oldest(
                     deletable_by_time(self._segments, now, c.retention_ms, bound=bound), now
                 )
-            if c.retention_bytes >= 0:
+            if c.delete and c.retention_bytes >= 0:
                 deleted += self._delete_oldest(
                     deletable_by_size(self._segments, c.retention_bytes, bound=bound), now
                 )

@@ -2,8 +2,9 @@
 
 What `recover_log` does, in order:
 
-1. removes what a crash can leave behind: ``*.tmp`` files (an atomic write cut short) and
-   indexes without their ``.log`` (a segment deletion cut short);
+1. removes what a crash can leave behind: ``*.tmp`` files (an atomic write cut short),
+   indexes without their ``.log`` (a segment deletion cut short), and finishes or undoes
+   an interrupted cleaning (``.cleaned`` / ``.swap`` files, `kafkalite.storage.swap`);
 2. loads every segment (`Segment.load`): the active one is scanned whole and a torn or
    corrupt tail is cut off, a closed one must be intact (`CorruptSegmentError` otherwise),
    and so must the order of segments; each segment's aborted transaction index is checked
@@ -36,6 +37,7 @@ from kafkalite.storage.errors import CorruptSegmentError
 from kafkalite.storage.files import Files
 from kafkalite.storage.segment import Segment, close_segments
 from kafkalite.storage.segments import LogSegments, new_segment
+from kafkalite.storage.swap import complete_swaps
 
 __all__ = ["RecoveredLog", "recover_log"]
 
@@ -65,6 +67,7 @@ def recover_log(files: Files, directory: Path, config: LogConfig, now_ms: int) -
         OSError: from the file layer. On either error every segment opened is closed again.
     """
     files.makedirs(directory)
+    complete_swaps(files, directory)
     bases, with_txn_index = _segment_bases(files, directory)
     log_start_offset = read_log_start_offset(files, directory)
     epochs = read_leader_epochs(files, directory)

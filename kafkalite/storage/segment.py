@@ -100,13 +100,15 @@ def iter_file_batches(
     *,
     check_crc: bool,
     expected_offset: int | None = None,
+    gaps: bool = False,
 ) -> Iterator[tuple[int, BatchHeader, memoryview]]:
     """Yield ``(position, header, bytes)`` for each batch in ``[start, end)`` of *fh*.
 
     Reads in chunks of 1 MiB (or one batch, if larger). Each batch is checked for framing
     (length, magic), and, with *check_crc*, its CRC; with *expected_offset*, its base offset
-    must be that and each next batch must follow the one before without a gap (kafkalite
-    never compacts). The yielded memoryview stays valid after the iteration moves on.
+    must be that and each next batch must follow the one before without a gap; with *gaps*,
+    at least that and after the one before (a closed segment the cleaner rewrote has gaps
+    between batches, as in Kafka; the active segment is never cleaned, so never has any). The yielded memoryview stays valid after the iteration moves on.
 
     Raises:
         BadBatch: at the first batch that fails, after yielding the ones before it;
@@ -145,11 +147,15 @@ def iter_file_batches(
             raise BadBatch(pos, f"CRC mismatch in the batch of {size} bytes (stored {header.crc:#010x})")
         if header.last_offset_delta < 0:
             raise BadBatch(pos, f"negative last_offset_delta {header.last_offset_delta}")
-        if expected_offset is not None and header.base_offset != expected_offset:
+        if expected_offset is not None and (
+            header.base_offset < expected_offset if gaps else header.base_offset != expected_offset
+        ):
             raise BadBatch(
-                pos, f"base offset {header.base_offset} where {expected_offset} was expected"
+                pos, f"base offset {header.base_offset} where {expected_offset}"
+                f"{' or more' if gaps else ''} was expected"
             )
-        expected_offset = header.next_offset
+        if expected_offset is not None:
+            expected_offset = header.next_offset
         yield pos, header, memoryview(buf)[off : off + size]
         pos += size
 
@@ -249,11 +255,14 @@ class Segment:
     def load(
         cls, files: Files, directory: Path, base_offset: int, *, active: bool, index_bytes: int,
         index_interval_bytes: int, now_ms: int, has_txn_index: bool = True,
+        has_indexes: bool = True,
     ) -> Segment:
         """Open an existing segment and check it (see the module docstring).
 
         *has_txn_index* False says there is no ``.txnindex`` to look for (the caller listed
-        the folder), saving a failed open per segment at start-up.
+        the folder), saving a failed open per segment at start-up. *has_indexes* False
+        builds a closed segment's indexes from its batches without looking for them (a
+        cleaned segment just swapped in).
 
         Raises:
             CorruptSegmentError: a closed segment holds a bad batch.
@@ -264,7 +273,7 @@ class Segment:
             if active:
                 segment._recover_active()
             else:
-                segment._load_closed()
+                segment._load_closed(has_indexes)
             if has_txn_index:
                 segment._load_txn_index()
         except BaseException:
@@ -283,14 +292,15 @@ class Segment:
         self.epoch_starts = []
         self._hints.clear()
 
-    def _full_scan(self) -> BadBatch | None:
+    def _full_scan(self, gaps: bool = False) -> BadBatch | None:
         """Rebuild all in-memory state from the .log; return the first bad batch, if any."""
         self._reset()
         file_size = self.log_file.size()
         epoch = -1
         try:
             for position, header, _ in iter_file_batches(
-                self.log_file, 0, file_size, check_crc=True, expected_offset=self.base_offset
+                self.log_file, 0, file_size, check_crc=True, expected_offset=self.base_offset,
+                gaps=gaps,
             ):
                 self.track_batch(
                     position, header.base_offset, header.last_offset, header.max_timestamp,
@@ -322,18 +332,19 @@ class Segment:
             self.log_file.truncate(bad.position)
         self.write_indexes(durable=False)
 
-    def _load_closed(self) -> None:
+    def _load_closed(self, has_indexes: bool = True) -> None:
         file_size = self.log_file.size()
         try:
-            self._load_indexes(file_size)
-            self._check_tail(file_size)
-            return
+            if has_indexes:
+                self._load_indexes(file_size)
+                self._check_tail(file_size)
+                return
         except (ValueError, BadBatch) as exc:
             logger.warning(
                 "%s: index does not match the log (%s); rebuilding the indexes from the log",
                 self.index_path, exc,
             )
-        bad = self._full_scan()
+        bad = self._full_scan(gaps=True)
         if bad is not None:
             message = (
                 f"{self.log_path}: closed segment is corrupt at position {bad.position} of "
@@ -378,7 +389,7 @@ class Segment:
         max_timestamp, offset_of_max = self.time_index.last_entry() or (-1, -1)
         next_offset = self.base_offset
         for position, header, _ in iter_file_batches(
-            self.log_file, start, file_size, check_crc=True, expected_offset=expected
+            self.log_file, start, file_size, check_crc=True, expected_offset=expected, gaps=True
         ):
             if first and last and header.last_offset != last[0]:
                 raise ValueError(

@@ -133,6 +133,13 @@ class LogSegments:
         del self._bases[:n]
         return removed
 
+    def replace(self, old: list[Segment], new: Segment) -> None:
+        """Put *new* where the consecutive closed segments *old* are (a cleaning's swap)."""
+        i = self._segments.index(old[0])
+        assert self._segments[i : i + len(old)] == old and i + len(old) < len(self._segments)
+        self._segments[i : i + len(old)] = [new]
+        self._bases = [segment.base_offset for segment in self._segments]
+
     def fsync(self) -> None:
         """fsync every segment written since it was last fsynced."""
         for segment in self._segments:

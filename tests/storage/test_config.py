@@ -22,6 +22,7 @@ def test_from_topic_configs_reads_kafka_names_over_defaults():
     assert config == LogConfig(
         segment_bytes=1048576, segment_ms=3600000, retention_ms=-1, retention_bytes=5000000,
         index_interval_bytes=100, segment_index_bytes=4096, flush_messages=10, flush_ms=1000,
+        delete=False, compact=True,
     )
 
 

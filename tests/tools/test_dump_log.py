@@ -211,3 +211,25 @@ def test_transaction_log_decoder_on_tombstones_and_unknown_key_versions(cli: Run
     assert status == 0
     assert records[0].endswith(" key: transaction_metadata::transactionalId=gone payload: <DELETE>")
     assert records[1].endswith(" headerKeys: [] key: unknown::version=5")
+
+
+def test_a_compacted_segment_shows_its_gaps_and_delete_horizon(cli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    with BrokerThread(data_dir=path, memory=False) as broker:
+        broker.create_topic("c", partitions=1, configs={"cleanup.policy": "compact"})
+        for r in range(3):
+            broker.produce_batch("c", [("k0", f"v{r}"), ("k1", f"v{r}")], partition=0)
+        broker.produce("c", None, key="k0", partition=0)
+        broker.compact("c")
+    status, out, _ = cli("dump-log", str(path / "c-0" / "00000000000000000000.log"), "--print-data-log")
+    assert status == 0
+    batches = [line for line in out.splitlines() if line.startswith("baseOffset")]
+    records = [line for line in out.splitlines() if line.startswith("| ")]
+    # Offsets 0-3 and 4 (k0's v2) are gone; the batch of offsets 4-5 keeps both its offsets.
+    assert [line.split(" count")[0] for line in batches] == [
+        "baseOffset: 4 lastOffset: 5", "baseOffset: 6 lastOffset: 6"
+    ]
+    assert re.search(r"deleteHorizonMs: OptionalLong\[\d+\]", batches[1]), batches[1]
+    assert "deleteHorizonMs: OptionalLong.empty" in batches[0]
+    assert [re.search(r"offset: (\d+)", r)[1] for r in records] == ["5", "6"]
+    assert records[1].endswith("key: k0 payload: null")
