@@ -93,3 +93,35 @@ async def test_a_deleted_consumer_group_stays_deleted(tmp_path: Path, nursery, a
     broker.close()
     restarted = open_broker(tmp_path, nursery)
     assert restarted.groups.consumer_group("g") is None
+
+
+async def test_consumer_group_survives_compaction_of_consumer_offsets_and_a_restart(
+    tmp_path: Path, nursery, autojump_clock
+) -> None:
+    from kafkalite.broker.cleaning import compact_topic
+
+    async with trio.open_nursery() as first:
+        broker = open_broker(tmp_path, first)
+        broker.create_topic("t", 4)
+        a, b = CgMember(connect(broker, first)), CgMember(connect(broker, first))
+        gone = CgMember(connect(broker, first))
+        for m in (a, b, gone):
+            await m.heartbeat()
+        for _ in range(4):
+            for m in (a, b, gone):
+                await m.heartbeat()
+        await gone.leave()
+        for _ in range(4):
+            await a.heartbeat()
+            await b.heartbeat()
+        group = broker.groups.consumer_group("g")
+        before = (group.group_epoch, group.assignment_epoch, dict(group.target),
+                  {m.member_id: (m.member_epoch, m.assigned) for m in group.members.values()})
+        assert compact_topic(broker, OFFSETS_TOPIC)  # keeps the latest record per key
+        first.cancel_scope.cancel()
+    broker.close()
+    restarted = open_broker(tmp_path, nursery)
+    group = restarted.groups.consumer_group("g")
+    after = (group.group_epoch, group.assignment_epoch, dict(group.target),
+             {m.member_id: (m.member_epoch, m.assigned) for m in group.members.values()})
+    assert after == before and gone.member_id not in group.members
