@@ -17,7 +17,12 @@ import signal
 import sys
 from typing import Sequence
 
-from kafkalite.broker.settings import INITIAL_REBALANCE_DELAY_MAX_MS, INITIAL_REBALANCE_DELAY_MS, BrokerConfig
+from kafkalite.broker.settings import (
+    CONSUMER_HEARTBEAT_INTERVAL_MS,
+    INITIAL_REBALANCE_DELAY_MAX_MS,
+    INITIAL_REBALANCE_DELAY_MS,
+    BrokerConfig,
+)
 from kafkalite.tools import TOOLS
 
 _TRUE = ("1", "true", "yes", "on")
@@ -101,6 +106,17 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--group-min-session-timeout-ms", type=int, default=_env_int("GROUP_MIN_SESSION_TIMEOUT_MS", 6000))
     s.add_argument("--group-max-session-timeout-ms", type=int,
                    default=_env_int("GROUP_MAX_SESSION_TIMEOUT_MS", 1_800_000))
+    s.add_argument("--group-consumer-heartbeat-interval-ms", type=int,
+                   default=_env_int("GROUP_CONSUMER_HEARTBEAT_INTERVAL_MS", CONSUMER_HEARTBEAT_INTERVAL_MS),
+                   help=f"heartbeat interval of consumer group members, KIP-848 (default {CONSUMER_HEARTBEAT_INTERVAL_MS}; "
+                        "Kafka: 5000)")
+    s.add_argument("--group-consumer-session-timeout-ms", type=int,
+                   default=_env_int("GROUP_CONSUMER_SESSION_TIMEOUT_MS", 45_000),
+                   help="a consumer group member silent this long is removed (default 45000, as Kafka)")
+    s.add_argument("--group-consumer-assignors", default=_env("GROUP_CONSUMER_ASSIGNORS") or "uniform,range",
+                   help="server-side assignors of consumer groups, the first the default (uniform, range)")
+    s.add_argument("--group-consumer-max-size", type=int, default=_env_int("GROUP_CONSUMER_MAX_SIZE", 2**31 - 1),
+                   help="most members in one consumer group (GROUP_MAX_SIZE_REACHED beyond)")
     s.add_argument("--offsets-retention-minutes", type=int, default=_env_int("OFFSETS_RETENTION_MINUTES", 10080),
                    help="how long an empty group's committed offsets are kept")
     s.add_argument("--transaction-state-partitions", type=int, default=_env_int("TRANSACTION_STATE_PARTITIONS", 50),
@@ -140,6 +156,10 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         group_initial_rebalance_delay_max_ms=args.group_initial_rebalance_delay_max_ms,
         group_min_session_timeout_ms=args.group_min_session_timeout_ms,
         group_max_session_timeout_ms=args.group_max_session_timeout_ms,
+        group_consumer_heartbeat_interval_ms=args.group_consumer_heartbeat_interval_ms,
+        group_consumer_session_timeout_ms=args.group_consumer_session_timeout_ms,
+        group_consumer_assignors=tuple(a.strip() for a in args.group_consumer_assignors.split(",") if a.strip()),
+        group_consumer_max_size=args.group_consumer_max_size,
         offsets_retention_minutes=args.offsets_retention_minutes,
         transaction_state_partitions=args.transaction_state_partitions,
         transaction_max_timeout_ms=args.transaction_max_timeout_ms,

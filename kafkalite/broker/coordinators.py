@@ -41,7 +41,7 @@ class Broker(TopicsAndLogs, Protocol):
     ) -> ErrorCode: ...
 
 
-def group_settings(config: BrokerConfig) -> dict[str, int]:
+def group_settings(config: BrokerConfig) -> dict[str, object]:
     """The group coordinator's settings, as plain values, from the broker's configuration."""
     return {
         "initial_rebalance_delay_ms": config.group_initial_rebalance_delay_ms,
@@ -52,6 +52,10 @@ def group_settings(config: BrokerConfig) -> dict[str, int]:
         "offsets_retention_check_interval_ms": config.offsets_retention_check_interval_ms,
         "offset_metadata_max_bytes": config.offset_metadata_max_bytes,
         "group_max_size": config.group_max_size,
+        "consumer_heartbeat_interval_ms": config.group_consumer_heartbeat_interval_ms,
+        "consumer_session_timeout_ms": config.group_consumer_session_timeout_ms,
+        "consumer_max_size": config.group_consumer_max_size,
+        "consumer_assignors": config.group_consumer_assignors,
     }
 
 

@@ -12,6 +12,10 @@ DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
 # at most the cap in all (bench/group_start.py measures the choice).
 INITIAL_REBALANCE_DELAY_MS = 60
 INITIAL_REBALANCE_DELAY_MAX_MS = 1000
+# Consumer groups (KIP-848): how often members heartbeat. A rebalance takes about two
+# heartbeats (the old owner learns to revoke, then the new one learns to take), so 200 ms
+# keeps a test's second member under half a second; Kafka's default is 5000.
+CONSUMER_HEARTBEAT_INTERVAL_MS = 200
 
 
 @attrs.frozen(kw_only=True)
@@ -63,6 +67,13 @@ class BrokerConfig:
     group_min_session_timeout_ms: int = attrs.field(default=6000, validator=v.ge(1))
     group_max_session_timeout_ms: int = attrs.field(default=1_800_000, validator=v.ge(1))
     group_max_size: int = attrs.field(default=2**31 - 1, validator=v.ge(1))
+    # group.consumer.*: the consumer group protocol (KIP-848). The session timeout is Kafka's.
+    group_consumer_heartbeat_interval_ms: int = attrs.field(default=CONSUMER_HEARTBEAT_INTERVAL_MS, validator=v.ge(1))
+    group_consumer_session_timeout_ms: int = attrs.field(default=45_000, validator=v.ge(1))
+    group_consumer_max_size: int = attrs.field(default=2**31 - 1, validator=v.ge(1))
+    group_consumer_assignors: tuple[str, ...] = attrs.field(
+        default=("uniform", "range"), converter=tuple, validator=v.deep_iterable(v.in_(("uniform", "range")))
+    )
     offsets_retention_minutes: int = attrs.field(default=10080, validator=v.ge(1))
     offsets_retention_check_interval_ms: int = attrs.field(default=600_000, validator=v.ge(1))
     offset_metadata_max_bytes: int = attrs.field(default=4096, validator=v.ge(0))
@@ -89,6 +100,13 @@ class BrokerConfig:
             )
         if self.advertised_port is not None and self.brokers > 1:
             raise ValueError("advertised_port cannot be set with several emulated brokers")
+        if self.group_consumer_heartbeat_interval_ms >= self.group_consumer_session_timeout_ms:
+            raise ValueError(
+                f"group_consumer_heartbeat_interval_ms {self.group_consumer_heartbeat_interval_ms} must be less "
+                f"than group_consumer_session_timeout_ms {self.group_consumer_session_timeout_ms}"
+            )
+        if not self.group_consumer_assignors:
+            raise ValueError("group_consumer_assignors needs at least one assignor (uniform, range)")
         if self.group_min_session_timeout_ms > self.group_max_session_timeout_ms:
             raise ValueError(
                 f"group_min_session_timeout_ms {self.group_min_session_timeout_ms} is more than "

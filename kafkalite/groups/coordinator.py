@@ -7,6 +7,8 @@ and ``OffsetMetadataManager``). The parts:
 * `kafkalite.groups.core`: settings, coordinator lookup, writes to ``__consumer_offsets``
   through the `kafkalite.groups.port.OffsetsTopic` port, session deadlines;
 * `kafkalite.groups.membership`: JoinGroup, SyncGroup, Heartbeat, LeaveGroup, rebalances;
+* `kafkalite.groups.consumer_membership`: ConsumerGroupHeartbeat, the consumer group
+  protocol (KIP-848), over `kafkalite.groups.consumer_group` and `kafkalite.groups.assignors`;
 * `kafkalite.groups.offsets`: commits, fetches, deletion and expiry of offsets;
 * `kafkalite.groups.replay`: rebuilding all of it from ``__consumer_offsets`` at start;
 * this module: the coordinator as a whole, its deadline task, the admin views and `reset`.
@@ -17,6 +19,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable
 
+from kafkalite.groups.consumer_group import ConsumerGroup
+from kafkalite.groups.consumer_membership import ConsumerMembership
 from kafkalite.groups.membership import Membership
 from kafkalite.groups.offsets import OffsetManagement
 from kafkalite.groups.port import OffsetsTopic
@@ -29,9 +33,10 @@ from kafkalite.wire.error_codes import ErrorCode
 log = logging.getLogger("kafkalite.groups")
 
 GROUP_TYPE_CLASSIC = "classic"
+GROUP_TYPE_CONSUMER = "consumer"
 
 
-class GroupCoordinator(Membership, OffsetManagement):
+class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
     """All groups of the broker. Create with `open`; run `run` in the server's nursery."""
 
     @classmethod
@@ -43,7 +48,9 @@ class GroupCoordinator(Membership, OffsetManagement):
         """
         coordinator = cls(offsets_topic, **settings)
         if offsets_topic.exists():
-            coordinator.groups.update(replay_groups(offsets_topic, coordinator.num_partitions))
+            coordinator.groups.update(
+                replay_groups(offsets_topic, coordinator.num_partitions, coordinator.consumer_groups)
+            )
         return coordinator
 
     async def run(self) -> None:
@@ -53,11 +60,30 @@ class GroupCoordinator(Membership, OffsetManagement):
             for member in list(group.members.values()):
                 if self._hb_key(group, member.member_id) not in self.timers:
                     self._reschedule_heartbeat(group, member)
+        for consumer_group in list(self.consumer_groups.values()):
+            for consumer_member in list(consumer_group.members.values()):
+                if self._session_key(consumer_group.group_id, consumer_member.member_id) not in self.timers:
+                    self._reschedule_session(consumer_group, consumer_member)
         self._schedule_cleanup()
         await self.timers.run()
 
 
     # -- admin ---------------------------------------------------------------------------
+
+    def consumer_group(self, group_id: str) -> ConsumerGroup | None:
+        """The consumer group (KIP-848) *group_id*, or None if there is none."""
+        return self.consumer_groups.get(group_id)
+
+    def make_room_for_classic(self, group_id: str) -> bool:
+        """Whether a classic member may join *group_id*: yes unless a consumer group with
+        members has the id; an empty consumer group gives way (its offsets stay), as in Kafka."""
+        consumer_group = self.consumer_groups.get(group_id)
+        if consumer_group is None:
+            return True
+        if consumer_group.members:
+            return False
+        self.delete_consumer_group(group_id)
+        return True
 
     def group(self, group_id: str) -> Group | None:
         """The live group *group_id* (None if there is none, or it is being deleted)."""
@@ -65,9 +91,10 @@ class GroupCoordinator(Membership, OffsetManagement):
         return None if group is None or group.is_in(GroupState.DEAD) else group
 
     def describe_group(self, group_id: str) -> GroupSummary | None:
-        """The group as DescribeGroups shows it, or None if there is no such group."""
+        """The group as DescribeGroups shows it, or None if there is no such classic group
+        (a consumer group is not one: Kafka's DescribeGroups describes classic groups only)."""
         group = self.groups.get(group_id)
-        if group is None or group.is_in(GroupState.DEAD):
+        if group is None or group.is_in(GroupState.DEAD) or group_id in self.consumer_groups:
             return None
         stable = group.is_in(GroupState.STABLE)
         members = tuple(
@@ -95,7 +122,7 @@ class GroupCoordinator(Membership, OffsetManagement):
         wanted_types = {t.strip().lower() for t in types}
         result = []
         for group in self.groups.values():
-            if group.is_in(GroupState.DEAD):
+            if group.is_in(GroupState.DEAD) or group.group_id in self.consumer_groups:
                 continue
             if wanted_states and group.state.value.lower() not in wanted_states:
                 continue
@@ -104,10 +131,31 @@ class GroupCoordinator(Membership, OffsetManagement):
             result.append(group)
         return result
 
+    def list_consumer_groups(self, states: Iterable[str] = (), types: Iterable[str] = ()) -> list[ConsumerGroup]:
+        """Consumer groups (KIP-848) whose state (and type) is among the filters, compared
+        case-insensitively, as `list_groups` does for classic ones."""
+        wanted_states = {s.strip().lower() for s in states}
+        wanted_types = {t.strip().lower() for t in types}
+        if wanted_types and GROUP_TYPE_CONSUMER not in wanted_types:
+            return []
+        return [
+            g for g in self.consumer_groups.values()
+            if not wanted_states or g.state.value.lower() in wanted_states
+        ]
+
     def delete_groups(self, group_ids: Iterable[str]) -> list[tuple[str, ErrorCode]]:
         """Delete empty groups with their offsets (tombstones); one error per group."""
         results = []
         for group_id in group_ids:
+            consumer_group = self.consumer_groups.get(group_id)
+            if consumer_group is not None:
+                if consumer_group.members:
+                    results.append((group_id, ErrorCode.NON_EMPTY_GROUP))
+                    continue
+                error = self.delete_consumer_group(group_id)
+                if error is not ErrorCode.NONE or group_id not in self.groups:
+                    results.append((group_id, error))
+                    continue
             group = self.groups.get(group_id)
             if group is None or group.is_in(GroupState.DEAD):
                 results.append((group_id, ErrorCode.GROUP_ID_NOT_FOUND))
@@ -138,3 +186,8 @@ class GroupCoordinator(Membership, OffsetManagement):
             self.timers.cancel(("join", group.group_id))
             self.timers.cancel(("sync", group.group_id))
         self.groups.clear()
+        for consumer_group in self.consumer_groups.values():
+            for member_id in consumer_group.members:
+                self.timers.cancel(self._session_key(consumer_group.group_id, member_id))
+                self.timers.cancel(self._rebalance_key(consumer_group.group_id, member_id))
+        self.consumer_groups.clear()

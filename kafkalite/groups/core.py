@@ -17,6 +17,8 @@ from typing import Callable
 
 import attrs
 
+from kafkalite.groups.consumer_group import ConsumerGroup
+from kafkalite.groups.consumer_records import group_tombstones
 from kafkalite.groups.group import Group, Member
 from kafkalite.groups.port import OFFSETS_TOPIC, OffsetsTopic, store_error
 from kafkalite.groups.records import (
@@ -57,9 +59,15 @@ class CoordinatorCore:
     offsets_retention_check_interval_ms: int = 600_000
     offset_metadata_max_bytes: int = 4096
     group_max_size: int = 2**31 - 1
+    #: The consumer group protocol (KIP-848): Kafka's group.consumer.* settings.
+    consumer_heartbeat_interval_ms: int = 5000
+    consumer_session_timeout_ms: int = 45_000
+    consumer_max_size: int = 2**31 - 1
+    consumer_assignors: tuple[str, ...] = ("uniform", "range")
     #: Wall clock in ms, for commit and state timestamps (replaceable in tests).
     wall_ms: Callable[[], int] = _wall_ms
     groups: dict[str, Group] = attrs.Factory(dict)
+    consumer_groups: dict[str, ConsumerGroup] = attrs.Factory(dict)
     timers: Timers = attrs.Factory(Timers)
     _num_partitions: int | None = attrs.field(default=None, kw_only=True)
 
@@ -156,6 +164,11 @@ class CoordinatorCore:
 
     def _store_group(self, group: Group, assignment: dict[str, bytes]) -> ErrorCode:
         return self._append(group.group_id, [self._group_record(group, assignment)])
+
+    def delete_consumer_group(self, group_id: str) -> ErrorCode:
+        """Forget the empty consumer group (KIP-848) *group_id*, writing its tombstones."""
+        self.consumer_groups.pop(group_id, None)
+        return self._append(group_id, group_tombstones(group_id))
 
     # -- timers --------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import logging
 
 import attrs
 
+from kafkalite.groups.consumer_group import validate_offset_commit, validate_offset_fetch
 from kafkalite.groups.core import CoordinatorCore
 from kafkalite.groups.group import Group, OffsetAndMetadata, TopicPartition
 from kafkalite.groups.port import store_error
@@ -37,23 +38,34 @@ class OffsetManagement(CoordinatorCore):
         *,
         retention_time_ms: int = -1,
         reports_group_id_not_found: bool = True,
+        api_version: int = 9,
     ) -> list[ErrorCode]:
         """Handle the (existing) partitions of an OffsetCommit; one error per partition.
 
         Generation -1 with no member id commits for a group without members (assign()
-        consumers, admin tools), creating a "simple" group if needed.
+        consumers, admin tools), creating a "simple" group if needed. For a consumer group
+        (KIP-848) the generation is the member epoch, checked as Kafka's ConsumerGroup does.
         """
         def all_failed(error: ErrorCode) -> list[ErrorCode]:
             return [error] * len(partitions)
 
         group = self.groups.get(group_id)
-        if group is None:
+        consumer_group = self.consumer_groups.get(group_id)
+        if consumer_group is not None:
+            refused = validate_offset_commit(consumer_group, member_id, generation_id, api_version=api_version)
+            if refused is not None:
+                return all_failed(refused[0])
+            if group is None:  # the committed offsets of a consumer group live in a memberless holder
+                group = self.groups[group_id] = Group(group_id, state_timestamp=self.wall_ms())
+        elif group is None:
             if generation_id >= 0:
                 # v9+ can say so; older clients only understand a stale generation.
                 return all_failed(ErrorCode.GROUP_ID_NOT_FOUND if reports_group_id_not_found else ErrorCode.ILLEGAL_GENERATION)
             group = self.groups[group_id] = Group(group_id, state_timestamp=self.wall_ms())
             log.info("group %s: created as a simple group by an offset commit", group_id)
-        error = group.validate_offset_commit(member_id, group_instance_id, generation_id)
+        error = None if consumer_group is not None else group.validate_offset_commit(
+            member_id, group_instance_id, generation_id
+        )
         if error is not None:
             return all_failed(error)
         if group.is_in(GroupState.STABLE, GroupState.PREPARING_REBALANCE):
@@ -115,12 +127,21 @@ class OffsetManagement(CoordinatorCore):
         the producer) and become the group's committed offsets only when the transaction
         commits (`complete_transaction`); an abort discards them."""
         group = self.groups.get(group_id)
-        if group is None:
+        consumer_group = self.consumer_groups.get(group_id)
+        if consumer_group is not None:
+            refused = validate_offset_commit(consumer_group, member_id, generation_id, api_version=-1, transactional=True)
+            if refused is not None:
+                return [refused[0]] * len(partitions)
+            if group is None:
+                group = self.groups[group_id] = Group(group_id, state_timestamp=self.wall_ms())
+        elif group is None:
             if generation_id >= 0:
                 return [ErrorCode.ILLEGAL_GENERATION] * len(partitions)
             group = self.groups[group_id] = Group(group_id, state_timestamp=self.wall_ms())
             log.info("group %s: created as a simple group by a transactional offset commit", group_id)
-        error = group.validate_offset_commit(member_id, group_instance_id, generation_id, transactional=True)
+        error = None if consumer_group is not None else group.validate_offset_commit(
+            member_id, group_instance_id, generation_id, transactional=True
+        )
         if error is not None:
             return [error] * len(partitions)
         errors, written = self._write_commits(
@@ -140,6 +161,15 @@ class OffsetManagement(CoordinatorCore):
                 applied = group.complete_transaction(producer_id, commit)
                 log.debug("group %s: transaction of producer %d %s, %d offset(s) applied", group.group_id,
                           producer_id, "committed" if commit else "aborted", applied)
+
+    def check_offset_fetch(self, group_id: str, member_id: str | None, member_epoch: int) -> ErrorCode | None:
+        """The error an OffsetFetch (v9+: with member id and epoch) of a consumer group gets,
+        or None; classic groups ignore both fields, as Kafka's do."""
+        consumer_group = self.consumer_groups.get(group_id)
+        if consumer_group is None:
+            return None
+        refused = validate_offset_fetch(consumer_group, member_id, member_epoch)
+        return None if refused is None else refused[0]
 
     def fetch_offsets(
         self, group_id: str, topics: list[tuple[str, list[int]]] | None, *, require_stable: bool = False
@@ -236,9 +266,17 @@ class OffsetManagement(CoordinatorCore):
         written = 0
         for group in list(self.groups.values()):
             expired = group.expired_offsets(now, self.offsets_retention_ms)
+            consumer_group = self.consumer_groups.get(group.group_id)
+            if consumer_group is not None and consumer_group.members:
+                # A consumer group's members keep the offsets of the topics they subscribe to.
+                expired = [tp for tp in expired if tp[0] not in consumer_group.subscription_metadata]
             all_expired = len(expired) == len(group.offsets)
             idle = not group.pending_members and not group.pending_txn_offsets
+            if consumer_group is not None and consumer_group.members:
+                idle = False
             if all_expired and group.is_in(GroupState.EMPTY) and idle:
+                if consumer_group is not None:
+                    self.delete_consumer_group(group.group_id)
                 if self._delete_group(group, expired) is ErrorCode.NONE:
                     written += len(expired) + 1
                 continue

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from kafkalite.groups.consumer_group import ConsumerGroup
+from kafkalite.groups.consumer_records import replay_consumer_record
 from kafkalite.groups.group import Group, Member, OffsetAndMetadata
 from kafkalite.groups.port import OFFSETS_TOPIC, OffsetsTopic
 from kafkalite.groups.records import GroupMetadataRecord, OffsetCommitRecord, parse_record, partition_for
@@ -23,8 +25,12 @@ from kafkalite.wire.records import ControlRecordType, decode_records, parse_cont
 log = logging.getLogger("kafkalite.groups")
 
 
-def replay_groups(topic: OffsetsTopic, num_partitions: int) -> dict[str, Group]:
-    """The groups (with their offsets) that the records of every partition describe."""
+def replay_groups(
+    topic: OffsetsTopic, num_partitions: int, consumer_groups: dict[str, ConsumerGroup] | None = None
+) -> dict[str, Group]:
+    """The groups (with their offsets) that the records of every partition describe; the
+    consumer groups (KIP-848) among them go into *consumer_groups*."""
+    consumer_groups = {} if consumer_groups is None else consumer_groups
     groups: dict[str, Group] = {}
     count = 0
     for partition in range(num_partitions):
@@ -43,6 +49,9 @@ def replay_groups(topic: OffsetsTopic, num_partitions: int) -> dict[str, Group]:
                 pending_of = header.producer_id if header.is_transactional else None
                 for record in records:
                     try:
+                        if record.key is not None and replay_consumer_record(consumer_groups, record.key, record.value):
+                            count += 1
+                            continue
                         replay_record(groups, record.key, record.value, header.base_offset + record.offset_delta, pending_of)
                         count += 1
                     except DecodeError as exc:

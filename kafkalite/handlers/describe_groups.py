@@ -10,6 +10,8 @@
 #       versions answer NONE with state "Dead"
 #
 # Member metadata and assignments are shown only while the group is Stable, as Kafka does.
+# A consumer group (KIP-848) is not described here, as in Kafka: it is "Dead" (v6:
+# GROUP_ID_NOT_FOUND, "is not a classic group"); ConsumerGroupDescribe describes it.
 """DescribeGroups: state, protocol and members of groups."""
 
 from __future__ import annotations
@@ -45,7 +47,11 @@ async def describe_groups(ctx: RequestContext, req: DescribeGroupsRequest) -> De
                 described.append(
                     DescribedGroup(
                         error_code=ErrorCode.GROUP_ID_NOT_FOUND,
-                        error_message=f"Group {group_id} not found.",
+                        error_message=(
+                            f"Group {group_id} is not a classic group."
+                            if coordinator.consumer_group(group_id) is not None
+                            else f"Group {group_id} not found."
+                        ),
                         group_id=group_id,
                         group_state="Dead",
                     )

@@ -56,6 +56,10 @@ async def join_group(ctx: RequestContext, req: JoinGroupRequest) -> JoinGroupRes
     not_here = coordinator.check_coordinator(req.group_id, ctx.node_id)
     if not_here is not None:
         return answer(not_here, req.member_id)
+    if not coordinator.make_room_for_classic(req.group_id):
+        # A consumer group (KIP-848) with members: Kafka 3.8+ lets classic members into it
+        # (mixed groups); kafkalite does not, and refuses as Kafka 3.7 did ("not a classic group").
+        return answer(ErrorCode.GROUP_ID_NOT_FOUND, req.member_id)
     result = await coordinator.join_group(
         JoinRequest(
             group_id=req.group_id,

@@ -4,7 +4,8 @@
 # * v1: throttle_time_ms
 # * v3: flexible versions
 # * v4: states_filter, compared case-insensitively; group_state per group (KIP-518)
-# * v5: types_filter; group_type per group (KIP-848): every group here is "classic"
+# * v5: types_filter; group_type per group (KIP-848): "classic", or "consumer" for groups of
+#       the consumer group protocol (protocol type "consumer", Kafka's consumer group states)
 #
 # Each node lists the groups it coordinates, so that an admin client asking every node sees
 # each group once.
@@ -13,7 +14,7 @@
 from __future__ import annotations
 
 from kafkalite.broker.registry import RequestContext, handles
-from kafkalite.groups.coordinator import GROUP_TYPE_CLASSIC
+from kafkalite.groups.coordinator import GROUP_TYPE_CLASSIC, GROUP_TYPE_CONSUMER
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.list_groups import ListedGroup, ListGroupsRequest, ListGroupsResponse
@@ -23,21 +24,27 @@ from kafkalite.wire.messages.list_groups import ListedGroup, ListGroupsRequest, 
 async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroupsResponse:
     coordinator = ctx.broker.groups
     version = ctx.api_version
-    groups = coordinator.list_groups(
-        states=req.states_filter if version >= 4 else (),
-        types=req.types_filter if version >= 5 else (),
-    )
+    states = req.states_filter if version >= 4 else ()
+    types = req.types_filter if version >= 5 else ()
+    listed = [
+        ListedGroup(
+            group_id=g.group_id,
+            protocol_type=g.protocol_type or "",
+            group_state=g.state.value,
+            group_type=GROUP_TYPE_CLASSIC,
+        )
+        for g in coordinator.list_groups(states=states, types=types)
+    ] + [
+        ListedGroup(
+            group_id=g.group_id,
+            protocol_type="consumer",
+            group_state=g.state.value,
+            group_type=GROUP_TYPE_CONSUMER,
+        )
+        for g in coordinator.list_consumer_groups(states=states, types=types)
+    ]
     return ListGroupsResponse(
         throttle_time_ms=0,
         error_code=ErrorCode.NONE,
-        groups=[
-            ListedGroup(
-                group_id=g.group_id,
-                protocol_type=g.protocol_type or "",
-                group_state=g.state.value,
-                group_type=GROUP_TYPE_CLASSIC,
-            )
-            for g in groups
-            if coordinator.coordinator_node(g.group_id) == ctx.node_id
-        ],
+        groups=[g for g in listed if coordinator.coordinator_node(g.group_id) == ctx.node_id],
     )

@@ -15,7 +15,9 @@
 # * v7: group_instance_id (static membership, KIP-345)
 # * v8: flexible versions
 # * v9: a commit with a generation for a group that does not exist answers
-#       GROUP_ID_NOT_FOUND (older versions: ILLEGAL_GENERATION)
+#       GROUP_ID_NOT_FOUND (older versions: ILLEGAL_GENERATION); members of consumer groups
+#       (KIP-848) commit with their member epoch (STALE_MEMBER_EPOCH, UNKNOWN_MEMBER_ID) and
+#       must use v9+ (UNSUPPORTED_VERSION)
 # * v10: topics named by topic id (KIP-848); an id no topic has (the zero id too) answers
 #        UNKNOWN_TOPIC_ID on its partitions
 #
@@ -78,6 +80,7 @@ async def offset_commit(ctx: RequestContext, req: OffsetCommitRequest) -> Offset
             commits,
             retention_time_ms=req.retention_time_ms if version <= 4 else -1,
             reports_group_id_not_found=version >= 9,
+            api_version=version,
         ),
     )
     answered = answer_in_order(topics, answers, OffsetCommitResponseTopic, OffsetCommitResponsePartition)

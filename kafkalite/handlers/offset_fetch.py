@@ -13,7 +13,8 @@
 # * v7: require_stable (KIP-447): a partition whose offset an open transaction is committing
 #       answers UNSTABLE_OFFSET_COMMIT (the client retries until the transaction ends)
 # * v8: several groups per request (KIP-709), each with its own error_code
-# * v9: member_id and member_epoch per group (KIP-848 consumer groups); ignored for classic
+# * v9: member_id and member_epoch per group (KIP-848 consumer groups: STALE_MEMBER_EPOCH,
+#       UNKNOWN_MEMBER_ID unless both are left out); ignored for classic
 #       groups, as Kafka does
 # * v10: topics named by topic id (KIP-848); an id no topic has answers its partitions with
 #        offset -1 and UNKNOWN_TOPIC_ID; all-topics answers name each topic by its id
@@ -40,7 +41,12 @@ from kafkalite.wire.messages.offset_fetch import (
 
 
 def _fetch_group(
-    ctx: RequestContext, group_id: str | None, topics: list[tuple[str, list[int]]] | None, require_stable: bool
+    ctx: RequestContext,
+    group_id: str | None,
+    topics: list[tuple[str, list[int]]] | None,
+    require_stable: bool,
+    member_id: str | None = None,
+    member_epoch: int = -1,
 ) -> tuple[int, list]:
     """(group error, [(topic, [FetchedOffset])]) for one group."""
     coordinator = ctx.broker.groups
@@ -49,6 +55,9 @@ def _fetch_group(
     not_here = coordinator.check_coordinator(group_id, ctx.node_id)
     if not_here is not None:
         return not_here, []
+    refused = coordinator.check_offset_fetch(group_id, member_id, member_epoch)
+    if refused is not None:
+        return refused, []
     return ErrorCode.NONE, coordinator.fetch_offsets(group_id, topics, require_stable=require_stable)
 
 
@@ -101,7 +110,7 @@ async def offset_fetch(ctx: RequestContext, req: OffsetFetchRequest) -> OffsetFe
                 wanted = [(n.name, list(t.partition_indexes)) for n, t in zip(names, g.topics) if n is not None]
             elif g.topics is not None:
                 wanted = [(t.name, list(t.partition_indexes)) for t in g.topics]
-            error, found = _fetch_group(ctx, g.group_id, wanted, req.require_stable)
+            error, found = _fetch_group(ctx, g.group_id, wanted, req.require_stable, g.member_id, g.member_epoch)
             if by_id and error is ErrorCode.NONE:
                 found = _with_ids(ctx, found) if g.topics is None else _by_id(ctx, g.topics, found)
             groups.append(

@@ -11,6 +11,11 @@ columns of kafka-consumer-groups: GROUP, TOPIC, PARTITION, CURRENT-OFFSET (the c
 offset), LOG-END-OFFSET (the partition's high watermark), LAG (their difference), and the
 member that owns the partition (CONSUMER-ID, HOST, CLIENT-ID; ``-`` when none does).
 Kafka's spelling works too: ``--list``, ``--describe --group G``, ``--delete --group G``.
+
+Consumer groups of the KIP-848 protocol are described with ConsumerGroupDescribe: ``--members``
+adds each member's EPOCH and its TARGET assignment (what the broker means it to have; it
+differs from ASSIGNMENT while the member reconciles), ``--state`` the group's EPOCH and
+assignor.
 """
 
 from __future__ import annotations
@@ -97,15 +102,38 @@ def list_groups(client: Client) -> list[tuple[str, str]]:
     return list(found.items())
 
 
+_GROUP_ID_NOT_FOUND = 69
+
+
 def _describe(client: Client, group: str) -> tuple[Any, Any]:
+    """The group as DescribeGroups shows it, or for a consumer group (KIP-848) as
+    ConsumerGroupDescribe does (with ``group_epoch``; members with ``member_epoch``)."""
     from kafkalite.wire.messages.describe_groups import DescribeGroupsRequest
 
     connection = client.coordinator(group)
     response = connection.request(DescribeGroupsRequest(groups=[group]))
     described = response.groups[0]
+    if described.group_state == "Dead" and described.error_code in (0, _GROUP_ID_NOT_FOUND):
+        modern = _describe_consumer_group(connection, group)
+        if modern is not None:
+            return connection, modern
     if described.error_code:
         raise KafkaError(described.error_code, f"group {group}", described.error_message)
     return connection, described
+
+
+def _describe_consumer_group(connection: Any, group: str) -> Any | None:
+    """ConsumerGroupDescribe of *group*, or None (no such consumer group, or not served)."""
+    from kafkalite.wire.messages.consumer_group_describe import ConsumerGroupDescribeRequest
+
+    if 69 not in connection.api_versions:
+        return None
+    described = connection.request(ConsumerGroupDescribeRequest(group_ids=[group])).groups[0]
+    return None if described.error_code else described
+
+
+def _partitions(assignment: Any) -> list[tuple[str, int]]:
+    return sorted((tp.topic_name, p) for tp in assignment.topic_partitions for p in tp.partitions)
 
 
 def _assignments(described: Any) -> dict[tuple[str, int], Any]:
@@ -113,6 +141,8 @@ def _assignments(described: Any) -> dict[tuple[str, int], Any]:
     from kafkalite.groups.consumer_protocol import ConsumerProtocolError, assigned_partitions
 
     owners = {}
+    if hasattr(described, "group_epoch"):  # a consumer group: assignments by the broker
+        return {tp: m for m in described.members for tp in _partitions(m.assignment)}
     if described.protocol_type != "consumer":
         return owners
     for member in described.members:
@@ -194,6 +224,16 @@ def describe_members(client: Client, group: str) -> int:
         print(f"\nConsumer group '{group}' has no active members.\n")
         return 0
     owners = _assignments(described)
+    if hasattr(described, "group_epoch"):
+        rows = [["GROUP", "CONSUMER-ID", "EPOCH", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT", "TARGET"]]
+        for m in described.members:
+            mine, target = _partitions(m.assignment), _partitions(m.target_assignment)
+            rows.append([
+                group, m.member_id, str(m.member_epoch), m.client_host, m.client_id, str(len(mine)),
+                ",".join(f"{t}-{p}" for t, p in mine) or "-", ",".join(f"{t}-{p}" for t, p in target) or "-",
+            ])
+        _table(rows)
+        return 0
     rows = [["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT"]]
     for m in described.members:
         mine = sorted(tp for tp, owner in owners.items() if owner.member_id == m.member_id)
@@ -206,6 +246,13 @@ def describe_members(client: Client, group: str) -> int:
 def describe_state(client: Client, group: str) -> int:
     connection, described = _describe(client, group)
     node = next((n for n, address in client.nodes.items() if address == (connection.host, connection.port)), -1)
+    if hasattr(described, "group_epoch"):
+        _table([
+            ["GROUP", "COORDINATOR (ID)", "ASSIGNOR", "STATE", "EPOCH", "ASSIGNMENT-EPOCH", "#MEMBERS"],
+            [group, f"{connection.address} ({node})", described.assignor_name, described.group_state,
+             str(described.group_epoch), str(described.assignment_epoch), str(len(described.members))],
+        ])
+        return 0
     rows = [
         ["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"],
         [group, f"{connection.address} ({node})", described.protocol_data or "-", described.group_state,

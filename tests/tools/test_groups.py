@@ -66,3 +66,32 @@ def test_describe_of_an_unknown_group(kafkalite_shared_broker: BrokerThread, cli
     status, _out, err = cli("groups", "describe", "nobody", "--bootstrap-server", kafkalite_shared_broker.bootstrap_servers)
     assert status == 1
     assert "nobody" in err
+
+
+def test_describe_a_consumer_protocol_group_shows_epochs_and_assignments(kafkalite_shared_broker: BrokerThread,
+                                                                        cli: Run) -> None:
+    broker = kafkalite_shared_broker
+    broker.create_topic("kip848", 2)
+    broker.produce_batch("kip848", ["x"], partition=0)
+    consumer = Consumer({
+        "bootstrap.servers": broker.bootstrap_servers, "group.id": "modern", "group.protocol": "consumer",
+        "auto.offset.reset": "earliest", "enable.auto.commit": False,
+    })
+    try:
+        consumer.subscribe(["kip848"])
+        message = consumer.poll(10)
+        assert message is not None and not message.error()
+        bootstrap = ["--bootstrap-server", broker.bootstrap_servers]
+        status, out, _ = cli("groups", "describe", "modern", "--members", *bootstrap)
+        assert status == 0
+        header, row = columns(out)
+        assert header == ["GROUP", "CONSUMER-ID", "EPOCH", "HOST", "CLIENT-ID", "#PARTITIONS", "ASSIGNMENT", "TARGET"]
+        assert row[0] == "modern" and row[2] == "1" and row[5:] == ["2", "kip848-0,kip848-1", "kip848-0,kip848-1"]
+        status, out, _ = cli("groups", "describe", "modern", "--state", *bootstrap)
+        header, row = columns(out)
+        assert row[-5:] == ["uniform", "Stable", "1", "1", "1"]
+        status, out, _ = cli("groups", "describe", "modern", *bootstrap)
+        rows = columns(out)
+        assert [r[1:3] for r in rows[1:]] == [["kip848", "0"], ["kip848", "1"]]
+    finally:
+        consumer.close()
