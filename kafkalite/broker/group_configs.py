@@ -1,8 +1,10 @@
 """Group configs (GROUP resources, KIP-848): the per-group overrides of the group coordinator's
 broker settings, as Kafka 4.4.0 lists, bounds and describes them.
 
-kafkalite stores, validates and describes them; its classic groups do not read them (the
-consumer, share and streams group protocols they tune are not implemented).
+kafkalite stores, validates and describes them. Consumer groups read
+consumer.session.timeout.ms and consumer.heartbeat.interval.ms at each heartbeat (see
+`kafkalite.groups.core.CoordinatorCore.group_configs`); the others are only stored (classic
+groups use their members' own session timeouts; share and streams groups are not served).
 
 A value must parse as its type and pass the config's own lower bound ("Invalid value V for
 configuration N: Value must be at least X"), then lie within the broker's allowed range for it

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from typing import Callable, Mapping
 
 import attrs
 
@@ -44,6 +44,10 @@ def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _no_group_configs(group_id: str) -> Mapping[str, str]:
+    return {}
+
+
 @attrs.define(eq=False)
 class CoordinatorCore:
     """Settings (plain values, from the broker's configuration), groups and deadlines."""
@@ -64,6 +68,9 @@ class CoordinatorCore:
     consumer_session_timeout_ms: int = 45_000
     consumer_max_size: int = 2**31 - 1
     consumer_assignors: tuple[str, ...] = ("uniform", "range")
+    #: The configs set on a group (GROUP resources, KIP-848), read at each use as Kafka's
+    #: GroupConfigManager is: ``consumer.*`` ones override the settings above for that group.
+    group_configs: Callable[[str], Mapping[str, str]] = _no_group_configs
     #: Wall clock in ms, for commit and state timestamps (replaceable in tests).
     wall_ms: Callable[[], int] = _wall_ms
     groups: dict[str, Group] = attrs.Factory(dict)

@@ -1,0 +1,73 @@
+"""GROUP configs of a consumer group (KIP-848) take effect: consumer.heartbeat.interval.ms and
+consumer.session.timeout.ms override the broker's group.consumer.* settings for that group,
+read at each heartbeat as Kafka's GroupConfigManager is read."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from kafkalite.broker.state import Broker
+from kafkalite.wire.error_codes import ErrorCode as E
+
+from ..groups.helpers import connect, start_broker
+from .consumer_group_client import CgMember
+from .test_dynamic_configs import DELETE, OK, SET, incremental
+
+GROUP = 32
+
+
+@pytest.fixture
+async def broker(nursery: trio.Nursery) -> Broker:
+    b = start_broker(nursery, group_consumer_session_timeout_ms=3000)
+    b.create_topic("t", 2)
+    return b
+
+
+async def test_heartbeat_interval_follows_the_groups_config_from_the_next_heartbeat(broker: Broker, nursery) -> None:
+    a = CgMember(connect(broker, nursery))
+    assert (await a.heartbeat()).heartbeat_interval_ms == 200  # the broker's (kafkalite's default)
+    assert await incremental(a.client, "g", ("consumer.heartbeat.interval.ms", SET, "6000"), resource_type=GROUP) == OK
+    assert (await a.heartbeat()).heartbeat_interval_ms == 6000
+    assert await incremental(a.client, "g", ("consumer.heartbeat.interval.ms", DELETE, None), resource_type=GROUP) == OK
+    assert (await a.heartbeat()).heartbeat_interval_ms == 200
+
+
+async def test_a_group_config_applies_to_its_group_only(broker: Broker, nursery) -> None:
+    broker.dynamic.set_group("other", {"consumer.heartbeat.interval.ms": "9000"})
+    mine = CgMember(connect(broker, nursery), group_id="g")
+    theirs = CgMember(connect(broker, nursery), group_id="other")
+    assert (await mine.heartbeat()).heartbeat_interval_ms == 200
+    # A config set before the group exists applies from its first heartbeat.
+    assert (await theirs.heartbeat()).heartbeat_interval_ms == 9000
+
+
+async def test_session_timeout_follows_the_groups_config(broker: Broker, nursery, autojump_clock) -> None:
+    broker.dynamic.set_group("g", {"consumer.session.timeout.ms": "50000"})
+    a, b = CgMember(connect(broker, nursery)), CgMember(connect(broker, nursery))
+    await a.heartbeat()
+    await b.heartbeat()
+    for _ in range(10):  # b is silent 40 s: past the broker's 3 s, within the group's 50 s
+        await trio.sleep(4)
+        await a.heartbeat()
+    assert b.member_id in broker.groups.consumer_group("g").members
+    for _ in range(3):  # 52 s in all
+        await trio.sleep(4)
+        await a.heartbeat()
+    assert b.member_id not in broker.groups.consumer_group("g").members
+    assert (await b.heartbeat()).error_code == E.UNKNOWN_MEMBER_ID
+
+
+async def test_session_timeout_is_read_again_at_each_heartbeat(broker: Broker, nursery, autojump_clock) -> None:
+    a, b = CgMember(connect(broker, nursery)), CgMember(connect(broker, nursery))
+    await a.heartbeat()
+    broker.dynamic.set_group("g", {"consumer.session.timeout.ms": "45000"})
+    await b.heartbeat()  # b's deadline is now 45 s away
+    await trio.sleep(10)
+    await a.heartbeat()
+    assert b.member_id in broker.groups.consumer_group("g").members
+    broker.dynamic.set_group("g", {})
+    await b.heartbeat()  # back to the broker's 3 s from this heartbeat on
+    await trio.sleep(3.5)
+    await a.heartbeat()
+    assert b.member_id not in broker.groups.consumer_group("g").members
