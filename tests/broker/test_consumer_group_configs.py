@@ -1,6 +1,7 @@
 """GROUP configs of a consumer group (KIP-848) take effect: consumer.heartbeat.interval.ms and
 consumer.session.timeout.ms override the broker's group.consumer.* settings for that group,
-read at each heartbeat as Kafka's GroupConfigManager is read."""
+read at each heartbeat as Kafka's GroupConfigManager is read; and the BROKER resource lists
+those settings as Kafka 4.4 does."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from kafkalite.wire.error_codes import ErrorCode as E
 
 from ..groups.helpers import connect, start_broker
 from .consumer_group_client import CgMember
-from .test_dynamic_configs import DELETE, OK, SET, incremental
+from .test_dynamic_configs import DEFAULT, DELETE, OK, SET, STATIC, incremental, rows, synonyms
 
-GROUP = 32
+BROKER, GROUP = 4, 32
 
 
 @pytest.fixture
@@ -71,3 +72,42 @@ async def test_session_timeout_is_read_again_at_each_heartbeat(broker: Broker, n
     await trio.sleep(3.5)
     await a.heartbeat()
     assert b.member_id not in broker.groups.consumer_group("g").members
+
+
+async def test_broker_lists_its_group_consumer_settings_read_only(broker: Broker, nursery) -> None:
+    client = connect(broker, nursery)
+    configs = await rows(client, BROKER, "0")
+    described = {
+        name: (row.value, row.config_source, row.read_only, synonyms(row))
+        for name, row in configs.items() if name.startswith("group.consumer.")
+    }
+    hb, session = "group.consumer.heartbeat.interval.ms", "group.consumer.session.timeout.ms"
+    policy = "group.consumer.migration.policy"
+    assert described == {
+        # kafkalite's own defaults (200 ms) and this broker's setting (3 s), Kafka's behind them
+        hb: ("200", STATIC, True, [(hb, "200", STATIC), (hb, "5000", DEFAULT)]),
+        session: ("3000", STATIC, True, [(session, "3000", STATIC), (session, "45000", DEFAULT)]),
+        # kafkalite does not convert a group with members (README)
+        policy: ("disabled", STATIC, True, [(policy, "disabled", STATIC), (policy, "bidirectional", DEFAULT)]),
+        **{
+            name: (value, DEFAULT, read_only, [(name, value, DEFAULT)])
+            for name, value, read_only in [
+                ("group.consumer.assignors", "uniform,range", True),
+                ("group.consumer.max.size", "2147483647", True),
+                ("group.consumer.min.heartbeat.interval.ms", "5000", True),
+                ("group.consumer.max.heartbeat.interval.ms", "15000", True),
+                ("group.consumer.min.session.timeout.ms", "45000", True),
+                ("group.consumer.max.session.timeout.ms", "60000", True),
+                ("group.consumer.min.assignment.interval.ms", "0", True),
+                ("group.consumer.max.assignment.interval.ms", "15000", True),
+                ("group.consumer.assignment.interval.ms", "1000", False),  # dynamic in Kafka 4.4
+            ]
+        },
+    }
+    assert configs["group.consumer.assignors"].config_type == 7  # LIST
+
+
+async def test_broker_states_assignors_and_max_size_it_was_started_with(nursery) -> None:
+    broker = start_broker(nursery, group_consumer_assignors=("range",), group_consumer_max_size=3)
+    configs = await rows(connect(broker, nursery), BROKER, "0", ["group.consumer.assignors", "group.consumer.max.size"])
+    assert [(c.value, c.config_source) for c in configs.values()] == [("range", STATIC), ("3", STATIC)]
