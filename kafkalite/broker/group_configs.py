@@ -205,20 +205,25 @@ def apply_group_ops(current: dict[str, str], ops: list[tuple[str, int, str | Non
     return result
 
 
-def describe_group_configs(overrides: dict[str, str]) -> list[ConfigEntry]:
+def describe_group_configs(overrides: dict[str, str], static: dict[str, str] | None = None) -> list[ConfigEntry]:
     """Every group config of a group whose own values are *overrides*: the group's value
     (GROUP_CONFIG) if set, then the broker config that supplies the default, as Kafka 4.4
-    lists them. None is read-only or sensitive."""
+    lists them: the broker's own setting (STATIC_BROKER_CONFIG, from *static*, the broker's
+    settings that differ from Kafka's defaults) before Kafka's default. None is read-only or
+    sensitive."""
+    static = static or {}
     entries = []
     for name, definition in sorted(GROUP_CONFIGS.items()):
         synonyms: list[tuple[str, str | None, ConfigSource]] = []
         if name in overrides:
             synonyms.append((name, overrides[name], ConfigSource.GROUP_CONFIG))
+        if definition.synonym in static:
+            synonyms.append((definition.synonym, static[definition.synonym], ConfigSource.STATIC_BROKER_CONFIG))
         synonyms.append((definition.synonym, definition.default, ConfigSource.DEFAULT_CONFIG))
         entries.append(
             ConfigEntry(
                 name=name,
-                value=overrides.get(name, definition.default),
+                value=synonyms[0][1],
                 source=synonyms[0][2],
                 type=definition.type,
                 synonyms=tuple(synonyms),

@@ -16,6 +16,7 @@ from .consumer_group_client import CgMember
 from .test_dynamic_configs import DEFAULT, DELETE, OK, SET, STATIC, incremental, rows, synonyms
 
 BROKER, GROUP = 4, 32
+GROUP_SOURCE = 8
 
 
 @pytest.fixture
@@ -111,3 +112,18 @@ async def test_broker_states_assignors_and_max_size_it_was_started_with(nursery)
     broker = start_broker(nursery, group_consumer_assignors=("range",), group_consumer_max_size=3)
     configs = await rows(connect(broker, nursery), BROKER, "0", ["group.consumer.assignors", "group.consumer.max.size"])
     assert [(c.value, c.config_source) for c in configs.values()] == [("range", STATIC), ("3", STATIC)]
+
+
+async def test_a_group_without_its_own_value_describes_the_brokers_setting(broker: Broker, nursery) -> None:
+    client = connect(broker, nursery)
+    assert await incremental(client, "g", ("consumer.heartbeat.interval.ms", SET, "6000"), resource_type=GROUP) == OK
+    configs = await rows(client, GROUP, "g")
+    session, interval = configs["consumer.session.timeout.ms"], configs["consumer.heartbeat.interval.ms"]
+    # The group's value first, then the broker's setting (this broker's 3 s) and Kafka's default.
+    assert (session.value, session.config_source, synonyms(session)) == ("3000", STATIC, [
+        ("group.consumer.session.timeout.ms", "3000", STATIC), ("group.consumer.session.timeout.ms", "45000", DEFAULT)])
+    assert (interval.value, interval.config_source, synonyms(interval)) == ("6000", GROUP_SOURCE, [
+        ("consumer.heartbeat.interval.ms", "6000", GROUP_SOURCE),
+        ("group.consumer.heartbeat.interval.ms", "200", STATIC),
+        ("group.consumer.heartbeat.interval.ms", "5000", DEFAULT),
+    ])
