@@ -145,11 +145,12 @@ def test_kafka_python_sets_a_group_config_and_reads_the_broker_setting_behind_it
         assert changed == {"group": {group_id: "OK"}}
         row = client.describe_configs([KpResource(ConfigResourceType.GROUP, group_id)], include_synonyms=True)
         interval = row["group"][group_id]["consumer.heartbeat.interval.ms"]
-        # The synonym behind the group's value is Kafka's default, as Kafka describes it.
+        # Behind the group's value: the broker's setting (kafkalite's own 200 ms), Kafka's default.
         assert (interval["value"], interval["config_source"]) == ("6000", "DYNAMIC_GROUP_CONFIG")
-        assert [(s["name"], s["source"]) for s in interval["synonyms"]] == [
-            ("consumer.heartbeat.interval.ms", "DYNAMIC_GROUP_CONFIG"),
-            ("group.consumer.heartbeat.interval.ms", "DEFAULT_CONFIG"),
+        assert [(s["name"], s["value"], s["source"]) for s in interval["synonyms"]] == [
+            ("consumer.heartbeat.interval.ms", "6000", "DYNAMIC_GROUP_CONFIG"),
+            *per_broker(kafkalite=[("group.consumer.heartbeat.interval.ms", "200", "STATIC_BROKER_CONFIG")], kafka=[]),
+            ("group.consumer.heartbeat.interval.ms", "5000", "DEFAULT_CONFIG"),
         ]
         broker = client.describe_configs([KpResource(ConfigResourceType.BROKER, broker_id)], config_filter="all")
         setting = broker["broker"][broker_id]["group.consumer.heartbeat.interval.ms"]
