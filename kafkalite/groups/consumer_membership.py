@@ -401,7 +401,8 @@ class ConsumerMembership(CoordinatorCore):
         }
         counts = {t.topic_id: t.num_partitions for t in metadata.values()}
         name = self.group_assignor(group)
-        group.target = ASSIGNORS[name](subscriptions, counts, group.target)
+        static = {m.member_id: m.instance_id for m in group.members.values() if m.instance_id is not None}
+        group.target = ASSIGNORS[name](subscriptions, counts, group.target, static)
         group.assignor_name = name
         group.assignment_epoch = group.group_epoch
 
