@@ -2,7 +2,8 @@
 raw ConsumerGroupHeartbeat requests and a librdkafka consumer (``group.protocol=consumer``):
 a group's consumer.heartbeat.interval.ms and consumer.session.timeout.ms override the broker's
 group.consumer.* settings from the group's next heartbeat, and the BROKER resource lists those
-settings, read-only, as Kafka 4.4 does.
+settings, read-only, as Kafka 4.4 does. And the ``range`` server assignor's member order
+(static members first, by instance id), by raw heartbeats to both brokers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from typing import Any, Iterator
 import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
-from kafkalite.wire.messages.consumer_group_heartbeat import ConsumerGroupHeartbeatRequest
+from kafkalite.wire.messages.consumer_group_heartbeat import (
+    ConsumerGroupHeartbeatRequest,
+    ConsumerGroupHeartbeatTopicPartitions,
+)
 from kafkalite.wire.messages.find_coordinator import FindCoordinatorRequest
 
 from .conftest import eventually, per_broker, start_broker, stop_broker, wait_for_topic
@@ -55,10 +59,13 @@ def set_group_configs(admin: AdminClient, group_id: str, **configs: str | None) 
     admin.incremental_alter_configs([resource])[resource].result(timeout=30)
 
 
-def heartbeat(client: WireClient, group_id: str, topic: str, member_id: str, epoch: int) -> Any:
-    fields: dict[str, Any] = {}
+def heartbeat(client: WireClient, group_id: str, topic: str, member_id: str, epoch: int,
+              instance_id: str | None = None, **fields: Any) -> Any:
+    """A joining heartbeat (epoch 0) names the topic, later ones only *fields*; a static
+    member names its instance id in each."""
+    fields["instance_id"] = instance_id
     if epoch == 0:
-        fields = dict(rebalance_timeout_ms=30000, subscribed_topic_names=[topic], topic_partitions=[])
+        fields = dict(rebalance_timeout_ms=30000, subscribed_topic_names=[topic], topic_partitions=[]) | fields
     return client.request(
         ConsumerGroupHeartbeatRequest(group_id=group_id, member_id=member_id, member_epoch=epoch, **fields), 1
     )
@@ -206,3 +213,42 @@ def test_session_timeout_of_the_group_keeps_a_killed_librdkafka_member(short_ses
         member.wait()
         if member.stdout is not None:
             member.stdout.close()
+
+
+def test_range_assignor_orders_static_members_by_instance_id(bootstrap: str, topic: str, group_id: str) -> None:
+    # Member ids sort the other way round from instance ids; the dynamic member sorts first
+    # by member id but comes last. Two partitions, three members: the static ones get them.
+    members = [("00000000-0000-0000-0000-00000000000c", "instance-1"),
+               ("00000000-0000-0000-0000-00000000000b", "instance-2"),
+               ("00000000-0000-0000-0000-00000000000a", None)]
+    with WireClient(bootstrap) as client:
+        def coordinator_ready() -> None:
+            [found] = client.request(FindCoordinatorRequest(key_type=0, coordinator_keys=[group_id]), 4).coordinators
+            assert found.error_code == 0, found
+
+        eventually(coordinator_ready, timeout=60)
+        epochs: dict[str, int] = {}
+        owned: dict[str, list[Any]] = {}  # what each member owns, as it sends it back
+
+        def beat_all() -> None:
+            for member_id, instance_id in members:
+                epoch = epochs.get(member_id, 0)
+                join = dict(server_assignor="range") if epoch == 0 else dict(topic_partitions=owned[member_id])
+                response = heartbeat(client, group_id, topic, member_id, epoch, instance_id, **join)
+                assert response.error_code == 0, response
+                epochs[member_id] = response.member_epoch
+                if response.assignment is not None:  # taken (and revoked) at once
+                    owned[member_id] = [
+                        ConsumerGroupHeartbeatTopicPartitions(topic_id=t.topic_id, partitions=t.partitions)
+                        for t in response.assignment.topic_partitions
+                    ]
+
+        def settled() -> None:
+            beat_all()
+            assert len(set(epochs.values())) == 1
+            assert {instance: [p for t in owned[member] for p in t.partitions] for member, instance in members} == {
+                "instance-1": [0], "instance-2": [1], None: []}
+
+        eventually(settled, timeout=60, interval=0.2)
+        for member_id, instance_id in members:  # leave (static members with -2)
+            heartbeat(client, group_id, topic, member_id, -2 if instance_id else -1, instance_id)
