@@ -92,7 +92,7 @@ class HeartbeatError(Exception):
 def _member_metadata(member: ConsumerMember) -> tuple[object, ...]:
     """What ConsumerGroupMemberMetadata records of a member."""
     return (member.instance_id, member.rack_id, member.client_id, member.client_host, member.subscribed_topic_names,
-            member.subscribed_topic_regex, member.rebalance_timeout_ms, member.server_assignor)
+            member.subscribed_topic_regex, member.rebalance_timeout_ms, member.server_assignor, member.classic)
 
 
 def _current(member: ConsumerMember) -> tuple[object, ...]:
