@@ -21,7 +21,9 @@ Kafka's ``GroupMetadataManager`` does it.
   all use the classic protocol, the policy allows it and they fit the classic group maximum,
   the group becomes a Stable classic group at the group epoch, each member holding its
   target assignment, and a rebalance starts. The consumer group's tombstones and the
-  classic group's record are written.
+  classic group's record are written. A classic static member taking the place of the last
+  consumer-protocol member (same instance id) downgrades the group too, keeping its
+  assignment, without a rebalance.
 """
 
 from __future__ import annotations
@@ -154,21 +156,27 @@ class MixedMembership(Membership, ConsumerMembership):
             return
         super()._remove_member(group, member, bump=bump)
 
-    def _downgrade_allowed(self, group: ConsumerGroup, leaving: ConsumerMember) -> bool:
+    def _downgrade_allowed(self, group: ConsumerGroup, leaving: ConsumerMember, *, replaced: bool = False) -> bool:
+        """Kafka's validateOnlineDowngrade: *leaving* is the only consumer-protocol member
+        (it leaves, or a classic static member with its instance id *replaced* it)."""
         others = [m for m in group.members.values() if m.member_id != leaving.member_id]
-        if leaving.uses_classic_protocol or not others or not all(m.uses_classic_protocol for m in others):
+        if leaving.uses_classic_protocol or not all(m.uses_classic_protocol for m in others):
             return False
+        if not others and not replaced:
+            return False  # the group is just empty
         if not downgrade_enabled(self.consumer_migration_policy):
             log.info("cannot downgrade consumer group %s to classic group: the online downgrade is disabled",
                      group.group_id)
             return False
-        if len(others) > self.group_max_size:
+        if len(others) + (1 if replaced else 0) > self.group_max_size:
             log.info("cannot downgrade consumer group %s to classic group: its size is greater than the "
                      "classic group max size", group.group_id)
             return False
         return True
 
-    def _downgrade(self, group: ConsumerGroup, leaving: ConsumerMember) -> None:
+    def _downgrade(self, group: ConsumerGroup, leaving: ConsumerMember, *, rebalance: bool = True) -> None:
+        """Turn *group* classic without *leaving*; a rebalance follows unless a static member
+        took the leaving one's place (and assignment)."""
         group_id = group.group_id
         records: list[tuple[bytes, bytes | None]] = []
         for member_id in group.members:
@@ -193,7 +201,8 @@ class MixedMembership(Membership, ConsumerMembership):
                  group_id, classic.generation_id, leaving.member_id)
         for member in classic.members.values():
             self._reschedule_heartbeat(classic, member)
-        self._prepare_rebalance(classic, f"Downgrade group {group_id} from consumer to classic.")
+        if rebalance:
+            self._prepare_rebalance(classic, f"Downgrade group {group_id} from consumer to classic.")
 
     def _cancel_consumer_timers(self, group_id: str, member_id: str) -> None:
         for key in (self._session_key, self._rebalance_key, self._join_key, self._sync_key):
@@ -265,6 +274,8 @@ class MixedMembership(Membership, ConsumerMembership):
             subscription = parse_subscription(r.protocols[0][1])
         except ConsumerProtocolError as exc:
             raise HeartbeatError(ErrorCode.UNKNOWN_SERVER_ERROR, f"Malformed embedded consumer protocol: {exc}") from None
+        replacing = group.static_member(r.group_instance_id) if r.group_instance_id is not None and not r.member_id else None
+        downgrade = replacing is not None and self._downgrade_allowed(group, replacing, replaced=True)
         member, is_new, replaced = self._classic_member_for(group, r, member_id)
         before = member.subscription()
         stored_before = (_member_metadata(member), _current(member), group.group_epoch, group.assignment_epoch)
@@ -296,6 +307,11 @@ class MixedMembership(Membership, ConsumerMembership):
         if error is not ErrorCode.NONE:
             return JoinResult(error, member_id)
         self.timers.cancel(self._join_key(group.group_id, member.member_id))
+        if downgrade and replacing is not None:
+            # The last consumer-protocol member was replaced by this classic static member.
+            self._downgrade(group, replacing, rebalance=False)
+            return JoinResult(ErrorCode.NONE, member.member_id, generation_id=member.member_epoch,
+                              protocol_type=CONSUMER_PROTOCOL_TYPE, protocol_name=r.protocols[0][0])
         self._reschedule_session(group, member)
         self._schedule_sync_timeout(group, member)
         return JoinResult(

@@ -320,3 +320,45 @@ async def test_a_downgrade_survives_a_restart(tmp_path: Path, nursery) -> None:
     restarted = open_broker(tmp_path, nursery)
     assert restarted.groups.consumer_group("g") is None
     assert set(restarted.groups.group("g").members) == members
+
+
+async def test_a_consumer_member_missing_its_session_downgrades_the_group(nursery, autojump_clock) -> None:
+    broker = start_broker(nursery, group_consumer_session_timeout_ms=5000, group_consumer_heartbeat_interval_ms=1000)
+    broker.create_topic("t", 4)
+    a = GroupMember(connect(broker, nursery), session_timeout_ms=30_000)
+    c = CgMember(connect(broker, nursery))
+    await c.heartbeat()
+    await a.join()
+    await trio.sleep(6)  # c is silent: fenced, and a alone is left
+    assert broker.groups.consumer_group("g") is None
+    assert broker.groups.group("g") is not None and set(broker.groups.group("g").members) == {a.member_id}
+
+
+async def test_a_classic_static_member_replacing_the_last_consumer_member_downgrades_without_rebalance(
+    broker, nursery
+) -> None:
+    c = CgMember(connect(broker, nursery), instance_id="i-1")
+    await c.heartbeat()
+    other = GroupMember(connect(broker, nursery))
+    await other.join()
+    await c.heartbeat()
+    await c.leave(-2)  # a static member that will come back
+    back = GroupMember(connect(broker, nursery), group_instance_id="i-1", join_version=7)
+    joined = await back.join()
+    assert joined.error_code == 0
+    classic = broker.groups.group("g")
+    assert broker.groups.consumer_group("g") is None
+    assert classic.is_in(GroupState.STABLE) and set(classic.members) == {back.member_id, other.member_id}
+    assert joined.generation_id == classic.generation_id
+    synced = await back.sync()
+    assert synced.error_code == 0 and owned(back) == {p for _t, p in c.partitions()}
+
+
+def test_the_migration_policy_setting_takes_kafkas_values() -> None:
+    from kafkalite.broker.settings import BrokerConfig
+
+    assert BrokerConfig(memory=True).group_consumer_migration_policy == "bidirectional"
+    for policy in ("disabled", "upgrade", "downgrade", "bidirectional"):
+        assert BrokerConfig(memory=True, group_consumer_migration_policy=policy).group_consumer_migration_policy == policy
+    with pytest.raises(ValueError):
+        BrokerConfig(memory=True, group_consumer_migration_policy="sideways")
