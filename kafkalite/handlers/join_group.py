@@ -13,7 +13,8 @@
 # * v9: skip_assignment: a static leader that rejoins a stable group learns the members but
 #       does not compute an assignment (KIP-814)
 #
-# The response is parked until the group's join phase completes.
+# The response is parked until the group's join phase completes; a JoinGroup to a consumer
+# group with members (a classic member of a KIP-848 group) is answered at once.
 """JoinGroup: join (or rejoin) a consumer group; the answer waits for the rebalance."""
 
 from __future__ import annotations

@@ -362,3 +362,15 @@ def test_the_migration_policy_setting_takes_kafkas_values() -> None:
         assert BrokerConfig(memory=True, group_consumer_migration_policy=policy).group_consumer_migration_policy == policy
     with pytest.raises(ValueError):
         BrokerConfig(memory=True, group_consumer_migration_policy="sideways")
+
+
+async def test_consumer_group_describe_tells_classic_members_apart(broker, nursery) -> None:
+    from kafkalite.wire.messages.consumer_group_describe import ConsumerGroupDescribeRequest
+
+    c = CgMember(connect(broker, nursery))
+    await c.heartbeat()
+    m = GroupMember(connect(broker, nursery))
+    await m.join()
+    response = await c.client.request(ConsumerGroupDescribeRequest(group_ids=["g"], include_authorized_operations=False), 1)
+    (group,) = response.groups
+    assert {x.member_id: x.member_type for x in group.members} == {c.member_id: 1, m.member_id: 0}
