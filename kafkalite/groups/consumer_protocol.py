@@ -158,3 +158,21 @@ def parse_subscription(metadata: bytes) -> Subscription:
         return Subscription(version, tuple(topics), owned, rack)
     except (struct.error, UnicodeDecodeError) as exc:
         raise ConsumerProtocolError(f"not a consumer protocol subscription: {exc}") from None
+
+
+def assignment_user_data(assignment: bytes) -> bytes | None:
+    """The user data of a ConsumerProtocolAssignment (None when null or absent).
+
+    Raises:
+        ConsumerProtocolError: the bytes are short or malformed.
+    """
+    partitions = assigned_partitions(assignment)
+    pos = 6 + sum(2 + len(t.encode("utf-8")) + 4 + 4 * len(ps) for t, ps in partitions.items())
+    if pos + 4 > len(assignment):
+        return None
+    length = _i32.unpack_from(assignment, pos)[0]
+    if length < 0:
+        return None
+    if pos + 4 + length > len(assignment):
+        raise ConsumerProtocolError(f"user data of {length} bytes at offset {pos} does not fit")
+    return bytes(assignment[pos + 4 : pos + 4 + length])

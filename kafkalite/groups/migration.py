@@ -23,12 +23,18 @@ from kafkalite.groups.consumer_group import ClassicMemberMetadata, ConsumerGroup
 from kafkalite.groups.consumer_protocol import (
     ConsumerProtocolError,
     assigned_partitions,
+    assignment_user_data,
     encode_assignment,
     parse_subscription,
 )
 from kafkalite.groups.group import CONSUMER_PROTOCOL_TYPE, Group, Member
 
 POLICIES = ("disabled", "upgrade", "downgrade", "bidirectional")
+
+
+class CustomAssignorInUse(ValueError):
+    """A member's assignment carries user data, which a custom client assignor would lose
+    in a consumer group: Kafka refuses the upgrade."""
 
 
 def upgrade_enabled(policy: str) -> bool:
@@ -75,6 +81,7 @@ def consumer_group_from_classic(group: Group, topics: dict[str, TopicMetadata]) 
     Raises:
         ConsumerProtocolError: a member's subscription or assignment is not the consumer
             protocol's.
+        CustomAssignorInUse: an assignment has user data.
     """
     epoch = group.generation_id
     converted = ConsumerGroup(group.group_id, group_epoch=epoch, assignment_epoch=epoch)
@@ -82,6 +89,8 @@ def consumer_group_from_classic(group: Group, topics: dict[str, TopicMetadata]) 
         metadata = m.metadata(group.protocol_name) if group.protocol_name else m.protocols[0][1]
         subscription = parse_subscription(metadata)
         assigned = to_topic_ids(assigned_partitions(m.assignment), topics) if m.assignment else {}
+        if m.assignment and assignment_user_data(m.assignment):
+            raise CustomAssignorInUse(f"userData from a custom assignor would be lost (member {m.member_id})")
         member = ConsumerMember(
             m.member_id,
             instance_id=m.group_instance_id,

@@ -55,6 +55,7 @@ from kafkalite.groups.consumer_protocol import ConsumerProtocolError, parse_subs
 from kafkalite.groups.group import CONSUMER_PROTOCOL_TYPE, Group
 from kafkalite.groups.membership import Membership
 from kafkalite.groups.migration import (
+    CustomAssignorInUse,
     classic_assignment,
     classic_members_from,
     consumer_group_from_classic,
@@ -102,6 +103,14 @@ class MixedMembership(Membership, ConsumerMembership):
         self._validate_online_upgrade(classic)
         try:
             converted = consumer_group_from_classic(classic, topics)
+        except CustomAssignorInUse as exc:
+            log.warning("cannot upgrade classic group %s: %s", group_id, exc)
+            raise HeartbeatError(
+                ErrorCode.GROUP_ID_NOT_FOUND,
+                f"Cannot upgrade classic group {group_id} to consumer group because an unsupported custom assignor "
+                f"is in use. Please refer to the documentation or switch to a default assignor before re-attempting "
+                f"the upgrade.",
+            ) from None
         except ConsumerProtocolError as exc:
             log.warning("cannot upgrade classic group %s: %s", group_id, exc)
             raise HeartbeatError(

@@ -374,3 +374,24 @@ async def test_consumer_group_describe_tells_classic_members_apart(broker, nurse
     response = await c.client.request(ConsumerGroupDescribeRequest(group_ids=["g"], include_authorized_operations=False), 1)
     (group,) = response.groups
     assert {x.member_id: x.member_type for x in group.members} == {c.member_id: 1, m.member_id: 0}
+
+
+async def test_an_assignment_with_user_data_refuses_the_upgrade(broker, nursery) -> None:
+    a = GroupMember(connect(broker, nursery))
+    await a.join()
+    with_user_data = encode_assignment({"t": [0, 1, 2, 3]})[:-4] + b"\x00\x00\x00\x02ok"
+    await a.sync({a.member_id: with_user_data})
+    response = await CgMember(connect(broker, nursery)).heartbeat()
+    assert response.error_code == E.GROUP_ID_NOT_FOUND
+    assert response.error_message.startswith(
+        "Cannot upgrade classic group g to consumer group because an unsupported custom assignor is in use.")
+    assert broker.groups.group("g").is_in(GroupState.STABLE)
+
+
+def test_assignment_user_data_is_read_after_the_partitions() -> None:
+    from kafkalite.groups.consumer_protocol import assignment_user_data
+
+    plain = encode_assignment({"t": [0, 2], "u": [1]})
+    assert assignment_user_data(plain) is None
+    assert assignment_user_data(plain[:-4] + b"\x00\x00\x00\x03abc") == b"abc"
+    assert assignment_user_data(plain[:-4] + b"\x00\x00\x00\x00") == b""
