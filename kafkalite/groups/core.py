@@ -64,6 +64,8 @@ class CoordinatorCore:
     consumer_session_timeout_ms: int = 45_000
     consumer_max_size: int = 2**31 - 1
     consumer_assignors: tuple[str, ...] = ("uniform", "range")
+    #: group.consumer.migration.policy: disabled, upgrade, downgrade or bidirectional.
+    consumer_migration_policy: str = "bidirectional"
     #: Wall clock in ms, for commit and state timestamps (replaceable in tests).
     wall_ms: Callable[[], int] = _wall_ms
     groups: dict[str, Group] = attrs.Factory(dict)
