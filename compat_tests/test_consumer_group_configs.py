@@ -120,8 +120,7 @@ def test_broker_describes_its_group_consumer_settings(admin: AdminClient) -> Non
     static, default = 4, 5
     expected = {
         "group.consumer.heartbeat.interval.ms": per_broker(kafkalite=("200", static, True), kafka=("5000", default, True)),
-        "group.consumer.migration.policy": per_broker(
-            kafkalite=("disabled", static, True), kafka=("bidirectional", default, True)),
+        "group.consumer.migration.policy": ("bidirectional", default, True),
         "group.consumer.session.timeout.ms": ("45000", default, True),
         "group.consumer.assignors": ("uniform,range", default, True),
         "group.consumer.max.size": ("2147483647", default, True),

@@ -4,8 +4,8 @@ kafka-python 3.0.12 has no consumer-protocol member: ``KafkaConsumer(group_proto
 is refused as an unrecognized config, and its coordinator speaks only JoinGroup / SyncGroup.
 What it can do with such a group is admin work: list it (ListGroups v5 with its type),
 describe it (DescribeGroups, which describes classic groups only: the group is "Dead", as
-Kafka answers), read its committed offsets, and join it as a classic member (refused: the id
-belongs to a consumer group). The group's member is a confluent-kafka consumer.
+Kafka answers) and read its committed offsets; joining it as a classic member is in
+test_group_migration.py. The group's member is a confluent-kafka consumer.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import uuid
 from typing import Any, Callable
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition as CKTopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition as CKTopicPartition
 from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import NewTopic
-from kafka.errors import GroupIdNotFoundError, KafkaConfigurationError
+from kafka.errors import KafkaConfigurationError
 
 from .conftest import eventually
 
@@ -111,53 +111,3 @@ def test_kafka_python_admin_sees_a_consumer_group(bootstrap: str, admin: Any, to
 
     finally:
         member.stop()
-
-
-@pytest.mark.kafkalite_only(reason="Kafka 3.8+ lets a classic member join a consumer group (a mixed group); "
-                            "kafkalite does not implement mixed groups and refuses as Kafka 3.7 did: "
-                            "GROUP_ID_NOT_FOUND, the group is not a classic group")
-def test_classic_member_cannot_join_a_consumer_group(bootstrap: str, admin: Any, topic_name: str) -> None:
-    group_id = f"cgroup-{uuid.uuid4().hex[:10]}"
-    create_topic(admin, topic_name, 1)
-    member = ModernMember(bootstrap, group_id, topic_name)
-    try:
-        wait_until(lambda: member.partitions == frozenset({0}), what="assignment")
-        classic = KafkaConsumer(topic_name, bootstrap_servers=bootstrap, group_id=group_id)
-        try:
-            with pytest.raises(GroupIdNotFoundError):
-                classic.poll(timeout_ms=10000, max_records=1)
-            assert member.partitions == frozenset({0})
-        finally:
-            classic.close()
-    finally:
-        member.stop()
-
-
-@pytest.mark.kafkalite_only(reason="Kafka 4.4 upgrades a classic group whose member switches protocol "
-                            "(group.consumer.migration.policy=bidirectional); kafkalite does not convert groups "
-                            "and refuses as Kafka with the policy disabled: GROUP_ID_NOT_FOUND")
-def test_consumer_protocol_member_cannot_join_a_live_classic_group(bootstrap: str, admin: Any,
-                                                                  topic_name: str) -> None:
-    group_id = f"cgroup-{uuid.uuid4().hex[:10]}"
-    create_topic(admin, topic_name, 1)
-    classic = KafkaConsumer(topic_name, bootstrap_servers=bootstrap, group_id=group_id)
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while not classic.assignment():
-            assert time.monotonic() < deadline, "the classic member got no assignment"
-            classic.poll(timeout_ms=100)
-        modern = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "group.protocol": "consumer"})
-        try:
-            modern.subscribe([topic_name])
-            error = None
-            while error is None:
-                assert time.monotonic() < deadline, "the consumer-protocol member was not refused"
-                msg = modern.poll(0.1)
-                if msg is not None and msg.error():
-                    error = msg.error()
-            assert error.code() == KafkaError._FATAL and "group id does not exist" in error.str()
-            assert modern.assignment() == []
-        finally:
-            modern.close()
-    finally:
-        classic.close()

@@ -117,6 +117,9 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                    help="server-side assignors of consumer groups, the first the default (uniform, range)")
     s.add_argument("--group-consumer-max-size", type=int, default=_env_int("GROUP_CONSUMER_MAX_SIZE", 2**31 - 1),
                    help="most members in one consumer group (GROUP_MAX_SIZE_REACHED beyond)")
+    s.add_argument("--group-consumer-migration-policy", default=_env("GROUP_CONSUMER_MIGRATION_POLICY") or "bidirectional",
+                   choices=("disabled", "upgrade", "downgrade", "bidirectional"),
+                   help="online conversion between classic and consumer groups (group.consumer.migration.policy)")
     s.add_argument("--offsets-retention-minutes", type=int, default=_env_int("OFFSETS_RETENTION_MINUTES", 10080),
                    help="how long an empty group's committed offsets are kept")
     s.add_argument("--transaction-state-partitions", type=int, default=_env_int("TRANSACTION_STATE_PARTITIONS", 50),
@@ -160,6 +163,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         group_consumer_session_timeout_ms=args.group_consumer_session_timeout_ms,
         group_consumer_assignors=tuple(a.strip() for a in args.group_consumer_assignors.split(",") if a.strip()),
         group_consumer_max_size=args.group_consumer_max_size,
+        group_consumer_migration_policy=args.group_consumer_migration_policy,
         offsets_retention_minutes=args.offsets_retention_minutes,
         transaction_state_partitions=args.transaction_state_partitions,
         transaction_max_timeout_ms=args.transaction_max_timeout_ms,

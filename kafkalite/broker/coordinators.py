@@ -58,6 +58,7 @@ def group_settings(config: BrokerConfig) -> dict[str, object]:
         "consumer_session_timeout_ms": config.group_consumer_session_timeout_ms,
         "consumer_max_size": config.group_consumer_max_size,
         "consumer_assignors": config.group_consumer_assignors,
+        "consumer_migration_policy": config.group_consumer_migration_policy,
     }
 
 

@@ -74,6 +74,11 @@ class BrokerConfig:
     group_consumer_assignors: tuple[str, ...] = attrs.field(
         default=("uniform", "range"), converter=tuple, validator=v.deep_iterable(v.in_(("uniform", "range")))
     )
+    # group.consumer.migration.policy: which online conversions between classic and consumer
+    # groups are allowed (disabled, upgrade, downgrade, bidirectional; Kafka 4's default).
+    group_consumer_migration_policy: str = attrs.field(
+        default="bidirectional", validator=v.in_(("disabled", "upgrade", "downgrade", "bidirectional"))
+    )
     offsets_retention_minutes: int = attrs.field(default=10080, validator=v.ge(1))
     offsets_retention_check_interval_ms: int = attrs.field(default=600_000, validator=v.ge(1))
     offset_metadata_max_bytes: int = attrs.field(default=4096, validator=v.ge(0))

@@ -53,6 +53,15 @@ class TopicMetadata:
     num_partitions: int
 
 
+@attrs.frozen
+class ClassicMemberMetadata:
+    """What a member that joined with the classic protocol (JoinGroup) keeps: its session
+    timeout and its (name, metadata) protocols in order of preference."""
+
+    session_timeout_ms: int
+    protocols: tuple[tuple[str, bytes], ...]
+
+
 @attrs.define(eq=False)
 class ConsumerMember:
     """A member of a consumer group, as the coordinator keeps it."""
@@ -71,6 +80,12 @@ class ConsumerMember:
     state: MemberState = MemberState.STABLE
     assigned: Assignment = attrs.Factory(dict)
     pending_revocation: Assignment = attrs.Factory(dict)
+    #: Set for a classic-protocol member (JoinGroup / SyncGroup / Heartbeat) of the group.
+    classic: ClassicMemberMetadata | None = None
+
+    @property
+    def uses_classic_protocol(self) -> bool:
+        return self.classic is not None
 
     def subscription(self) -> tuple[object, ...]:
         """What, when it changes, bumps the group epoch."""
@@ -210,6 +225,8 @@ def validate_offset_commit(
     member = group.members.get(member_id)
     if member is None:
         return ErrorCode.UNKNOWN_MEMBER_ID, f"Member {member_id} is not a member of group {group.group_id}."
+    if member.uses_classic_protocol:
+        return _check_generation(member, member_epoch)
     if not transactional and api_version < 9:
         return ErrorCode.UNSUPPORTED_VERSION, (
             "OffsetCommit version 9 or above must be used by members using the modern group protocol"
@@ -225,7 +242,19 @@ def validate_offset_fetch(group: ConsumerGroup, member_id: str | None, member_ep
     member = group.members.get(member_id or "")
     if member is None:
         return ErrorCode.UNKNOWN_MEMBER_ID, f"Member {member_id} is not a member of group {group.group_id}."
+    if member.uses_classic_protocol:
+        return _check_generation(member, member_epoch)
     return _check_epoch(member, member_epoch)
+
+
+def _check_generation(member: ConsumerMember, generation_id: int) -> tuple[ErrorCode, str] | None:
+    """A classic member names its member epoch as its generation: ILLEGAL_GENERATION if stale."""
+    if generation_id != member.member_epoch:
+        return ErrorCode.ILLEGAL_GENERATION, (
+            f"The received generation id {generation_id} does not match the expected member epoch "
+            f"{member.member_epoch}."
+        )
+    return None
 
 
 def _check_epoch(member: ConsumerMember, member_epoch: int) -> tuple[ErrorCode, str] | None:

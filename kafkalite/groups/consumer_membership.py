@@ -4,7 +4,8 @@ What happens follows Kafka's ``GroupMetadataManager.consumerGroupHeartbeat``:
 
 1. the request is validated field by field (INVALID_REQUEST, INVALID_REGULAR_EXPRESSION,
    UNSUPPORTED_ASSIGNOR); a heartbeat with epoch 0 may create the group (or take over an
-   empty classic group: its committed offsets stay), any other needs it (GROUP_ID_NOT_FOUND);
+   empty classic group: its committed offsets stay; a classic group with members is
+   converted by `kafkalite.groups.mixed_membership`), any other needs it (GROUP_ID_NOT_FOUND);
 2. the member is found or created (UNKNOWN_MEMBER_ID, GROUP_MAX_SIZE_REACHED,
    FENCED_MEMBER_EPOCH, and for static members UNRELEASED_INSTANCE_ID / FENCED_INSTANCE_ID);
    a static member rejoining after leaving with epoch -2 takes over its old assignment;
@@ -92,7 +93,7 @@ class HeartbeatError(Exception):
 def _member_metadata(member: ConsumerMember) -> tuple[object, ...]:
     """What ConsumerGroupMemberMetadata records of a member."""
     return (member.instance_id, member.rack_id, member.client_id, member.client_host, member.subscribed_topic_names,
-            member.subscribed_topic_regex, member.rebalance_timeout_ms, member.server_assignor)
+            member.subscribed_topic_regex, member.rebalance_timeout_ms, member.server_assignor, member.classic)
 
 
 def _current(member: ConsumerMember) -> tuple[object, ...]:
@@ -178,9 +179,8 @@ class ConsumerMembership(CoordinatorCore):
             return group
         classic = self.groups.get(group_id)
         if classic is not None and not classic.is_in(GroupState.DEAD) and not classic.is_in(GroupState.EMPTY):
-            # A live classic group: Kafka converts it (online upgrade, KIP-848) where its
-            # migration policy allows; kafkalite does not convert, and answers as Kafka with
-            # the upgrade disabled.
+            # A live classic group that was not converted (a joining heartbeat converts it
+            # first, see kafkalite.groups.mixed_membership): not a consumer group.
             raise HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, f"Group {group_id} is not a consumer group")
         if not create:
             raise HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, f"Consumer group {group_id} not found.")

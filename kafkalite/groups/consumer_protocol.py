@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import struct
 
+import attrs
+
 _i16 = struct.Struct(">h")
 _i32 = struct.Struct(">i")
 
@@ -104,3 +106,73 @@ def assigned_partitions(assignment: bytes) -> dict[str, list[int]]:
         return result
     except (struct.error, UnicodeDecodeError) as exc:
         raise ConsumerProtocolError(f"not a consumer protocol assignment: {exc}") from None
+
+
+@attrs.frozen
+class Subscription:
+    """A ConsumerProtocolSubscription: version, topics, the partitions the member owns
+    (version 1 and later) and its rack (version 3 and later)."""
+
+    version: int
+    topics: tuple[str, ...]
+    owned_partitions: dict[str, list[int]]
+    rack_id: str | None = None
+
+
+def parse_subscription(metadata: bytes) -> Subscription:
+    """Every field of a ConsumerProtocolSubscription the coordinator uses (versions 0-3; a
+    later version's extra fields are ignored).
+
+    Raises:
+        ConsumerProtocolError: the bytes are short or malformed.
+    """
+    topics = subscribed_topics(metadata)
+    try:
+        version = _i16.unpack_from(metadata, 0)[0]
+        pos = 6 + sum(2 + len(t.encode("utf-8")) for t in topics)
+        user_data = _i32.unpack_from(metadata, pos)[0]
+        pos += 4 + max(user_data, 0)
+        owned: dict[str, list[int]] = {}
+        rack = None
+        if version >= 1:
+            count = _i32.unpack_from(metadata, pos)[0]
+            pos += 4
+            if count < 0 or count > len(metadata):
+                raise ConsumerProtocolError(f"invalid owned topic count {count}")
+            for _ in range(count):
+                length = _i16.unpack_from(metadata, pos)[0]
+                topic = bytes(metadata[pos + 2 : pos + 2 + length]).decode("utf-8")
+                pos += 2 + length
+                n = _i32.unpack_from(metadata, pos)[0]
+                pos += 4
+                if n < 0 or pos + 4 * n > len(metadata):
+                    raise ConsumerProtocolError(f"invalid owned partition count {n}")
+                owned.setdefault(topic, []).extend(_i32.unpack_from(metadata, pos + 4 * i)[0] for i in range(n))
+                pos += 4 * n
+        if version >= 2:
+            pos += 4  # the generation id
+        if version >= 3:
+            length = _i16.unpack_from(metadata, pos)[0]
+            if length >= 0:
+                rack = bytes(metadata[pos + 2 : pos + 2 + length]).decode("utf-8")
+        return Subscription(version, tuple(topics), owned, rack)
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise ConsumerProtocolError(f"not a consumer protocol subscription: {exc}") from None
+
+
+def assignment_user_data(assignment: bytes) -> bytes | None:
+    """The user data of a ConsumerProtocolAssignment (None when null or absent).
+
+    Raises:
+        ConsumerProtocolError: the bytes are short or malformed.
+    """
+    partitions = assigned_partitions(assignment)
+    pos = 6 + sum(2 + len(t.encode("utf-8")) + 4 + 4 * len(ps) for t, ps in partitions.items())
+    if pos + 4 > len(assignment):
+        return None
+    length = _i32.unpack_from(assignment, pos)[0]
+    if length < 0:
+        return None
+    if pos + 4 + length > len(assignment):
+        raise ConsumerProtocolError(f"user data of {length} bytes at offset {pos} does not fit")
+    return bytes(assignment[pos + 4 : pos + 4 + length])

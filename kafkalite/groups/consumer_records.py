@@ -6,7 +6,8 @@ only one; flexible, so later tagged fields are skipped):
 
 * 3 ConsumerGroupMetadata, key ``group``: the group epoch;
 * 5 ConsumerGroupMemberMetadata, key ``group, member``: a member's subscription (instance
-  id, rack, client id and host, topic names, regex, rebalance timeout, assignor);
+  id, rack, client id and host, topic names, regex, rebalance timeout, assignor; for a
+  classic-protocol member, tagged field 0: its session timeout and JoinGroup protocols);
 * 6 ConsumerGroupTargetAssignmentMetadata, key ``group``: the assignment epoch;
 * 7 ConsumerGroupTargetAssignmentMember, key ``group, member``: a member's target;
 * 8 ConsumerGroupCurrentMemberAssignment, key ``group, member``: a member's epochs, state,
@@ -23,7 +24,7 @@ import struct
 import uuid
 from typing import Any
 
-from kafkalite.groups.consumer_group import ConsumerGroup, ConsumerMember, MemberState
+from kafkalite.groups.consumer_group import ClassicMemberMetadata, ConsumerGroup, ConsumerMember, MemberState
 from kafkalite.wire.primitives import DecodeError
 from kafkalite.wire.schema import array, field, reader_for, struct as declare, writer_for
 
@@ -42,6 +43,12 @@ _STATES = {code: state for state, code in _STATE_CODES.items()}
 GroupKey = declare("ConsumerGroupKey", field("group_id", "string", "0+"))
 MemberKey = declare("ConsumerGroupMemberKey", field("group_id", "string", "0+"), field("member_id", "string", "0+"))
 EpochValue = declare("ConsumerGroupEpochValue", field("epoch", "int32", "0+"))
+ClassicProtocol = declare("ClassicProtocol", field("name", "string", "0+"), field("metadata", "bytes", "0+"))
+ClassicMemberMetadataValue = declare(
+    "ClassicMemberMetadata",
+    field("session_timeout_ms", "int32", "0+"),
+    field("supported_protocols", array(ClassicProtocol), "0+"),
+)
 MemberMetadataValue = declare(
     "ConsumerGroupMemberMetadataValue",
     field("instance_id", "string", "0+", nullable="0+", default=None),
@@ -52,6 +59,7 @@ MemberMetadataValue = declare(
     field("subscribed_topic_regex", "string", "0+", nullable="0+", default=None),
     field("rebalance_timeout_ms", "int32", "0+", default=-1),
     field("server_assignor", "string", "0+", nullable="0+", default=None),
+    field("classic_member_metadata", ClassicMemberMetadataValue, "0+", nullable="0+", default=None, tag=0),
 )
 TopicPartitions = declare(
     "ConsumerGroupRecordTopicPartitions",
@@ -103,10 +111,19 @@ def member_records(group: ConsumerGroup, member: ConsumerMember) -> list[Record]
         instance_id=member.instance_id, rack_id=member.rack_id, client_id=member.client_id,
         client_host=member.client_host, subscribed_topic_names=list(member.subscribed_topic_names),
         subscribed_topic_regex=member.subscribed_topic_regex, rebalance_timeout_ms=member.rebalance_timeout_ms,
-        server_assignor=member.server_assignor,
+        server_assignor=member.server_assignor, classic_member_metadata=_classic_value(member.classic),
     )
     return [(_key(MEMBER_METADATA, MemberKey, key), _value(MemberMetadataValue, metadata)),
             target_record(group, member.member_id), current_assignment_record(group, member)]
+
+
+def _classic_value(classic: ClassicMemberMetadata | None) -> Any:
+    if classic is None:
+        return None
+    return ClassicMemberMetadataValue(
+        session_timeout_ms=classic.session_timeout_ms,
+        supported_protocols=[ClassicProtocol(name=n, metadata=m) for n, m in classic.protocols],
+    )
 
 
 def target_record(group: ConsumerGroup, member_id: str) -> Record:
@@ -196,6 +213,10 @@ def replay_consumer_record(groups: dict[str, ConsumerGroup], key: bytes, value: 
         member.subscribed_topic_names = tuple(v.subscribed_topic_names)
         member.subscribed_topic_regex = v.subscribed_topic_regex
         member.rebalance_timeout_ms, member.server_assignor = v.rebalance_timeout_ms, v.server_assignor
+        c = v.classic_member_metadata
+        member.classic = None if c is None else ClassicMemberMetadata(
+            c.session_timeout_ms, tuple((p.name, bytes(p.metadata)) for p in c.supported_protocols)
+        )
     else:
         v = _read_value(CurrentAssignmentValue, value)
         member.member_epoch, member.previous_member_epoch = v.member_epoch, v.previous_member_epoch

@@ -9,6 +9,8 @@ and ``OffsetMetadataManager``). The parts:
 * `kafkalite.groups.membership`: JoinGroup, SyncGroup, Heartbeat, LeaveGroup, rebalances;
 * `kafkalite.groups.consumer_membership`: ConsumerGroupHeartbeat, the consumer group
   protocol (KIP-848), over `kafkalite.groups.consumer_group` and `kafkalite.groups.assignors`;
+* `kafkalite.groups.mixed_membership`: classic members in consumer groups, online upgrade
+  and downgrade (over `kafkalite.groups.migration`);
 * `kafkalite.groups.offsets`: commits, fetches, deletion and expiry of offsets;
 * `kafkalite.groups.replay`: rebuilding all of it from ``__consumer_offsets`` at start;
 * this module: the coordinator as a whole, its deadline task, the admin views and `reset`.
@@ -20,8 +22,7 @@ import logging
 from typing import Any, Iterable
 
 from kafkalite.groups.consumer_group import ConsumerGroup
-from kafkalite.groups.consumer_membership import ConsumerMembership
-from kafkalite.groups.membership import Membership
+from kafkalite.groups.mixed_membership import MixedMembership
 from kafkalite.groups.offsets import OffsetManagement
 from kafkalite.groups.port import OffsetsTopic
 from kafkalite.groups.replay import replay_groups
@@ -36,7 +37,7 @@ GROUP_TYPE_CLASSIC = "classic"
 GROUP_TYPE_CONSUMER = "consumer"
 
 
-class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
+class GroupCoordinator(MixedMembership, OffsetManagement):
     """All groups of the broker. Create with `open`; run `run` in the server's nursery."""
 
     @classmethod
@@ -188,6 +189,5 @@ class GroupCoordinator(Membership, ConsumerMembership, OffsetManagement):
         self.groups.clear()
         for consumer_group in self.consumer_groups.values():
             for member_id in consumer_group.members:
-                self.timers.cancel(self._session_key(consumer_group.group_id, member_id))
-                self.timers.cancel(self._rebalance_key(consumer_group.group_id, member_id))
+                self._cancel_consumer_timers(consumer_group.group_id, member_id)
         self.consumer_groups.clear()

@@ -68,6 +68,8 @@ class CoordinatorCore:
     consumer_session_timeout_ms: int = 45_000
     consumer_max_size: int = 2**31 - 1
     consumer_assignors: tuple[str, ...] = ("uniform", "range")
+    #: group.consumer.migration.policy: disabled, upgrade, downgrade or bidirectional.
+    consumer_migration_policy: str = "bidirectional"
     #: The configs set on a group (GROUP resources, KIP-848), read at each use as Kafka's
     #: GroupConfigManager is: ``consumer.*`` ones override the settings above for that group.
     group_configs: Callable[[str], Mapping[str, str]] = _no_group_configs

@@ -2,7 +2,7 @@
 #
 # Version notes:
 # * v0: consumer groups (KIP-848): epochs, assignor, members' current and target assignments
-# * v1: member_type per member (1: a member of the consumer group protocol)
+# * v1: member_type per member (1: a member of the consumer group protocol, 0: a classic one)
 #
 # A group that does not exist, or is a classic group, answers GROUP_ID_NOT_FOUND; an empty
 # group id INVALID_GROUP_ID, as Kafka's coordinator service does.
@@ -24,6 +24,7 @@ from kafkalite.wire.messages.consumer_group_describe import (
 )
 
 MEMBER_TYPE_CONSUMER = 1
+MEMBER_TYPE_CLASSIC = 0
 
 
 def _assignment(ctx: RequestContext, assignment: Assignment) -> DescribedAssignment:
@@ -72,7 +73,7 @@ async def consumer_group_describe(
                 subscribed_topic_regex=m.subscribed_topic_regex,
                 assignment=_assignment(ctx, m.assigned),
                 target_assignment=_assignment(ctx, group.target.get(m.member_id, {})),
-                member_type=MEMBER_TYPE_CONSUMER,
+                member_type=MEMBER_TYPE_CLASSIC if m.uses_classic_protocol else MEMBER_TYPE_CONSUMER,
             )
             for m in group.members.values()
         ]

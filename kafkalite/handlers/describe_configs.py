@@ -91,8 +91,7 @@ def broker_settings(config: BrokerConfig, node_id: int, listen_host: str, host: 
         "group.consumer.session.timeout.ms": str(config.group_consumer_session_timeout_ms),
         "group.consumer.assignors": ",".join(config.group_consumer_assignors),
         "group.consumer.max.size": str(config.group_consumer_max_size),
-        # A group with members keeps its protocol (mixed groups are not served: README).
-        "group.consumer.migration.policy": "disabled",
+        "group.consumer.migration.policy": config.group_consumer_migration_policy,
         "transaction.state.log.num.partitions": str(config.transaction_state_partitions),
         "transaction.max.timeout.ms": str(config.transaction_max_timeout_ms),
         "transactional.id.expiration.ms": str(config.transactional_id_expiration_ms),

@@ -13,13 +13,15 @@
 # * v9: skip_assignment: a static leader that rejoins a stable group learns the members but
 #       does not compute an assignment (KIP-814)
 #
-# The response is parked until the group's join phase completes.
+# The response is parked until the group's join phase completes; a JoinGroup to a consumer
+# group with members (a classic member of a KIP-848 group) is answered at once.
 """JoinGroup: join (or rejoin) a consumer group; the answer waits for the rebalance."""
 
 from __future__ import annotations
 
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.groups.requests import JoinRequest, client_host
+from kafkalite.groups.consumer_group import TopicMetadata
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.join_group import (
@@ -56,26 +58,30 @@ async def join_group(ctx: RequestContext, req: JoinGroupRequest) -> JoinGroupRes
     not_here = coordinator.check_coordinator(req.group_id, ctx.node_id)
     if not_here is not None:
         return answer(not_here, req.member_id)
-    if not coordinator.make_room_for_classic(req.group_id):
-        # A consumer group (KIP-848) with members: Kafka 3.8+ lets classic members into it
-        # (mixed groups); kafkalite does not, and refuses as Kafka 3.7 did ("not a classic group").
-        return answer(ErrorCode.GROUP_ID_NOT_FOUND, req.member_id)
-    result = await coordinator.join_group(
-        JoinRequest(
-            group_id=req.group_id,
-            member_id=req.member_id,
-            group_instance_id=req.group_instance_id,
-            session_timeout_ms=req.session_timeout_ms,
-            rebalance_timeout_ms=req.session_timeout_ms if version == 0 else req.rebalance_timeout_ms,
-            protocol_type=req.protocol_type,
-            protocols=tuple((p.name, bytes(p.metadata)) for p in req.protocols),
-            client_id=ctx.header.client_id or "",
-            client_host=client_host(ctx.peer),
-            require_known_member_id=version >= 4,
-            supports_skip_assignment=version >= 9,
-            reason=req.reason,
-        )
+    request = JoinRequest(
+        group_id=req.group_id,
+        member_id=req.member_id,
+        group_instance_id=req.group_instance_id,
+        session_timeout_ms=req.session_timeout_ms,
+        rebalance_timeout_ms=req.session_timeout_ms if version == 0 else req.rebalance_timeout_ms,
+        protocol_type=req.protocol_type,
+        protocols=tuple((p.name, bytes(p.metadata)) for p in req.protocols),
+        client_id=ctx.header.client_id or "",
+        client_host=client_host(ctx.peer),
+        require_known_member_id=version >= 4,
+        supports_skip_assignment=version >= 9,
+        reason=req.reason,
     )
+    if coordinator.make_room_for_classic(req.group_id):
+        result = await coordinator.join_group(request)
+    else:
+        # A consumer group (KIP-848) with members: the classic member joins it (mixed group).
+        topics = {
+            name: TopicMetadata(name, topic.topic_id, len(topic.partitions))
+            for name, topic in ctx.broker.cluster.topics.items()
+            if not topic.is_internal
+        }
+        result = coordinator.classic_join_to_consumer_group(request, topics)
     if result.error is not ErrorCode.NONE:
         return answer(result.error, result.member_id, result.generation_id, result.protocol_type,
                       result.protocol_name, result.leader_id)

@@ -83,18 +83,16 @@ async def test_broker_lists_its_group_consumer_settings_read_only(broker: Broker
         for name, row in configs.items() if name.startswith("group.consumer.")
     }
     hb, session = "group.consumer.heartbeat.interval.ms", "group.consumer.session.timeout.ms"
-    policy = "group.consumer.migration.policy"
     assert described == {
         # kafkalite's own defaults (200 ms) and this broker's setting (3 s), Kafka's behind them
         hb: ("200", STATIC, True, [(hb, "200", STATIC), (hb, "5000", DEFAULT)]),
         session: ("3000", STATIC, True, [(session, "3000", STATIC), (session, "45000", DEFAULT)]),
-        # kafkalite does not convert a group with members (README)
-        policy: ("disabled", STATIC, True, [(policy, "disabled", STATIC), (policy, "bidirectional", DEFAULT)]),
         **{
             name: (value, DEFAULT, read_only, [(name, value, DEFAULT)])
             for name, value, read_only in [
                 ("group.consumer.assignors", "uniform,range", True),
                 ("group.consumer.max.size", "2147483647", True),
+                ("group.consumer.migration.policy", "bidirectional", True),
                 ("group.consumer.min.heartbeat.interval.ms", "5000", True),
                 ("group.consumer.max.heartbeat.interval.ms", "15000", True),
                 ("group.consumer.min.session.timeout.ms", "45000", True),
@@ -108,10 +106,13 @@ async def test_broker_lists_its_group_consumer_settings_read_only(broker: Broker
     assert configs["group.consumer.assignors"].config_type == 7  # LIST
 
 
-async def test_broker_states_assignors_and_max_size_it_was_started_with(nursery) -> None:
-    broker = start_broker(nursery, group_consumer_assignors=("range",), group_consumer_max_size=3)
-    configs = await rows(connect(broker, nursery), BROKER, "0", ["group.consumer.assignors", "group.consumer.max.size"])
-    assert [(c.value, c.config_source) for c in configs.values()] == [("range", STATIC), ("3", STATIC)]
+async def test_broker_states_the_group_consumer_settings_it_was_started_with(nursery) -> None:
+    broker = start_broker(nursery, group_consumer_assignors=("range",), group_consumer_max_size=3,
+                          group_consumer_migration_policy="upgrade")
+    names = ["group.consumer.assignors", "group.consumer.max.size", "group.consumer.migration.policy"]
+    configs = await rows(connect(broker, nursery), BROKER, "0", names)
+    assert [(configs[n].value, configs[n].config_source) for n in names] == [
+        ("range", STATIC), ("3", STATIC), ("upgrade", STATIC)]
 
 
 async def test_a_group_without_its_own_value_describes_the_brokers_setting(broker: Broker, nursery) -> None:

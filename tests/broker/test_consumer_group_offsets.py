@@ -87,11 +87,12 @@ async def test_delete_groups_refuses_a_consumer_group_with_members(broker: Broke
     assert broker.groups.consumer_group("g") is None and broker.groups.group("g") is None
 
 
-async def test_classic_join_to_a_consumer_group_with_members_is_refused(broker: Broker, nursery) -> None:
+async def test_classic_join_to_a_consumer_group_with_members_joins_it(broker: Broker, nursery) -> None:
     m = await member(broker, nursery)
     classic = GroupMember(connect(broker, nursery), "g")
     response = await classic.join()
-    assert response.error_code == E.GROUP_ID_NOT_FOUND
+    assert response.error_code == 0 and classic.member_id in broker.groups.consumer_group("g").members
+    assert (await classic.leave()).error_code == 0
     await m.leave()
     classic = GroupMember(connect(broker, nursery), "g")
     assert (await classic.join()).error_code == 0  # an empty consumer group gives way
@@ -103,6 +104,7 @@ async def test_consumer_member_takes_over_an_empty_classic_group_with_its_offset
     await classic.sync({classic.member_id: b""})
     await classic.commit({("t", 1): 7})
     m = CgMember(connect(broker, nursery))
+    broker.groups.consumer_migration_policy = "disabled"
     assert (await m.heartbeat()).error_code == E.GROUP_ID_NOT_FOUND  # classic group has a member
     await classic.leave()
     assert (await m.heartbeat()).error_code == 0
