@@ -106,6 +106,22 @@ def _created_at_once(later_step: str) -> Callable[[dict[str, Exchange], str], An
     return answer
 
 
+# README.md, "Differences from Apache Kafka", "Consumer groups": kafkalite's own setting,
+# described as set at start-up (STATIC_BROKER_CONFIG) before Kafka's default.
+KAFKALITE_GROUP_CONSUMER_SETTINGS = {"group.consumer.heartbeat.interval.ms": "200"}
+
+
+def _group_consumer_settings_kafkalite(recorded: dict[str, Exchange], step: str) -> Any:
+    """Kafka's BROKER answer with kafkalite's own group.consumer.* values stated over Kafka's defaults."""
+    answer = copy.deepcopy(recorded[step].response)
+    for result in answer["results"].values():
+        for name, value in KAFKALITE_GROUP_CONSUMER_SETTINGS.items():
+            row = result["configs"][f"[{name}]"]
+            static = {"name": name, "source": 4, "value": value}
+            row.update(value=value, config_source=4, synonyms=[static, *row["synonyms"]])
+    return answer
+
+
 # README.md, "Differences from Apache Kafka", "Protocol versions": where the ranges differ on purpose.
 KAFKALITE_MAX_VERSIONS = {
     "API_VERSIONS": 4, "DELETE_GROUPS": 2, "END_TXN": 4, "TXN_OFFSET_COMMIT": 4,
@@ -137,6 +153,12 @@ KNOWN: list[Known] = [
         "kafkalite creates an auto-created topic before it answers Metadata; Kafka answers "
         "UNKNOWN_TOPIC_OR_PARTITION and shows the topic a moment later (README: Topic changes in Metadata)",
         kafkalite=_created_at_once("metadata/auto-created-topic-old-v1"),
+    ),
+    Known(
+        "group-consumer-settings", "deliberate", (DV + "broker-v*",),
+        r"\.configs\[group\.consumer\.heartbeat\.interval\.ms\]",
+        "kafkalite's consumer heartbeat interval is 200 ms (Kafka: 5000) (README: Consumer groups)",
+        kafkalite=_group_consumer_settings_kafkalite,
     ),
 ]
 

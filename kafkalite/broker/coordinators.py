@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from kafkalite.broker.cluster import UnknownTopic
+from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.internal_topics import InternalTopic, TopicsAndLogs
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.groups.port import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS
@@ -33,6 +34,7 @@ class Broker(TopicsAndLogs, Protocol):
     """What the coordinators' ports use of `kafkalite.broker.state.Broker`."""
 
     config: BrokerConfig
+    dynamic: DynamicConfigStore
 
     def new_producer_id(self) -> int: ...
 
@@ -86,7 +88,10 @@ class Coordinators:
 
             config = self._broker.config
             topic = InternalTopic(self._broker, OFFSETS_TOPIC, config.offsets_topic_partitions, OFFSETS_TOPIC_CONFIGS)
-            self._groups = GroupCoordinator.open(topic, **group_settings(config))
+            # Group configs are read at each use, so a change applies from the next heartbeat.
+            self._groups = GroupCoordinator.open(
+                topic, group_configs=self._broker.dynamic.group, **group_settings(config)
+            )
             if self._spawn is not None:
                 self._spawn(self._groups.run)
         return self._groups

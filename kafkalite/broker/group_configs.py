@@ -1,8 +1,10 @@
 """Group configs (GROUP resources, KIP-848): the per-group overrides of the group coordinator's
 broker settings, as Kafka 4.4.0 lists, bounds and describes them.
 
-kafkalite stores, validates and describes them; its classic groups do not read them (the
-consumer, share and streams group protocols they tune are not implemented).
+kafkalite stores, validates and describes them. Consumer groups read
+consumer.session.timeout.ms and consumer.heartbeat.interval.ms at each heartbeat (see
+`kafkalite.groups.core.CoordinatorCore.group_configs`); the others are only stored (classic
+groups use their members' own session timeouts; share and streams groups are not served).
 
 A value must parse as its type and pass the config's own lower bound ("Invalid value V for
 configuration N: Value must be at least X"), then lie within the broker's allowed range for it
@@ -203,20 +205,25 @@ def apply_group_ops(current: dict[str, str], ops: list[tuple[str, int, str | Non
     return result
 
 
-def describe_group_configs(overrides: dict[str, str]) -> list[ConfigEntry]:
+def describe_group_configs(overrides: dict[str, str], static: dict[str, str] | None = None) -> list[ConfigEntry]:
     """Every group config of a group whose own values are *overrides*: the group's value
     (GROUP_CONFIG) if set, then the broker config that supplies the default, as Kafka 4.4
-    lists them. None is read-only or sensitive."""
+    lists them: the broker's own setting (STATIC_BROKER_CONFIG, from *static*, the broker's
+    settings that differ from Kafka's defaults) before Kafka's default. None is read-only or
+    sensitive."""
+    static = static or {}
     entries = []
     for name, definition in sorted(GROUP_CONFIGS.items()):
         synonyms: list[tuple[str, str | None, ConfigSource]] = []
         if name in overrides:
             synonyms.append((name, overrides[name], ConfigSource.GROUP_CONFIG))
+        if definition.synonym in static:
+            synonyms.append((definition.synonym, static[definition.synonym], ConfigSource.STATIC_BROKER_CONFIG))
         synonyms.append((definition.synonym, definition.default, ConfigSource.DEFAULT_CONFIG))
         entries.append(
             ConfigEntry(
                 name=name,
-                value=overrides.get(name, definition.default),
+                value=synonyms[0][1],
                 source=synonyms[0][2],
                 type=definition.type,
                 synonyms=tuple(synonyms),

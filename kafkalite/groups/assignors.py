@@ -10,23 +10,40 @@ group's target assignment (members then reconcile towards it, see
   subscribers, the members' partition counts differ by at most one wherever subscriptions
   allow it, and a member keeps what it already has wherever balance allows it (sticky), so a
   rebalance moves as few partitions as possible.
-* ``range``: topic by topic, the topic's subscribers sorted by member id take contiguous
-  ranges of partitions, the first ``partitions % members`` one more. Members subscribed to
-  the same topics with the same partition counts get the same partition numbers of each
-  topic (co-partitioning, for joins).
+* ``range``: topic by topic, the topic's subscribers take contiguous ranges of partitions,
+  the first ``partitions % members`` one more, in Kafka's member order: static members first,
+  by instance id, then the others by member id (so a static member that rejoins under a new
+  member id gets its old ranges back). Members subscribed to the same topics with the same
+  partition counts get the same partition numbers of each topic (co-partitioning, for joins).
 
 Assignments are ``{topic_id: frozenset(partitions)}`` per member; topics are given by id.
+
+Neither uses racks: Kafka 4.4's ``uniform`` and ``range`` are rack-unaware (members' rack ids
+and the partitions' replica racks are not inputs to them), and so are these. Kafka 4.4 serves
+no other assignor to consumer groups (its ``simple`` assignor is for share groups only).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Callable, Mapping
+from typing import Mapping, Protocol
 
 #: {topic_id: set of partitions}
 Assignment = dict[uuid.UUID, frozenset[int]]
-#: (members' subscribed topic ids, partition count per topic id, current target) -> target
-Assignor = Callable[[Mapping[str, frozenset[uuid.UUID]], Mapping[uuid.UUID, int], Mapping[str, Assignment]], dict[str, Assignment]]
+
+
+class Assignor(Protocol):
+    """(members' subscribed topic ids, partition count per topic id, current target, the
+    static members' instance ids) -> target"""
+
+    def __call__(
+        self,
+        subscriptions: Mapping[str, frozenset[uuid.UUID]],
+        partition_counts: Mapping[uuid.UUID, int],
+        current: Mapping[str, Assignment],
+        instance_ids: Mapping[str, str] | None = None,
+    ) -> dict[str, Assignment]: ...
+
 
 DEFAULT_ASSIGNOR = "uniform"
 
@@ -42,8 +59,10 @@ def uniform(
     subscriptions: Mapping[str, frozenset[uuid.UUID]],
     partition_counts: Mapping[uuid.UUID, int],
     current: Mapping[str, Assignment],
+    instance_ids: Mapping[str, str] | None = None,
 ) -> dict[str, Assignment]:
-    """Balanced and sticky: see the module docstring.
+    """Balanced and sticky: see the module docstring. Instance ids play no part (as in Kafka:
+    a static member's stickiness comes from the current target it takes over).
 
     Strategy: keep each member's current partitions that it still subscribes to (each
     partition once, up to a fair share); hand out the rest, one at a time, to the least loaded subscriber; then
@@ -101,11 +120,18 @@ def range_(
     subscriptions: Mapping[str, frozenset[uuid.UUID]],
     partition_counts: Mapping[uuid.UUID, int],
     current: Mapping[str, Assignment],
+    instance_ids: Mapping[str, str] | None = None,
 ) -> dict[str, Assignment]:
-    """Contiguous ranges per topic, by member id: see the module docstring."""
+    """Contiguous ranges per topic in Kafka's member order: see the module docstring."""
+    static = instance_ids or {}
+
+    def order(member: str) -> tuple[int, str]:
+        # Static members first, by instance id; then the others, by member id.
+        return (0, static[member]) if member in static else (1, member)
+
     result: dict[str, dict[uuid.UUID, frozenset[int]]] = {m: {} for m in subscriptions}
     for topic_id, count in partition_counts.items():
-        subscribers = sorted(m for m, topics in subscriptions.items() if topic_id in topics)
+        subscribers = sorted((m for m, topics in subscriptions.items() if topic_id in topics), key=order)
         if not subscribers:
             continue
         quota, extra = divmod(count, len(subscribers))

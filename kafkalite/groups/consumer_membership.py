@@ -310,7 +310,7 @@ class ConsumerMembership(CoordinatorCore):
         return ConsumerHeartbeatResult(
             member_id=member.member_id,
             member_epoch=member.member_epoch,
-            heartbeat_interval_ms=self.consumer_heartbeat_interval_ms,
+            heartbeat_interval_ms=self._heartbeat_interval_ms(group.group_id),
             assignment=assignment_of(member) if full or changed else None,
         )
 
@@ -401,7 +401,8 @@ class ConsumerMembership(CoordinatorCore):
         }
         counts = {t.topic_id: t.num_partitions for t in metadata.values()}
         name = self.group_assignor(group)
-        group.target = ASSIGNORS[name](subscriptions, counts, group.target)
+        static = {m.member_id: m.instance_id for m in group.members.values() if m.instance_id is not None}
+        group.target = ASSIGNORS[name](subscriptions, counts, group.target, static)
         group.assignor_name = name
         group.assignment_epoch = group.group_epoch
 
@@ -434,11 +435,21 @@ class ConsumerMembership(CoordinatorCore):
     def _rebalance_key(group_id: str, member_id: str) -> tuple[str, str, str]:
         return ("consumer-rebalance", group_id, member_id)
 
+    def _session_timeout_ms(self, group_id: str) -> int:
+        """The group's consumer.session.timeout.ms if set (a GROUP config), else the broker's."""
+        value = self.group_configs(group_id).get("consumer.session.timeout.ms")
+        return self.consumer_session_timeout_ms if value is None else int(value)
+
+    def _heartbeat_interval_ms(self, group_id: str) -> int:
+        """The group's consumer.heartbeat.interval.ms if set (a GROUP config), else the broker's."""
+        value = self.group_configs(group_id).get("consumer.heartbeat.interval.ms")
+        return self.consumer_heartbeat_interval_ms if value is None else int(value)
+
     def _reschedule_session(self, group: ConsumerGroup, member: ConsumerMember) -> None:
         group_id, member_id = group.group_id, member.member_id
         self.timers.schedule(
             self._session_key(group_id, member_id),
-            self.consumer_session_timeout_ms,
+            self._session_timeout_ms(group_id),
             lambda: self._fence(group_id, member_id, None, "its session timed out"),
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from typing import Callable, Mapping
 
 import attrs
 
@@ -44,6 +44,10 @@ def _wall_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _no_group_configs(group_id: str) -> Mapping[str, str]:
+    return {}
+
+
 @attrs.define(eq=False)
 class CoordinatorCore:
     """Settings (plain values, from the broker's configuration), groups and deadlines."""
@@ -66,6 +70,9 @@ class CoordinatorCore:
     consumer_assignors: tuple[str, ...] = ("uniform", "range")
     #: group.consumer.migration.policy: disabled, upgrade, downgrade or bidirectional.
     consumer_migration_policy: str = "bidirectional"
+    #: The configs set on a group (GROUP resources, KIP-848), read at each use as Kafka's
+    #: GroupConfigManager is: ``consumer.*`` ones override the settings above for that group.
+    group_configs: Callable[[str], Mapping[str, str]] = _no_group_configs
     #: Wall clock in ms, for commit and state timestamps (replaceable in tests).
     wall_ms: Callable[[], int] = _wall_ms
     groups: dict[str, Group] = attrs.Factory(dict)

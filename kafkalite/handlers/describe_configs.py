@@ -21,7 +21,13 @@ from kafkalite.broker.settings import BrokerConfig
 from kafkalite.broker.broker_configs import BrokerConfigRefused, broker_id_of, describe_cluster_defaults, describe_node_configs
 from kafkalite.broker.broker_loggers import describe_loggers
 from kafkalite.broker.group_configs import describe_group_configs
-from kafkalite.broker.topic_configs import ConfigEntry, ConfigResourceType, ConfigSource, describe_topic_configs
+from kafkalite.broker.topic_configs import (
+    ConfigEntry,
+    ConfigResourceType,
+    ConfigSource,
+    describe_topic_configs,
+    static_broker_configs,
+)
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.describe_configs import (
@@ -81,6 +87,11 @@ def broker_settings(config: BrokerConfig, node_id: int, listen_host: str, host: 
         "group.min.session.timeout.ms": str(config.group_min_session_timeout_ms),
         "group.max.session.timeout.ms": str(config.group_max_session_timeout_ms),
         "group.max.size": str(config.group_max_size),
+        "group.consumer.heartbeat.interval.ms": str(config.group_consumer_heartbeat_interval_ms),
+        "group.consumer.session.timeout.ms": str(config.group_consumer_session_timeout_ms),
+        "group.consumer.assignors": ",".join(config.group_consumer_assignors),
+        "group.consumer.max.size": str(config.group_consumer_max_size),
+        "group.consumer.migration.policy": config.group_consumer_migration_policy,
         "transaction.state.log.num.partitions": str(config.transaction_state_partitions),
         "transaction.max.timeout.ms": str(config.transaction_max_timeout_ms),
         "transactional.id.expiration.ms": str(config.transactional_id_expiration_ms),
@@ -131,7 +142,10 @@ def _describe(ctx: RequestContext, resource_type: int, name: str) -> list[Config
     if resource_type == ConfigResourceType.GROUP:
         if not name:
             raise BrokerConfigRefused("Group name must not be empty")
-        return describe_group_configs(broker.dynamic.group(name))
+        # A group config not set on the group is the broker's setting behind it.
+        node, config = cluster.nodes[ctx.node_id], broker.config
+        settings = broker_settings(config, node.node_id, config.host, node.host, node.port)
+        return describe_group_configs(broker.dynamic.group(name), static_broker_configs(settings))
     if resource_type == ConfigResourceType.CLIENT_METRICS:
         raise BrokerConfigRefused("kafkalite does not support client metrics subscriptions (KIP-714).")
     raise BrokerConfigRefused(f"Unsupported resource type: {resource_type}")

@@ -127,7 +127,9 @@ async def test_legacy_alter_configs_replaces_a_groups_configs(client: Client) ->
     assert await incremental(client, "g", ("consumer.heartbeat.interval.ms", SET, "6000"), resource_type=GROUP) == OK
     assert await legacy(client, "g", {"consumer.session.timeout.ms": "50000"}, resource_type=GROUP) == OK
     configs = await rows(client, GROUP, "g")
-    assert configs["consumer.heartbeat.interval.ms"].config_source == DEFAULT
+    # Back to the broker's setting: kafkalite's 200 ms (STATIC), not the group's 6000.
+    row = configs["consumer.heartbeat.interval.ms"]
+    assert (row.value, row.config_source) == ("200", STATIC)
     assert configs["consumer.session.timeout.ms"].value == "50000"
 
 

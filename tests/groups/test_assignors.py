@@ -129,3 +129,29 @@ def test_uniform_moves_only_the_surplus_when_many_members_join() -> None:
     result = uniform(subs, {T1: 1000}, {"m0": {T1: frozenset(range(1000))}})
     assert sorted(counts(result).values()) == [100] * 10
     assert result["m0"][T1] <= frozenset(range(1000)) and len(owners(result)) == 1000
+
+
+def test_range_puts_static_members_first_by_instance_id() -> None:
+    # Kafka's member order for range: instance ids of static members, then member ids.
+    subs = {m: frozenset({T1}) for m in ("a", "b", "c")}
+    result = range_(subs, {T1: 5}, {}, {"c": "instance-1", "b": "instance-2"})
+    assert result == {"c": {T1: frozenset({0, 1})}, "b": {T1: frozenset({2, 3})}, "a": {T1: frozenset({4})}}
+    # Without instance ids: member ids alone.
+    assert range_(subs, {T1: 5}, {})["a"] == {T1: frozenset({0, 1})}
+
+
+def test_range_gives_a_static_member_rejoining_under_a_new_id_its_ranges_back() -> None:
+    # As Kafka's RangeAssignorTest.testMixedStaticMembership.
+    subs = {m: frozenset({T1}) for m in ("memberA", "memberB", "memberC")}
+    instances = {"memberA": "instanceA", "memberC": "instanceC"}
+    before = range_(subs, {T1: 5}, {}, instances)
+    # The new member id sorts last: by member id alone it would get the last range.
+    rejoined = {m: t for m, t in subs.items() if m != "memberA"} | {"memberZ": frozenset({T1})}
+    after = range_(rejoined, {T1: 5}, before, {"memberZ": "instanceA", "memberC": "instanceC"})
+    assert after["memberZ"] == before["memberA"] == {T1: frozenset({0, 1})}
+    assert (after["memberB"], after["memberC"]) == (before["memberB"], before["memberC"])
+
+
+def test_uniform_ignores_instance_ids() -> None:
+    subs = {m: frozenset({T1}) for m in ("a", "b")}
+    assert uniform(subs, {T1: 4}, {}, {"b": "instance-0"}) == uniform(subs, {T1: 4}, {})
