@@ -284,16 +284,7 @@ class ConsumerMembership(CoordinatorCore):
             member.subscribed_topic_regex = req.subscribed_topic_regex or None
         member.client_id, member.client_host = req.client_id, req.client_host
         group.members[member.member_id] = member
-        bump = is_new or member.subscription() != before[0]
-        metadata = self._subscription_metadata(group, topics)
-        if metadata != group.subscription_metadata:
-            group.subscription_metadata = metadata
-            bump = True
-        if bump:
-            group.group_epoch += 1
-            log.info("consumer group %s: epoch %d", group.group_id, group.group_epoch)
-        if group.group_epoch > group.assignment_epoch:
-            self._compute_target(group)
+        self._advance_group(group, is_new or member.subscription() != before[0], topics)
         if not (member.state is MemberState.STABLE and member.member_epoch == group.assignment_epoch):
             state_before = (member.member_epoch, member.state, dict(member.assigned))
             reconcile(group, member, req.topic_partitions)
@@ -378,6 +369,19 @@ class ConsumerMembership(CoordinatorCore):
             regex = compile_topic_regex(member.subscribed_topic_regex)
             names.update(t for t in topics if regex.fullmatch(t))
         return names
+
+    def _advance_group(self, group: ConsumerGroup, changed: bool, topics: dict[str, TopicMetadata]) -> None:
+        """Bump the group epoch if a member's subscription *changed* or the subscribed topics'
+        metadata did, and compute a new target assignment when the epoch is ahead of it."""
+        metadata = self._subscription_metadata(group, topics)
+        if metadata != group.subscription_metadata:
+            group.subscription_metadata = metadata
+            changed = True
+        if changed:
+            group.group_epoch += 1
+            log.info("consumer group %s: epoch %d", group.group_id, group.group_epoch)
+        if group.group_epoch > group.assignment_epoch:
+            self._compute_target(group)
 
     def _subscription_metadata(self, group: ConsumerGroup, topics: dict[str, TopicMetadata]) -> dict[str, TopicMetadata]:
         names: set[str] = set()

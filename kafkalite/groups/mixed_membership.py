@@ -299,16 +299,7 @@ class MixedMembership(Membership, ConsumerMembership):
         member.client_id, member.client_host = r.client_id, r.client_host
         member.classic = ClassicMemberMetadata(r.session_timeout_ms, tuple(r.protocols))
         group.members[member.member_id] = member
-        bump = is_new or member.subscription() != before
-        metadata = self._subscription_metadata(group, topics)
-        if metadata != group.subscription_metadata:
-            group.subscription_metadata = metadata
-            bump = True
-        if bump:
-            group.group_epoch += 1
-            log.info("consumer group %s: epoch %d", group.group_id, group.group_epoch)
-        if group.group_epoch > group.assignment_epoch:
-            self._compute_target(group)
+        self._advance_group(group, is_new or member.subscription() != before, topics)
         if not (member.state is MemberState.STABLE and member.member_epoch == group.assignment_epoch):
             owned = list(to_topic_ids(subscription.owned_partitions, topics).items())
             reconcile(group, member, [(topic_id, sorted(ps)) for topic_id, ps in owned])
