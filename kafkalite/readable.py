@@ -29,7 +29,8 @@ def kafka_uuid(value: uuid.UUID) -> str:
 
 
 def summarise_records(data: Any) -> dict[str, Any]:
-    """Batches of a record set, header fields only (records are not decoded)."""
+    """Batches of a record set, header fields only (records are not decoded); an old message
+    set (formats v0/v1) message by message, a compressed wrapper with its inner count."""
     from kafkalite.wire.batch import scan_batches
 
     if isinstance(data, list):  # a handler's list of stored chunks
