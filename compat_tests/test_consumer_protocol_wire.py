@@ -156,8 +156,10 @@ def test_consumer_group_describe(client: WireClient, topic: str, group_id: str) 
 
     def described() -> Any:  # Kafka describes what its log has committed: a moment later
         groups = client.request(ConsumerGroupDescribeRequest(group_ids=[group_id, f"{group_id}-none"]), 1).groups
-        assert groups[0].error_code == 0 and groups[0].group_state == "Stable", groups[0]
-        return groups
+        # Kafka answers in no fixed order (the groups' coordinator shards answer in turn).
+        by_id = {g.group_id: g for g in groups}
+        assert by_id[group_id].error_code == 0 and by_id[group_id].group_state == "Stable", by_id[group_id]
+        return by_id[group_id], by_id[f"{group_id}-none"]
 
     group, missing = eventually(described)
     assert (group.error_code, group.group_state, group.assignor_name) == (0, "Stable", "range")
