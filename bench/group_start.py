@@ -24,39 +24,10 @@ import time
 import uuid
 
 import targets
-from confluent_kafka import Consumer, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer
+from groups import first_message, make_topic
 
 PARTITIONS = 8
-
-
-def make_topic(bootstrap: str) -> str:
-    topic = f"bench-start-{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)]).values():
-        future.result(10)
-    producer = Producer({"bootstrap.servers": bootstrap})
-    for p in range(PARTITIONS):
-        producer.produce(topic, value=b"x", partition=p)
-    producer.flush(10)
-    return topic
-
-
-def lone_consumer(bootstrap: str, topic: str) -> float:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"g-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest"})
-    try:
-        consumer.list_topics(topic, timeout=10)
-        start = time.perf_counter()
-        consumer.subscribe([topic])
-        while True:
-            msg = consumer.poll(0.01)
-            if msg is not None and not msg.error():
-                return time.perf_counter() - start
-            if time.perf_counter() - start > 30:
-                raise SystemExit("no message within 30 s")
-    finally:
-        consumer.close()
 
 
 class Member:
@@ -114,9 +85,9 @@ def main() -> None:
         if args.max_ms is not None:
             extra += ["--group-initial-rebalance-delay-max-ms", str(args.max_ms)]
         with targets.kafkalite(memory=True, extra=extra) as broker:
-            topic = make_topic(broker.bootstrap)
-            lone_consumer(broker.bootstrap, topic)  # warm up the coordinator
-            lone = statistics.median(lone_consumer(broker.bootstrap, topic) for _ in range(args.runs))
+            topic = make_topic(broker.bootstrap, PARTITIONS)
+            first_message(broker.bootstrap, topic, warm=True)  # warm up the coordinator
+            lone = statistics.median(first_message(broker.bootstrap, topic, warm=True) for _ in range(args.runs))
             cells = []
             for n in (2, 4, 8):
                 results = [start_together(broker.bootstrap, topic, n) for _ in range(args.runs)]

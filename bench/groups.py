@@ -44,27 +44,27 @@ from confluent_kafka.admin import AdminClient, NewTopic
 PARTITIONS = 4
 
 
-def make_topic(bootstrap: str) -> str:
-    """A topic of PARTITIONS partitions, created explicitly, with one message in each.
+def make_topic(bootstrap: str, partitions: int = PARTITIONS) -> str:
+    """A topic of *partitions* partitions, created explicitly, with one message in each.
 
     Waited for until Metadata shows every partition's leader: Kafka's broker lists a new
     topic a moment after answering CreateTopics.
     """
     topic = f"bench-groups-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for future in admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)]).values():
+    for future in admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)]).values():
         future.result(10)
     deadline = time.monotonic() + 10
     while True:
         meta = admin.list_topics(topic, timeout=5).topics.get(topic)
-        if meta is not None and meta.error is None and len(meta.partitions) == PARTITIONS \
+        if meta is not None and meta.error is None and len(meta.partitions) == partitions \
                 and all(p.leader >= 0 for p in meta.partitions.values()):
             break
         if time.monotonic() > deadline:
             raise SystemExit(f"topic {topic} not in Metadata 10 s after it was created")
         time.sleep(0.05)
     producer = Producer({"bootstrap.servers": bootstrap})
-    for p in range(PARTITIONS):
+    for p in range(partitions):
         producer.produce(topic, value=b"x", partition=p)
     producer.flush(10)
     return topic

@@ -77,6 +77,17 @@ def eventually(check: Callable[[], T], timeout: float = 15.0, interval: float = 
         time.sleep(interval)
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition",
+               interval: float = 0.02) -> None:
+    """Poll *condition* until it is true; after *timeout* fail naming *what* (for conditions
+    that are plain booleans; `eventually` is for checks that assert)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
 def wait_for_topic(client: Any, topic: str, partitions: int | None = None) -> None:
     """Until Metadata shows *topic* (with *partitions* partitions, each with a leader).
 

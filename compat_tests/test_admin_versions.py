@@ -279,7 +279,9 @@ JAVA = _java_tools()
 
 
 @pytest.mark.skipif(
-    JAVA is None, reason="needs a JDK and the reference Kafka's jars (make test-kafka fetches them)"
+    JAVA is None,
+    reason="needs a JDK (javac) and the reference Kafka's jars: .ci/run installs and fetches both; locally, "
+    "make test-kafka fetches the jars",
 )
 def test_java_admin_client_describes_topics_and_log_dirs(bootstrap: str, topic_name: str, tmp_path: Path) -> None:
     # Kafka 4's admin client: describeTopics over DescribeTopicPartitions, describeCluster v2,

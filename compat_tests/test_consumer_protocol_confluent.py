@@ -25,17 +25,14 @@ from confluent_kafka import Consumer, ConsumerGroupType, Producer, TopicPartitio
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from .conftest import EXTERNAL, start_broker, stop_broker, wait_for_topic
+from .conftest import wait_until as shared_wait_until
 
 TIMEOUT = 60
 PROTOCOL = {"group.protocol": "consumer"}
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    shared_wait_until(condition, timeout, what)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ test_group_migration.py. The group's member is a confluent-kafka consumer.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from typing import Any, Callable
 
@@ -22,16 +21,13 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaConfigurationError
 
 from .conftest import eventually
+from .conftest import wait_until as shared_wait_until
 
 TIMEOUT = 60
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    shared_wait_until(condition, timeout, what)
 
 
 @pytest.fixture

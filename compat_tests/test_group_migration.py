@@ -22,17 +22,14 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer
 
 from .conftest import wait_for_topic
+from .conftest import wait_until as shared_wait_until
 
 TIMEOUT = 90
 PARTITIONS = 4
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+    shared_wait_until(condition, timeout, what, 0.05)
 
 
 def create_topic(bootstrap: str, name: str) -> AdminClient:

@@ -14,24 +14,17 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 from .conftest import wait_for_topic
+from .conftest import wait_until
 
 TIMEOUT = 30
 FAST = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 100}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -23,17 +23,10 @@ from kafka.admin import NewTopic, OffsetSpec
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from .conftest import eventually
+from .conftest import wait_until
 
 TIMEOUT = 30
 FAST = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 100}
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

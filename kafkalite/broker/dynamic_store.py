@@ -42,6 +42,9 @@ class DynamicConfigStore:
     path: Path | None  # None: an in-memory broker, nothing written
     brokers: dict[str, dict[str, str]] = attrs.field(factory=_initial_brokers)
     groups: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    #: node id -> the topic defaults its layers set (`topic_defaults`), kept until a change:
+    #: produce reads them for every partition it appends to.
+    _topic_defaults: dict[int, dict[str, str]] = attrs.field(factory=dict, init=False)
 
     @classmethod
     def open(cls, store: LogStore) -> DynamicConfigStore:
@@ -69,6 +72,14 @@ class DynamicConfigStore:
         """The dynamic configs in force on broker *node_id*."""
         return DynamicLayers(broker=dict(self.brokers.get(str(node_id), {})), cluster=dict(self.brokers.get("", {})))
 
+    def topic_defaults(self, node_id: int) -> dict[str, str]:
+        """Topic config name -> the default the dynamic configs in force on *node_id* give it
+        (only those set); the caller must not change the dict."""
+        defaults = self._topic_defaults.get(node_id)
+        if defaults is None:
+            defaults = self._topic_defaults[node_id] = self.layers(node_id).topic_defaults()
+        return defaults
+
     def broker(self, name: str) -> dict[str, str]:
         """The dynamic configs of BROKER resource *name* ("" or a broker id), a copy."""
         return dict(self.brokers.get(name, {}))
@@ -89,6 +100,7 @@ class DynamicConfigStore:
         """Back to a new cluster's configs (tests reuse a broker). Raises KafkaStorageError."""
         brokers, groups = self.brokers, self.groups
         self.brokers, self.groups = _initial_brokers(), {}
+        self._topic_defaults.clear()
         try:
             self._save()
         except KafkaStorageError:
@@ -97,6 +109,7 @@ class DynamicConfigStore:
 
     def _replace(self, table: dict[str, dict[str, str]], key: str, configs: dict[str, str]) -> None:
         previous = table.get(key)
+        self._topic_defaults.clear()
         if configs:
             table[key] = dict(configs)
         else:

@@ -166,7 +166,7 @@ class Broker:
     def topic_configs(self, topic: Topic) -> dict[str, str]:
         """The topic's overrides over the defaults that dynamic broker configs set (those of
         the first node, the cluster-wide ones behind them): what the broker acts on."""
-        defaults = self.dynamic.layers(self.config.node_id).topic_defaults()
+        defaults = self.dynamic.topic_defaults(self.config.node_id)
         return {**defaults, **topic.configs} if defaults else topic.configs
 
     def set_dynamic_broker_configs(self, name: str, configs: dict[str, str]) -> None:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
@@ -52,7 +51,6 @@ from kafkalite.storage.checkpoints import (
     read_cleaner_offset,
     write_cleaner_offset,
 )
-from kafkalite.storage.files import Files
 from kafkalite.storage.segment import Segment, iter_file_batches
 from kafkalite.storage.swap import cleaned_path
 from kafkalite.storage.txn_index import AbortedTxn

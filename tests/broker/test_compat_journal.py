@@ -101,7 +101,7 @@ def test_the_test_journal_writes_each_test_with_its_outcome(
         def test_setup_fails(broken):
             pass
 
-        @pytest.mark.skip(reason="not here")
+        @pytest.mark.skip(reason="a skipped scenario, for the journal to record as skipped")
         def test_skipped():
             pass
     """)

@@ -371,6 +371,22 @@ def test_a_failed_save_keeps_the_previous_configs() -> None:
     assert store.groups == {}
 
 
+def test_topic_defaults_follow_every_change_and_a_failed_one_changes_nothing() -> None:
+    store = DynamicConfigStore(None, None)
+    assert store.topic_defaults(0) == {"min.insync.replicas": "1"}
+    store.set_broker("", {"log.retention.ms": "5000"})
+    assert store.topic_defaults(0) == {"retention.ms": "5000"}
+    store.set_broker("0", {"log.retention.ms": "7000"})
+    assert store.topic_defaults(0)["retention.ms"] == "7000" and store.topic_defaults(1)["retention.ms"] == "5000"
+    store.reset()
+    assert store.topic_defaults(0) == {"min.insync.replicas": "1"}
+    failing = DynamicConfigStore(_FailingFiles(), Path("/nowhere/dynamic-configs.json"))
+    before = failing.topic_defaults(0)
+    with pytest.raises(KafkaStorageError):
+        failing.set_broker("", {"log.retention.ms": "5000"})
+    assert failing.topic_defaults(0) == before
+
+
 def test_an_unreadable_file_stops_the_broker(tmp_path: Path) -> None:
     Broker.create(BrokerConfig(data_dir=tmp_path)).close()
     (tmp_path / "meta" / "dynamic-configs.json").write_text("{not json")

@@ -11,7 +11,7 @@ import pytest
 import trio
 
 from kafkalite.broker.fetch_sessions import cache_of
-from kafkalite.broker.group_configs import GROUP_CONFIGS, GroupConfigRefused, validate_group_configs
+from kafkalite.broker.group_configs import GROUP_CONFIGS, validate_group_configs
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.broker.state import Broker
 from kafkalite.cli import build_parser, config_from_args
