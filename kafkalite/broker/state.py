@@ -29,6 +29,7 @@ from kafkalite.broker.coordinators import Coordinators
 from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
 from kafkalite.broker.settings import BrokerConfig
+from kafkalite.clock import BrokerClock
 from kafkalite.groups.port import OFFSETS_TOPIC
 from kafkalite.transactions.port import TRANSACTION_STATE_TOPIC
 from kafkalite.storage import AppendInfo, KafkaStorageError, LogConfig, LogStore, PartitionLog
@@ -57,6 +58,8 @@ class Broker:
     store: LogStore
     producers: ProducerStates = attrs.Factory(ProducerStates)
     started_at: float = attrs.field(factory=time.time)
+    # The one clock every broker timer and timestamp reads (tests move it: kafkalite.clock).
+    clock: BrokerClock = attrs.Factory(BrokerClock)
     _producer_id_limit: int = attrs.field(init=False, default=0)
     _waiters: dict[TopicPartition, set[trio.Event]] = attrs.field(init=False, factory=dict)
     # Consumer groups and transactions, each set up when first needed: see `groups`.
