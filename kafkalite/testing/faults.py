@@ -16,12 +16,9 @@ those of `kafkalite.broker.faults` (also the HTTP API's JSON keys); a bad one ra
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from kafkalite.broker.faults import FaultRule, FaultSpecError
-
-if TYPE_CHECKING:
-    from kafkalite.testing.thread import BrokerThread
 
 __all__ = ["BrokerFaults", "FaultRule", "FaultSpecError"]
 
@@ -29,8 +26,8 @@ __all__ = ["BrokerFaults", "FaultRule", "FaultSpecError"]
 class BrokerFaults:
     """The fault rules of a broker running in a `BrokerThread`."""
 
-    def __init__(self, thread: BrokerThread) -> None:
-        self._thread = thread
+    def __init__(self, thread: Any) -> None:
+        self._thread = thread  # the BrokerThread (not imported: it imports this module)
 
     def add(self, **spec: Any) -> FaultRule:
         """Add a rule (see `kafkalite.broker.faults` for the keys); return it, live.
