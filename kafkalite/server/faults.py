@@ -210,6 +210,10 @@ def targets_of(broker: Broker, api_key: int, request: Any) -> Targets:
     if api_key == ApiKey.FIND_COORDINATOR:
         keys = list(request.coordinator_keys or ()) + ([request.key] if request.key else [])
         (txns if request.key_type == 1 else groups).update(keys)
+    elif api_key == ApiKey.METADATA and request.topics is None:
+        for name, topic in broker.cluster.topics.items():  # all topics asked for: all answered
+            if not topic.is_internal:
+                _add(topics, name, None)
     elif api_key == ApiKey.FETCH and request.session_epoch not in (INITIAL_EPOCH, FINAL_EPOCH):
         session = cache_of(broker).get(request.session_id)
         for cached in session.partitions.values() if session is not None else ():
