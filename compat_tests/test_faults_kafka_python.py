@@ -207,3 +207,20 @@ def test_a_closed_connection_makes_the_producer_reconnect(broker, topic_name) ->
     assert not isinstance(result, Exception), result
     assert broker.values(topic_name) == [b"first", b"second"]
     assert rule.fired == 1
+
+
+def test_a_stalled_partition_gives_nothing_until_the_rule_goes(broker, topic_name) -> None:
+    broker.create_topic(topic_name, 1)
+    broker.produce_batch(topic_name, [b"a", b"b"], partition=0)
+    c = consumer(broker, None, fetch_max_wait_ms=100)
+    try:
+        with broker.faults.rule(api="Fetch", topic=topic_name, stall=True) as rule:
+            tp = TopicPartition(topic_name, 0)
+            c.assign([tp])
+            c.seek(tp, 0)
+            assert consume(c, 1, timeout=1.0) == []
+            assert rule.fired >= 2  # the consumer kept fetching, and got nothing
+        got = consume(c, 2)
+    finally:
+        c.close()
+    assert [r.value for r in got] == [b"a", b"b"]

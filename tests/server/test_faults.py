@@ -417,3 +417,17 @@ def test_targets_of_requests_of_many_shapes(broker: Broker) -> None:
         FetchPartition(partition=2, fetch_offset=0, partition_max_bytes=1)
     ])])
     assert targets_of(broker, 1, by_id).topics == {"t": frozenset({2})}
+
+
+async def test_fetch_v16_by_topic_id_gets_the_hinted_leader_endpoint(broker: Broker, client: Client) -> None:
+    broker.faults.add(api="Fetch", error=6, topic="t", partition=1, leader_hint=0)
+    topic_id = broker.cluster.topic("t").topic_id
+    request = FetchRequest(max_wait_ms=0, min_bytes=1, max_bytes=1 << 20, session_epoch=-1, topics=[
+        FetchTopic(topic_id=topic_id, partitions=[
+            FetchPartition(partition=i, fetch_offset=0, partition_max_bytes=1 << 20) for i in (0, 1)
+        ])
+    ])
+    response = await client.request(request, 16)
+    assert [(p.partition_index, p.error_code) for p in response.responses[0].partitions] == [(0, 0), (1, NLOF)]
+    assert response.responses[0].partitions[1].current_leader.leader_id == 0
+    assert [(n.node_id, n.host, n.port) for n in response.node_endpoints] == [(0, "localhost", 9092)]
