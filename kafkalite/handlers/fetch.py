@@ -93,13 +93,13 @@ def _fault(faults: dict[tuple[str, int | None], ErrorCode | None], name: str, in
     return faults.get((name, None), _NO_FAULT) if fault is _NO_FAULT else fault
 
 
-def _stalled(index: int, plog: Any, lso: int) -> PartitionData:
+def _stalled(ctx: RequestContext, name: str, index: int, plog: Any) -> PartitionData:
     """A stalled partition: its offsets as they are, no records."""
     return PartitionData(
         partition_index=index,
         error_code=ErrorCode.NONE,
         high_watermark=plog.high_watermark,
-        last_stable_offset=lso,
+        last_stable_offset=ctx.broker.producers.last_stable_offset(name, index, plog.high_watermark),
         log_start_offset=plog.log_start_offset,
         aborted_transactions=None,
         preferred_read_replica=-1,
@@ -171,7 +171,7 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
                 any_error = True
                 answers.append((key, out_name, out_id, _error(index, fault)))
                 continue
-            answers.append((key, out_name, out_id, _stalled(index, plog, broker.producers.last_stable_offset(topic.name, index, plog.high_watermark))))
+            answers.append((key, out_name, out_id, _stalled(ctx, topic.name, index, plog)))
             continue
         if old_client and topic.configs.get("compression.type") == "zstd":
             # Fetch before v10 cannot read zstd (KIP-110): Kafka refuses the whole partition of
