@@ -33,6 +33,7 @@ import attrs
 import trio
 
 from kafkalite.broker.settings import BrokerConfig
+from kafkalite.testing.clock import ClockControl
 from kafkalite.testing.helpers import BrokerHelpers
 from kafkalite.testing.waits import BrokerWaits
 
@@ -189,6 +190,12 @@ class BrokerThread(BrokerHelpers, BrokerWaits):
     def broker(self) -> Broker:
         """The broker's state. Only touch it from the broker thread: see `call`."""
         return self.info.broker
+
+    @property
+    def clock(self) -> ClockControl:
+        """The broker's clock, from this thread: ``advance(seconds)``, ``freeze()``,
+        ``unfreeze()``, ``frozen``, ``now_ms()`` (`kafkalite.testing.clock`)."""
+        return ClockControl(lambda: self.broker.clock, self.call, self.run)
 
     def __repr__(self) -> str:
         where = self._info.bootstrap_servers if self._info is not None else "not running"
