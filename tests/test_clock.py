@@ -156,3 +156,44 @@ async def test_after_unfreeze_deadlines_fire_on_real_time_again(mock_clock: trio
         await settle()
         assert fired == ["k"]
         nursery.cancel_scope.cancel()
+
+
+# -- from a test's thread (BrokerThread.clock) ----------------------------------------------
+
+
+def test_the_in_process_handle_advances_freezes_and_reads_the_broker_clock() -> None:
+    import time
+
+    import kafkalite
+
+    with kafkalite.run_in_thread() as broker:
+        clock = broker.clock
+        assert abs(clock.now_ms() - time.time() * 1000) < 1000
+        clock.advance(3600)
+        assert clock.offset_s == 3600
+        assert abs(clock.now_ms() - time.time() * 1000 - 3_600_000) < 1000
+        with pytest.raises(ValueError, match="seconds must be"):
+            clock.advance(-1)
+        with clock.frozen_time():
+            assert clock.frozen
+            frozen_at = clock.now_ms()
+            time.sleep(0.005)
+            assert clock.now_ms() == frozen_at
+            clock.advance(1)
+            assert clock.now_ms() == frozen_at + 1000
+        assert not clock.frozen
+        clock.freeze()
+        broker.reset()  # unfreezes, never moves the clock back
+        assert not clock.frozen and clock.now_ms() >= frozen_at + 1000
+        assert "running" in repr(clock)
+
+
+def test_advance_returns_once_the_broker_has_acted_on_it() -> None:
+    import kafkalite
+
+    with kafkalite.run_in_thread() as broker:
+        broker.create_topic("old", 1, configs={"retention.ms": "60000"})
+        broker.produce("old", b"v", timestamp=broker.clock.now_ms())
+        broker.clock.advance(61)
+        assert broker.records("old") == []  # retention ran before advance returned
+        assert broker.end_offsets("old") == {0: 1}
