@@ -94,8 +94,14 @@ class BrokerConfig:
     # Incremental fetch sessions (KIP-227) kept at once: max.incremental.fetch.session.cache.slots,
     # a static setting in Kafka too (not dynamic); 0 turns sessions off.
     max_incremental_fetch_session_cache_slots: int = attrs.field(default=1000, validator=v.ge(0))
+    # The HTTP control API (fault rules, journal, clock, reset, health, metrics): off when
+    # None, 0 picks a free port. It listens on http_host, by default the broker's host.
+    http_port: int | None = attrs.field(default=None, validator=v.optional([v.instance_of(int), v.ge(0), v.le(65535)]))
+    http_host: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
 
     def __attrs_post_init__(self) -> None:
+        if self.http_host is not None and self.http_port is None:
+            raise ValueError("http_host is only used with the HTTP API on: set http_port as well")
         if self.trace_file is not None and not self.trace:
             raise ValueError("trace_file is only written with trace on: set trace=True as well")
         if self.default_replication_factor > self.brokers:

@@ -186,6 +186,15 @@ class BrokerThread(BrokerHelpers, BrokerWaits):
         return self.info.bound[0][1]
 
     @property
+    def http_url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the HTTP control API (start with ``http_port=0``).
+
+        Raises:
+            RuntimeError: the HTTP API is off.
+        """
+        return self.info.http_url
+
+    @property
     def broker(self) -> Broker:
         """The broker's state. Only touch it from the broker thread: see `call`."""
         return self.info.broker
