@@ -27,6 +27,7 @@ from kafkalite.broker.cleaning import run_cleaner
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
 from kafkalite.broker.coordinators import Coordinators
 from kafkalite.broker.dynamic_store import DynamicConfigStore
+from kafkalite.broker.faults import FaultRules
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.clock import BrokerClock
@@ -60,6 +61,8 @@ class Broker:
     started_at: float = attrs.field(factory=time.time)
     # The one clock every broker timer and timestamp reads (tests move it: kafkalite.clock).
     clock: BrokerClock = attrs.Factory(BrokerClock)
+    # Fault rules tests set (kafkalite.broker.faults); dispatch checks `faults.active` only.
+    faults: FaultRules = attrs.Factory(FaultRules)
     _producer_id_limit: int = attrs.field(init=False, default=0)
     _waiters: dict[TopicPartition, set[trio.Event]] = attrs.field(init=False, factory=dict)
     # Consumer groups and transactions, each set up when first needed: see `groups`.
@@ -471,6 +474,7 @@ class Broker:
         UNKNOWN_MEMBER_ID, so their clients rejoin from scratch.
         """
         self.coordinators.reset()
+        self.faults.clear()
         deleted = 0
         for name, topic in list(self.cluster.topics.items()):
             if not topic.is_internal:
