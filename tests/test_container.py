@@ -35,10 +35,11 @@ def test_dockerfile_is_small_non_root_with_a_volume_a_port_and_a_health_check() 
     i = instructions()
     assert re.fullmatch(r"python:3\.\d+-slim", i["FROM"][0])
     assert i["USER"] == ["kafkalite"]
-    assert i["EXPOSE"] == ["9092"]
+    assert i["EXPOSE"] == ["9092 8092"]  # Kafka, and the HTTP control API
     assert i["VOLUME"] == ['["/var/lib/kafkalite/data"]']
     env = " ".join(i["ENV"])
     assert "KAFKALITE_HOST=0.0.0.0" in env and "KAFKALITE_DATA_DIR=/var/lib/kafkalite/data" in env
+    assert "KAFKALITE_HTTP_PORT=8092" in env
     assert "kafkalite health" in i["HEALTHCHECK"][0] and "--bootstrap-server" in i["HEALTHCHECK"][0]
     assert i["ENTRYPOINT"] == ['["kafkalite"]'] and i["CMD"] == ['["serve"]']
     ignored = (ROOT / ".dockerignore").read_text()
@@ -67,6 +68,8 @@ ENVIRONMENT = {
     "KAFKALITE_TRANSACTION_MAX_TIMEOUT_MS": ("60000", "transaction_max_timeout_ms", 60000),
     "KAFKALITE_TRANSACTION_ABORT_TIMED_OUT_INTERVAL_MS": ("1000", "transaction_abort_timed_out_interval_ms", 1000),
     "KAFKALITE_TRACE_FILE": ("/tmp/t.jsonl", "trace_file", Path("/tmp/t.jsonl")),
+    "KAFKALITE_HTTP_PORT": ("8092", "http_port", 8092),
+    "KAFKALITE_HTTP_HOST": ("127.0.0.1", "http_host", "127.0.0.1"),
 }
 
 

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from kafkalite.broker.state import Broker
 
 
+class HttpListenError(OSError):
+    """The HTTP API's address could not be bound (in use, unknown host...)."""
+
+
 def build_app(broker: Broker, ready: Callable[[], bool]) -> App:
     """The ASGI app of *broker*'s HTTP API; *ready()* says whether its Kafka listeners accept."""
     router = Router()

@@ -16,7 +16,7 @@ _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
 
 #: The keys of a fault rule's spec (the same names as ``broker.faults.add``'s keywords) and
-#: the JSON they take. The fault engine checks the values; the HTTP layer refuses unknown keys.
+#: the JSON they take. The fault engine checks them (unknown keys included).
 FAULT_SPEC_PROPERTIES: dict[str, dict[str, Any]] = {
     # what it matches
     "api": {"oneOf": [_STR, _INT], "description": "API name (Produce) or key (0)"},
@@ -51,7 +51,6 @@ FAULT_SPEC_PROPERTIES: dict[str, dict[str, Any]] = {
     "seed": {**_INT, "description": "seed of the probability's random numbers"},
     "after": {**_INT, "description": "let this many matches pass before firing"},
 }
-FAULT_SPEC_KEYS = frozenset(FAULT_SPEC_PROPERTIES)
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {

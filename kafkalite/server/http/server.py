@@ -13,6 +13,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
+from kafkalite.server.http import HttpListenError
 from kafkalite.server.http.app import App
 
 log = logging.getLogger("kafkalite.http")
@@ -23,10 +24,6 @@ _hypercorn_log = logging.getLogger("kafkalite.http.hypercorn")
 _hypercorn_log.setLevel(logging.WARNING)
 
 _WILDCARDS = ("", "*")
-
-
-class HttpListenError(OSError):
-    """The HTTP API's address could not be bound (in use, unknown host...)."""
 
 
 def _bind(host: str, port: int) -> str:
