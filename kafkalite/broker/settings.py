@@ -16,6 +16,9 @@ INITIAL_REBALANCE_DELAY_MAX_MS = 1000
 # heartbeats (the old owner learns to revoke, then the new one learns to take), so 200 ms
 # keeps a test's second member under half a second; Kafka's default is 5000.
 CONSUMER_HEARTBEAT_INTERVAL_MS = 200
+# The request journal (kafkalite.broker.journal): entries kept, and record bytes they may hold.
+JOURNAL_SIZE = 10_000
+JOURNAL_RECORD_BYTES = 64 * 1024 * 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -94,6 +97,10 @@ class BrokerConfig:
     # Incremental fetch sessions (KIP-227) kept at once: max.incremental.fetch.session.cache.slots,
     # a static setting in Kafka too (not dynamic); 0 turns sessions off.
     max_incremental_fetch_session_cache_slots: int = attrs.field(default=1000, validator=v.ge(0))
+    # The request journal: the last journal_size requests and responses, decoded, for tests
+    # and the HTTP API (0 turns it off); their record sets hold at most journal_record_bytes.
+    journal_size: int = attrs.field(default=JOURNAL_SIZE, validator=[v.instance_of(int), v.ge(0)])
+    journal_record_bytes: int = attrs.field(default=JOURNAL_RECORD_BYTES, validator=[v.instance_of(int), v.ge(0)])
 
     def __attrs_post_init__(self) -> None:
         if self.trace_file is not None and not self.trace:
