@@ -16,6 +16,9 @@ INITIAL_REBALANCE_DELAY_MAX_MS = 1000
 # heartbeats (the old owner learns to revoke, then the new one learns to take), so 200 ms
 # keeps a test's second member under half a second; Kafka's default is 5000.
 CONSUMER_HEARTBEAT_INTERVAL_MS = 200
+# The request journal (kafkalite.broker.journal): entries kept, and record bytes they may hold.
+JOURNAL_SIZE = 10_000
+JOURNAL_RECORD_BYTES = 64 * 1024 * 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -98,6 +101,10 @@ class BrokerConfig:
     # None, 0 picks a free port. It listens on http_host, by default the broker's host.
     http_port: int | None = attrs.field(default=None, validator=v.optional([v.instance_of(int), v.ge(0), v.le(65535)]))
     http_host: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    # The request journal: the last journal_size requests and responses, decoded, for tests
+    # and the HTTP API (0 turns it off); their record sets hold at most journal_record_bytes.
+    journal_size: int = attrs.field(default=JOURNAL_SIZE, validator=[v.instance_of(int), v.ge(0)])
+    journal_record_bytes: int = attrs.field(default=JOURNAL_RECORD_BYTES, validator=[v.instance_of(int), v.ge(0)])
 
     def __attrs_post_init__(self) -> None:
         if self.http_host is not None and self.http_port is None:

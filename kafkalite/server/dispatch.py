@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from typing import Any, Callable
 
 from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, RequestContext, advertise
@@ -91,6 +92,9 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     ctx = RequestContext(broker, header, node_id, peer)
     for observe in REQUEST_OBSERVERS:
         observe(ctx, request)
+    journal = broker.journal
+    if journal.enabled:  # the request journal (kafkalite.broker.journal): when, and how long
+        received_ms, began = broker.clock.wall_ms(), time.perf_counter()
     tracing = broker.config.trace
     if tracing:  # learning mode (kafkalite.trace), imported only when on
         from kafkalite.trace.tracer import tracer_for
@@ -107,6 +111,13 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
         if response is None:
             raise UnsupportedRequest(f"{spec.name} failed on a storage error with no way to say so: {exc}") from exc
         log.error("%s v%d from %s answered KAFKA_STORAGE_ERROR: %s", spec.name, api_version, peer, exc)
+    broker.metrics.request(spec.name, response)
+    if journal.enabled:
+        journal.record(
+            api_key=api_key, api=spec.name, api_version=api_version, correlation_id=correlation_id,
+            client_id=header.client_id, peer=peer, node_id=node_id, request=request, response=response,
+            time_ms=received_ms, elapsed_ms=(time.perf_counter() - began) * 1000,
+        )
     if response is None:
         if tracing:
             tracer.response(spec.name, header, request, None, node_id, started)
