@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kafkalite.broker.faults import FaultSpecError
+from kafkalite.broker.faults import FaultSpecError, api_key_of
 from kafkalite.server.http.app import HttpError, Request, Response, Router, number_field, query_params
 
 if TYPE_CHECKING:
@@ -69,10 +69,14 @@ def add_control_routes(router: Router, broker: Broker) -> None:
             raise HttpError(400, f"limit must be 0 or more, not {params['limit']}", "limit")
         if params.get("partition", 0) < 0:
             raise HttpError(400, f"partition must be 0 or more, not {params['partition']}", "partition")
-        try:
-            entries = broker.journal.query(**params)
-        except ValueError as exc:  # an unknown API name
-            raise HttpError(400, str(exc), getattr(exc, "field", None) or "api") from None
+        if "api" in params:
+            try:
+                params["api"] = api_key_of(params["api"])
+            except FaultSpecError as exc:  # an API no one could have sent
+                raise HttpError(400, str(exc), "api") from None
+        if not broker.journal.enabled:
+            raise HttpError(409, "the request journal is off (journal size 0): start the broker with a journal size")
+        entries = broker.journal.query(**params)
         return Response.json([entry.to_dict() for entry in entries])
 
     @router.route("GET", "/v1/clock")
@@ -103,6 +107,7 @@ def add_control_routes(router: Router, broker: Broker) -> None:
     async def reset(request: Request) -> Response:
         request.json_object(required=False)
         deleted = broker.reset()
+        broker.clock.unfreeze()  # time never goes back: the clock runs on from where it stood
         return Response.json({"topics_deleted": deleted, "clock": clock_state(broker.clock)})
 
 

@@ -78,6 +78,7 @@ _SCHEMAS: dict[str, Any] = {
             "time_ms": {**_INT, "description": "broker wall clock when the request arrived"},
             "elapsed_ms": {"type": "number"},
             "api": _STR,
+            "api_key": _INT,
             "api_version": _INT,
             "correlation_id": _INT,
             "client_id": {"type": ["string", "null"]},
@@ -87,6 +88,7 @@ _SCHEMAS: dict[str, Any] = {
             "response": {"type": ["object", "null"]},
             "errors": {"type": "array"},
             "fault": {"type": ["integer", "null"], "description": "id of the fault rule that fired"},
+            "records": {"type": "object", "description": "record bytes held, or kept: false once let go"},
         },
     },
     "Clock": {
@@ -166,7 +168,11 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "get": {
             "summary": "Requests and responses the broker recorded, oldest first",
             "parameters": _JOURNAL_PARAMETERS,
-            "responses": {"200": _json({"type": "array", "items": _ref("JournalEntry")}, "the entries"), "400": _BAD},
+            "responses": {
+                "200": _json({"type": "array", "items": _ref("JournalEntry")}, "the entries"),
+                "400": _BAD,
+                "409": _error("the journal is off (journal size 0)"),
+            },
         },
     },
     "/v1/clock": {

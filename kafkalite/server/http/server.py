@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import socket
 
 import trio
 from hypercorn.config import Config
@@ -23,12 +24,30 @@ log = logging.getLogger("kafkalite.http")
 _hypercorn_log = logging.getLogger("kafkalite.http.hypercorn")
 _hypercorn_log.setLevel(logging.WARNING)
 
-_WILDCARDS = ("", "*")
+_WILDCARDS = ("", "*", "0.0.0.0")
 
 
-def _bind(host: str, port: int) -> str:
-    host = "0.0.0.0" if host in _WILDCARDS else host
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def _listen_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket for *host*:*port* (an IPv4 address first when the name has both).
+
+    Raises:
+        HttpListenError: the host is unknown or the address cannot be bound.
+    """
+    try:
+        infos = socket.getaddrinfo(
+            None if host in _WILDCARDS else host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        family, kind, proto, _name, address = sorted(infos, key=lambda i: i[0] != socket.AF_INET)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise HttpListenError(exc.errno, f"cannot listen on {host}:{port} for the HTTP API: {exc.strerror}") from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise HttpListenError(exc.errno, f"cannot listen on {host}:{port} for the HTTP API: {exc.strerror}") from exc
+    return sock
 
 
 async def serve_http(
@@ -47,19 +66,15 @@ async def serve_http(
     Raises:
         HttpListenError: the address cannot be bound.
     """
+    sock = _listen_socket(host, port)
+    bound_port = sock.getsockname()[1]
     config = Config()
-    config.bind = [_bind(host, port)]
+    # hypercorn takes the bound socket over by its file descriptor: a failure to bind is
+    # ours to report cleanly, and the port chosen for 0 is known before anything is served.
+    config.bind = [f"fd://{sock.detach()}"]
     config.errorlog = _hypercorn_log
     config.accesslog = None
     config.graceful_timeout = grace_s
-    try:
-        sockets = config.create_sockets()
-    except OSError as exc:
-        raise HttpListenError(exc.errno, f"cannot listen on {host}:{port} for the HTTP API: {exc.strerror}") from exc
-    # Hand hypercorn the bound sockets through file descriptors, so that a failure to bind is
-    # ours to report and the port chosen for 0 is known before anything is served.
-    bound_port = sockets.insecure_sockets[0].getsockname()[1]
-    config.bind = [f"fd://{sock.detach()}" for sock in sockets.insecure_sockets]
     async with trio.open_nursery() as nursery:
         await nursery.start(functools.partial(hypercorn_serve, app, config, shutdown_trigger=stop.wait))
         task_status.started(bound_port)
