@@ -3,10 +3,13 @@ environment variables that configure it, its entrypoint command and its health c
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -100,6 +103,7 @@ def test_the_container_command_serves_advertises_and_passes_its_health_check(tmp
         "KAFKALITE_PORT": "0",
         "KAFKALITE_ADVERTISED_HOST": "kafka.example",
         "KAFKALITE_DATA_DIR": str(tmp_path / "data"),
+        "KAFKALITE_HTTP_PORT": "0",
     })
     try:
         health = subprocess.run(
@@ -110,6 +114,16 @@ def test_the_container_command_serves_advertises_and_passes_its_health_check(tmp
         assert "is healthy: ApiVersions answered" in health.stdout
         with Client(f"127.0.0.1:{broker.port}") as client:
             assert client.metadata([]).brokers[0].host == "kafka.example"  # what clients are told
+        # The HTTP API is on, on every interface as the broker; its line follows the broker's.
+        deadline = time.monotonic() + 5
+        while not any(line.startswith("kafkalite HTTP API on ") for line in broker.lines):
+            assert time.monotonic() < deadline, broker.output
+            time.sleep(0.01)
+        url = next(line for line in broker.lines if line.startswith("kafkalite HTTP API on ")).split()[-1]
+        assert url.startswith("http://localhost:")
+        port = int(url.rsplit(":", 1)[1])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as ready:
+            assert json.loads(ready.read()) == {"status": "ready"}
         assert broker.stop(signal.SIGTERM) < 1.0
     finally:
         broker.close()
