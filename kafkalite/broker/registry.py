@@ -10,7 +10,9 @@ from typing import Any, Awaitable, Callable
 
 import attrs
 
+from kafkalite.broker.partition_errors import LAYOUTS, Failed, Names, PartitionError, PartitionLayout, merge, override, split
 from kafkalite.broker.state import Broker
+from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.headers import RequestHeader
 from kafkalite.wire.schema import declared_message
@@ -24,6 +26,11 @@ class RequestContext:
     header: RequestHeader
     node_id: int  # the emulated broker node whose listener received the request
     peer: str = ""
+    #: Fetch only, set by a fault rule (kafkalite.server.faults): (topic, partition or None
+    #: for every partition) -> the error to answer, or None to stall (read nothing).
+    fetch_faults: dict[tuple[str, int | None], ErrorCode | None] | None = None
+    #: The id of the fault rule that acted on this request, if one did (for the journal).
+    fault_rule_id: int | None = None
 
     @property
     def api_version(self) -> int:
@@ -49,16 +56,94 @@ class HandlerSpec:
     def answer_error(self, request: Any, api_version: int, code: ErrorCode, message: str) -> Any | None:
         """The response that answers the whole request with *code*, as Kafka's
         ``getErrorResponse`` does: the API's own builder, else the response with its
-        top-level ``error_code`` set; None when the response has no place for an error."""
+        top-level ``error_code`` set (where this version has one) and every topic or partition
+        the request names failed with *code* (APIs answered per partition, see
+        `kafkalite.broker.partition_errors`); None when the response has no place for an
+        error."""
         if self.error_response is not None:
             return self.error_response(request, api_version, code, message)
-        fields = {spec.name for spec in self.response_cls.__kafka_fields__}
-        if "error_code" not in fields:
+        builder = _WHOLE_ERRORS.get(self.api_key)
+        if builder is not None and (answer := builder(request, api_version, code, message)) is not None:
+            return answer
+        fields = {spec.name: spec for spec in self.response_cls.__kafka_fields__}
+        top = fields.get("error_code")
+        layout = LAYOUTS.get(self.api_key)
+        if (top is None or api_version not in top.versions) and layout is None:
             return None
-        values: dict[str, Any] = {"error_code": code}
-        if "error_message" in fields:
-            values["error_message"] = message
-        return self.response_cls(**values)
+        values: dict[str, Any] = {}
+        if top is not None and api_version in top.versions:
+            values["error_code"] = code
+            if "error_message" in fields:
+                values["error_message"] = message
+        response = self.response_cls(**values)
+        if layout is None:
+            return response
+        return merge(layout, self.response_cls, request, response, _everything, PartitionError(code, message), _no_names)
+
+    def answer_partition_errors(
+        self, request: Any, response: Any | None, failed: Failed, error: PartitionError, names: Names
+    ) -> Any:
+        """*response* (the handler's answer to `split_request`'s request, None when nothing
+        was left to handle, or to the whole request) with the *failed* partitions answered
+        *error*, in request order. Only for APIs in `kafkalite.broker.partition_errors.LAYOUTS`."""
+        layout = LAYOUTS[self.api_key]
+        if layout.mutates and layout.request_partitions is not None and _request_lists_topics(layout, request):
+            return merge(layout, self.response_cls, request, response, failed, error, names)
+        assert response is not None
+        return override(layout, response, failed, error, names)
+
+    def split_request(self, request: Any, failed: Failed, names: Names) -> tuple[bool, Any | None]:
+        """(whether the request was cut, the request to handle): the *failed* partitions cut
+        out of a request that changes state, so that they are not applied (None when nothing
+        is left); a read is handled whole and its answer overridden."""
+        layout = LAYOUTS[self.api_key]
+        if not layout.mutates or not _request_lists_topics(layout, request):
+            return False, request
+        return True, split(layout, request, failed, names)
+
+
+def _request_lists_topics(layout: PartitionLayout, request: Any) -> bool:
+    return getattr(request, layout.request_topics, None) is not None
+
+
+def _everything(_name: str, _partition: int | None) -> bool:
+    return True
+
+
+def _no_names(_topic_id: Any) -> None:
+    return None
+
+
+def _find_coordinator_error(request: Any, api_version: int, code: ErrorCode, message: str) -> Any | None:
+    # v4+ answers one coordinator per key, each with its own error.
+    if api_version < 4:
+        return None
+    from kafkalite.wire.messages.find_coordinator import Coordinator, FindCoordinatorResponse
+
+    return FindCoordinatorResponse(
+        coordinators=[
+            Coordinator(key=key, node_id=-1, host="", port=-1, error_code=code, error_message=message)
+            for key in request.coordinator_keys
+        ]
+    )
+
+
+def _offset_fetch_error(request: Any, api_version: int, code: ErrorCode, message: str) -> Any | None:
+    # v8+ answers per group.
+    if api_version < 8:
+        return None
+    from kafkalite.wire.messages.offset_fetch import OffsetFetchResponse, OffsetFetchResponseGroup
+
+    return OffsetFetchResponse(
+        groups=[OffsetFetchResponseGroup(group_id=g.group_id, error_code=code) for g in request.groups]
+    )
+
+
+#: Whole-request error answers of APIs whose layout the generic rule cannot build.
+_WHOLE_ERRORS: dict[int, ErrorResponse] = {
+    ApiKey.FIND_COORDINATOR: _find_coordinator_error,
+    ApiKey.OFFSET_FETCH: _offset_fetch_error,
+}
 
 
 #: The handlers imported so far, by API key.

@@ -85,6 +85,27 @@ def _error(index: int, code: int, *, unknown: bool = False) -> PartitionData:
     )
 
 
+_NO_FAULT = object()
+
+
+def _fault(faults: dict[tuple[str, int | None], ErrorCode | None], name: str, index: int) -> Any:
+    fault = faults.get((name, index), _NO_FAULT)
+    return faults.get((name, None), _NO_FAULT) if fault is _NO_FAULT else fault
+
+
+def _stalled(index: int, plog: Any, lso: int) -> PartitionData:
+    """A stalled partition: its offsets as they are, no records."""
+    return PartitionData(
+        partition_index=index,
+        error_code=ErrorCode.NONE,
+        high_watermark=plog.high_watermark,
+        last_stable_offset=lso,
+        log_start_offset=plog.log_start_offset,
+        aborted_transactions=None,
+        preferred_read_replica=-1,
+        records=b"",
+    )
+
 
 #: One partition to read: (key, topic name as asked, topic id as asked, the FetchPartition).
 Wanted = tuple[PartitionKey, "str | None", uuid.UUID, Any]
@@ -142,6 +163,15 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
         if plog is None:
             any_error = True
             answers.append((key, out_name, out_id, _error(index, error, unknown=error is missing)))
+            continue
+        if ctx.fetch_faults is not None and (fault := _fault(ctx.fetch_faults, topic.name, index)) is not _NO_FAULT:
+            # A test's fault rule (kafkalite.server.faults): an injected error, or a stall
+            # (nothing to read, so the request waits its max wait like an empty fetch).
+            if fault is not None:
+                any_error = True
+                answers.append((key, out_name, out_id, _error(index, fault)))
+                continue
+            answers.append((key, out_name, out_id, _stalled(index, plog, broker.producers.last_stable_offset(topic.name, index, plog.high_watermark))))
             continue
         if old_client and topic.configs.get("compression.type") == "zstd":
             # Fetch before v10 cannot read zstd (KIP-110): Kafka refuses the whole partition of

@@ -12,6 +12,7 @@ import trio
 
 from kafkalite.broker.state import Broker
 from kafkalite.server.dispatch import UnsupportedRequest, dispatch
+from kafkalite.server.faults import CloseConnection, DropRequest
 from kafkalite.wire.headers import FrameBuffer, FrameTooLarge
 from kafkalite.wire.primitives import DecodeError
 
@@ -29,6 +30,16 @@ def _peer_name(stream: trio.abc.Stream) -> str:
     except OSError:
         return "unknown"
     return f"{host}:{port}"
+
+
+async def _discard_until_closed(stream: trio.abc.Stream) -> None:
+    """Read and drop everything until the peer closes: a dropped request is never answered,
+    so no later answer may go out either (clients match answers to requests in order)."""
+    try:
+        while await stream.receive_some(RECEIVE_SIZE):
+            pass
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
 
 
 async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: int) -> None:
@@ -55,6 +66,11 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
                 if response is not None:
                     metrics.bytes_sent += len(response)
                     await stream.send_all(response)
+    except CloseConnection as exc:
+        log.info("closing connection from %s: %s", peer, exc)
+    except DropRequest as exc:
+        log.info("connection from %s: %s; discarding what it sends until it closes", peer, exc)
+        await _discard_until_closed(stream)
     except FrameTooLarge as exc:
         log.warning("closing connection from %s: %s", peer, exc)
     except UnsupportedRequest as exc:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, RequestContext, advertise
 from kafkalite.broker.state import Broker
 from kafkalite.handlers import SERVED
+from kafkalite.server.faults import intercept
 from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.headers import (
@@ -101,16 +102,13 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
 
         tracer = tracer_for(broker)
         started = tracer.request(spec.name, header, request, peer, node_id)
-    try:
-        response = await spec.fn(ctx, request)
-    except KafkaStorageError as exc:
-        # The broker's storage failed under the request (a metadata write, a log opened for a
-        # new topic): the state in memory was left as on disk, so answer the whole request
-        # KAFKA_STORAGE_ERROR and keep serving.
-        response = spec.answer_error(request, api_version, ErrorCode.KAFKA_STORAGE_ERROR, str(exc))
-        if response is None:
-            raise UnsupportedRequest(f"{spec.name} failed on a storage error with no way to say so: {exc}") from exc
-        log.error("%s v%d from %s answered KAFKA_STORAGE_ERROR: %s", spec.name, api_version, peer, exc)
+    if broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
+        response = await intercept(spec, ctx, request, _handle)
+    else:
+        try:
+            response = await spec.fn(ctx, request)
+        except KafkaStorageError as exc:
+            response = _storage_error(spec, ctx, request, exc)
     broker.metrics.request(spec.name, response)
     if journal.enabled:
         journal.record(
@@ -127,6 +125,25 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     if tracing:
         tracer.response(spec.name, header, request, response, node_id, started)
     return finish_frame(out)
+
+
+async def _handle(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
+    """Run the handler of *spec* on *request* (what the fault interceptor calls)."""
+    try:
+        return await spec.fn(ctx, request)
+    except KafkaStorageError as exc:
+        return _storage_error(spec, ctx, request, exc)
+
+
+def _storage_error(spec: HandlerSpec, ctx: RequestContext, request: Any, exc: KafkaStorageError) -> Any:
+    # The broker's storage failed under the request (a metadata write, a log opened for a
+    # new topic): the state in memory was left as on disk, so answer the whole request
+    # KAFKA_STORAGE_ERROR and keep serving.
+    response = spec.answer_error(request, ctx.api_version, ErrorCode.KAFKA_STORAGE_ERROR, str(exc))
+    if response is None:
+        raise UnsupportedRequest(f"{spec.name} failed on a storage error with no way to say so: {exc}") from exc
+    log.error("%s v%d from %s answered KAFKA_STORAGE_ERROR: %s", spec.name, ctx.api_version, ctx.peer, exc)
+    return response
 
 
 def _api_versions_too_new(correlation_id: int) -> bytearray:

@@ -33,6 +33,7 @@ import attrs
 import trio
 
 from kafkalite.broker.settings import BrokerConfig
+from kafkalite.testing.faults import BrokerFaults
 from kafkalite.testing.helpers import BrokerHelpers
 from kafkalite.testing.waits import BrokerWaits
 
@@ -198,6 +199,11 @@ class BrokerThread(BrokerHelpers, BrokerWaits):
     def broker(self) -> Broker:
         """The broker's state. Only touch it from the broker thread: see `call`."""
         return self.info.broker
+
+    @property
+    def faults(self) -> BrokerFaults:
+        """The broker's fault rules, usable from this thread: see `kafkalite.testing.faults`."""
+        return BrokerFaults(self)
 
     def __repr__(self) -> str:
         where = self._info.bootstrap_servers if self._info is not None else "not running"
