@@ -227,10 +227,19 @@ def describe_entry(entry: dict[str, Any]) -> str:
     if entry.get("elapsed_ms") is not None:
         line += f" ({entry['elapsed_ms']:.1f} ms)"
     if entry.get("errors"):
-        line += " errors=" + ",".join(str(e) for e in entry["errors"])
+        line += " errors=" + ",".join(_error_name(code) for code in entry["errors"])
     if entry.get("fault") is not None:
         line += f" fault=rule {entry['fault']}"
     return line
+
+
+def _error_name(code: Any) -> str:
+    from kafkalite.wire.error_codes import ErrorCode
+
+    try:
+        return f"{ErrorCode(code).name}({code})"
+    except ValueError:
+        return str(code)
 
 
 def _time(ms: Any) -> str:

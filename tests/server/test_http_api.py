@@ -314,3 +314,20 @@ def test_http_host_needs_http_port() -> None:
 @pytest.mark.kafkalite(http_port=0)
 def test_the_fixture_takes_http_port_from_the_marker(kafkalite_broker: BrokerThread) -> None:
     assert call(kafkalite_broker, "GET", "/healthz")[0] == 200
+
+
+def test_serve_with_a_busy_http_port_exits_1_naming_the_http_address() -> None:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "kafkalite", "serve", "--memory", "--host", "127.0.0.1", "--port", "0",
+             "--http-port", str(port)],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        busy.close()
+    assert result.returncode == 1
+    assert f"kafkalite: cannot listen on 127.0.0.1:{port} for the HTTP API: Address already in use" in result.stderr

@@ -95,3 +95,14 @@ def test_a_route_cannot_be_added_twice() -> None:
     with pytest.raises(ValueError, match="GET /x is already routed"):
         router.add("GET", "/x", handler)
     assert router.routes == [("GET", "/x")]
+
+
+async def test_readyz_answers_503_while_the_listeners_do_not_accept() -> None:
+    from kafkalite.server.http import build_app
+
+    accepting = False
+    app = build_app(broker=None, ready=lambda: accepting)  # type: ignore[arg-type]  # /readyz reads no state
+    status, _h, body = await asgi(app, "GET", "/readyz")
+    assert (status, json.loads(body)) == (503, {"status": "not ready"})
+    accepting = True
+    assert (await asgi(app, "GET", "/readyz"))[0] == 200

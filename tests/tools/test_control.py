@@ -56,6 +56,14 @@ def test_fault_remove_and_clear(cli: Run, kafkalite_broker: BrokerThread) -> Non
     assert cli("fault", "clear", "--http-url", url)[:2] == (0, "removed 2 rule(s)\n")
 
 
+def test_a_journal_line_names_the_errors_and_the_fault() -> None:
+    line = control.describe_entry({"seq": 7, "time_ms": 0, "api": "Produce", "api_version": 9, "correlation_id": 3,
+                                   "client_id": "app", "peer": "127.0.0.1:5000", "node_id": 0, "elapsed_ms": 0.25,
+                                   "errors": [6], "fault": 2})
+    assert line == ("1970-01-01T00:00:00.000Z #7 Produce v9 correlation_id=3 client_id=app peer=127.0.0.1:5000 "
+                    "node=0 (0.2 ms) errors=NOT_LEADER_OR_FOLLOWER(6) fault=rule 2")
+
+
 def test_every_spec_key_is_an_option_of_fault_add() -> None:
     assert list(control._SPEC_OPTIONS) == list(SPEC_KEYS)
 
