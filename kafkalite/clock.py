@@ -12,21 +12,24 @@ plus an offset:
 * `freeze` stops both (only `advance` moves them), `unfreeze` lets them run on from there.
 
 Waiting tasks sleep on trio's clock: `trio_deadline` turns a deadline of this clock into
-trio's, and `subscribe` tells a sleeper to re-read its deadline when the clock jumps.
-Time never goes backwards: `advance` refuses a negative step.
+trio's, and `subscribe` tells a sleeper to re-read its deadline when the clock jumps;
+`move_on_at` / `move_on_after` are trio cancel scopes that do both, so a wait ends when
+this clock (not trio's) reaches its deadline. Time never goes backwards: `advance` refuses
+a negative step.
+
+Clients keep their own clocks: moving this one changes what the broker decides (a member's
+session, a transaction's timeout, retention, LogAppendTime), never a client's own timers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import trio
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class BrokerClock:
@@ -34,8 +37,11 @@ class BrokerClock:
 
     def __init__(self) -> None:
         self._offset_s = 0.0  # added to trio's clock and to the system clock
+        self._offset_ms = 0  # the same in whole ms, kept ready: wall_ms is on the produce path
         self._frozen: tuple[float, int] | None = None  # (monotonic, wall_ms) while frozen
-        self._listeners: list[Callable[[], None]] = []
+        # By subscription number: a parked fetch subscribes and leaves in O(1).
+        self._listeners: dict[int, Callable[[], None]] = {}
+        self._subscriptions = itertools.count()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -49,7 +55,7 @@ class BrokerClock:
         """Milliseconds since the epoch, as the broker stamps records and commits."""
         if self._frozen is not None:
             return self._frozen[1]
-        return _wall_ms() + round(self._offset_s * 1000)
+        return time.time_ns() // 1_000_000 + self._offset_ms
 
     @property
     def offset_s(self) -> float:
@@ -70,6 +76,27 @@ class BrokerClock:
             return -math.inf if deadline <= self._frozen[0] else math.inf
         return deadline - self._offset_s
 
+    @contextlib.contextmanager
+    def move_on_at(self, deadline: float) -> Iterator[trio.CancelScope]:
+        """A cancel scope that ends its block when this clock reaches *deadline* (a
+        `monotonic` value), also by a jump: as ``trio.move_on_at`` on this clock. In trio only.
+        """
+        scope = trio.CancelScope(deadline=self.trio_deadline(deadline))
+
+        def moved() -> None:
+            scope.deadline = self.trio_deadline(deadline)
+
+        unsubscribe = self.subscribe(moved)
+        try:
+            with scope:
+                yield scope
+        finally:
+            unsubscribe()
+
+    def move_on_after(self, seconds: float) -> contextlib.AbstractContextManager[trio.CancelScope]:
+        """`move_on_at` *seconds* from now on this clock. In trio only."""
+        return self.move_on_at(self.monotonic() + seconds)
+
     # -- moving ----------------------------------------------------------------------------
 
     def advance(self, seconds: float) -> None:
@@ -83,7 +110,7 @@ class BrokerClock:
         if self._frozen is not None:
             mono, wall = self._frozen
             self._frozen = (mono + seconds, wall + round(seconds * 1000))
-        self._offset_s += seconds
+        self._set_offset(self._offset_s + seconds)
         self._changed()
 
     def freeze(self) -> None:
@@ -99,19 +126,28 @@ class BrokerClock:
         mono, _wall = self._frozen
         self._frozen = None
         # Carry on from the frozen reading: the offset grows by however long it stood still.
-        self._offset_s = mono - trio.current_time()
+        self._set_offset(mono - trio.current_time())
         self._changed()
+
+    def _set_offset(self, offset_s: float) -> None:
+        self._offset_s = offset_s
+        self._offset_ms = round(offset_s * 1000)
 
     def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call *listener* (quick, never raising) whenever the clock jumps, freezes or thaws.
 
         Returns a function that unsubscribes it.
         """
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        key = next(self._subscriptions)
+        self._listeners[key] = listener
+
+        def unsubscribe() -> None:
+            self._listeners.pop(key, None)
+
+        return unsubscribe
 
     def _changed(self) -> None:
-        for listener in list(self._listeners):
+        for listener in list(self._listeners.values()):
             listener()
 
     def __repr__(self) -> str:

@@ -2,10 +2,12 @@
 
 Kafka's coordinators keep a timer per key (a member's session, a group's join phase, its
 pending syncs, the offsets cleanup, a transaction's timeout); scheduling a key again replaces its deadline, cancelling
-forgets it. Here the deadlines are on trio's clock (`trio.current_time`), so tests run them
-under a mock clock without real sleeps, and one task sleeps until the earliest one, woken
-early by an event when a sooner deadline is scheduled. Callbacks are plain functions run
-in that task: they change coordinator state without awaiting, so nothing interleaves.
+forgets it. Here the deadlines are on the broker's clock (`kafkalite.clock.BrokerClock`:
+trio's clock plus what tests advanced it by), so tests run them under a mock clock without
+real sleeps or jump the clock past them, and one task sleeps until the earliest one, woken
+early by an event when a sooner deadline is scheduled and by the clock when it jumps (what
+is due by then fires at once; a frozen clock fires nothing). Callbacks are plain functions
+run in that task: they change coordinator state without awaiting, so nothing interleaves.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from typing import Callable, Hashable
 
 import trio
 
+from kafkalite.clock import BrokerClock
+
 log = logging.getLogger("kafkalite.timers")
 
 
 class Timers:
-    """Deadlines by key; `run` fires them. Not thread-safe (trio tasks only)."""
+    """Deadlines by key on *clock* (default: a clock of its own, i.e. trio's); `run` fires
+    them. Not thread-safe (trio tasks only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: BrokerClock | None = None) -> None:
+        self.clock = clock if clock is not None else BrokerClock()
         self._deadlines: dict[Hashable, tuple[float, int, Callable[[], None]]] = {}
         self._heap: list[tuple[float, int, Hashable]] = []
         self._seq = itertools.count()
@@ -33,7 +39,7 @@ class Timers:
 
     def schedule(self, key: Hashable, delay_ms: float, callback: Callable[[], None]) -> None:
         """Run *callback* *delay_ms* from now, replacing any deadline of *key*."""
-        deadline = trio.current_time() + max(delay_ms, 0) / 1000
+        deadline = self.clock.monotonic() + max(delay_ms, 0) / 1000
         seq = next(self._seq)
         self._deadlines[key] = (deadline, seq, callback)
         heapq.heappush(self._heap, (deadline, seq, key))
@@ -46,7 +52,7 @@ class Timers:
         self._deadlines.pop(key, None)
 
     def deadline(self, key: Hashable) -> float | None:
-        """The trio time *key* fires at, or None."""
+        """The time (on the clock's `monotonic`) *key* fires at, or None."""
         entry = self._deadlines.get(key)
         return None if entry is None else entry[0]
 
@@ -58,7 +64,7 @@ class Timers:
         heapq.heapify(self._heap)
 
     def _fire_due(self) -> None:
-        now = trio.current_time()
+        now = self.clock.monotonic()
         while self._heap and self._heap[0][0] <= now:
             _deadline, seq, key = heapq.heappop(self._heap)
             entry = self._deadlines.get(key)
@@ -79,5 +85,6 @@ class Timers:
             self._fire_due()
             self._wakeup = trio.Event()
             self._sleeping_until = self._heap[0][0] if self._heap else math.inf
-            with trio.move_on_at(self._sleeping_until):
+            # The scope follows the clock: a jump past the deadline ends the wait at once.
+            with self.clock.move_on_at(self._sleeping_until):
                 await self._wakeup.wait()

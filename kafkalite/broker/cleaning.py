@@ -1,7 +1,9 @@
 """The broker's log cleaner: which logs to compact, when, and with what producer state.
 
 Kafka's LogCleaner thread, on trio: every ``log_cleaner_backoff_ms`` (Kafka's
-log.cleaner.backoff.ms, 15 s; kafkalite's default 2 s) it compacts, filthiest first, every
+log.cleaner.backoff.ms, 15 s; kafkalite's default 2 s) of the broker's clock (a test's
+advance past it starts the next pass at once; compaction lag and the delete horizon of
+tombstones are measured on it too) it compacts, filthiest first, every
 log of a ``cleanup.policy=compact`` topic (internal ones included: ``__consumer_offsets``
 and ``__transaction_state``) that `kafkalite.storage.cleaner.needs_cleaning` picks. The
 heavy part (the offset map and the ``.cleaned`` files) runs in a worker thread, reading only
@@ -30,7 +32,7 @@ from kafkalite.storage.cleaner import (
 )
 
 #: The `kafkalite.broker.state.Broker` (which starts the cleaner, so is not imported here):
-#: its ``store``, ``producers`` and ``config`` are used.
+#: its ``store``, ``producers``, ``config`` and ``clock`` are used.
 Broker = Any
 
 __all__ = ["compact_topic", "run_cleaner"]
@@ -43,15 +45,12 @@ _last_yield = [0.0]
 
 def _yield_gil() -> None:
     """Every millisecond of work, let the broker's loop run for a moment (the worker would
-    otherwise hold the GIL for 5 ms at a time, the interpreter's switch interval)."""
+    otherwise hold the GIL for 5 ms at a time, the interpreter's switch interval). Real
+    time: this paces CPU, not a broker rule."""
     now = time.perf_counter()
     if now - _last_yield[0] > 0.001:
         time.sleep(0.0002)
         _last_yield[0] = time.perf_counter()
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _producers(broker: Broker, topic: str, partition: int) -> dict[int, ProducerLast]:
@@ -84,7 +83,7 @@ def compact_topic(broker: Broker, topic: str, *, now_ms: int | None = None) -> l
     Raises:
         KafkaStorageError: a file could not be read or written.
     """
-    now = _now_ms() if now_ms is None else now_ms
+    now = broker.clock.wall_ms() if now_ms is None else now_ms
     results = []
     for name, partition, log in _compacted_logs(broker):
         if name != topic:
@@ -104,7 +103,7 @@ def compact_topic(broker: Broker, topic: str, *, now_ms: int | None = None) -> l
 
 
 async def _clean_one(broker: Broker, topic: str, partition: int, log: PartitionLog, section: ToClean) -> None:
-    now = _now_ms()
+    now = broker.clock.wall_ms()
     producers = _producers(broker, topic, partition)
     # Abandoned on shutdown: a .cleaned file left half-written is removed at the next start.
     plan = await trio.to_thread.run_sync(
@@ -128,8 +127,9 @@ async def run_cleaner(broker: Broker) -> None:
     interval = broker.config.log_cleaner_backoff_ms / 1000
     uncleanable: set[tuple[str, int]] = set()
     while True:
-        await trio.sleep(interval)
-        now = _now_ms()
+        with broker.clock.move_on_after(interval):
+            await trio.sleep_forever()
+        now = broker.clock.wall_ms()
         candidates = []
         for topic, partition, log in _compacted_logs(broker):
             if (topic, partition) in uncleanable:

@@ -3,8 +3,9 @@
 A coordinator knows nothing of the broker: it gets its internal topic through a port
 (`kafkalite.broker.internal_topics.InternalTopic`), plain settings from the broker's
 configuration, and for transactions the markers port below. `Coordinators` creates each one
-on first use (a broker that never sees a group or a transaction never loads either), starts
-its deadline task in the server's nursery, and forwards topic deletions and resets.
+on first use (a broker that never sees a group or a transaction never loads either) on the
+broker's clock (its deadlines and timestamps), starts its deadline task in the server's
+nursery, and forwards topic deletions and resets.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kafkalite.broker.cluster import UnknownTopic
 from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.internal_topics import InternalTopic, TopicsAndLogs
 from kafkalite.broker.settings import BrokerConfig
+from kafkalite.clock import BrokerClock
 from kafkalite.groups.port import OFFSETS_TOPIC, OFFSETS_TOPIC_CONFIGS
 from kafkalite.storage import KafkaStorageError
 from kafkalite.transactions.port import TRANSACTION_STATE_TOPIC, transaction_state_topic_configs
@@ -35,6 +37,7 @@ class Broker(TopicsAndLogs, Protocol):
 
     config: BrokerConfig
     dynamic: DynamicConfigStore
+    clock: BrokerClock
 
     def new_producer_id(self) -> int: ...
 
@@ -90,7 +93,7 @@ class Coordinators:
             topic = InternalTopic(self._broker, OFFSETS_TOPIC, config.offsets_topic_partitions, OFFSETS_TOPIC_CONFIGS)
             # Group configs are read at each use, so a change applies from the next heartbeat.
             self._groups = GroupCoordinator.open(
-                topic, group_configs=self._broker.dynamic.group, **group_settings(config)
+                topic, group_configs=self._broker.dynamic.group, clock=self._broker.clock, **group_settings(config)
             )
             if self._spawn is not None:
                 self._spawn(self._groups.run)
@@ -108,7 +111,7 @@ class Coordinators:
             configs = transaction_state_topic_configs(min_insync_replicas=min(2, replicas))
             topic = InternalTopic(broker, TRANSACTION_STATE_TOPIC, config.transaction_state_partitions, configs)
             self._transactions = TransactionCoordinator.open(
-                topic, Markers(broker), broker, **transaction_settings(config)
+                topic, Markers(broker), broker, clock=broker.clock, **transaction_settings(config)
             )
             if self._spawn is not None:
                 self._spawn(self._transactions.run)

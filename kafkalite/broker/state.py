@@ -78,6 +78,8 @@ class Broker:
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
         self.dynamic = DynamicConfigStore.open(self.store)
+        # Retention, segment roll and flush by time follow the broker's clock.
+        self.store.use_clock(self.clock.wall_ms)
         self.journal = Journal(self.config.journal_size, self.config.journal_record_bytes, self._topic_name)
         self.metrics = Metrics(self)
 
@@ -322,7 +324,8 @@ class Broker:
             return ErrorCode.TRANSACTION_COORDINATOR_FENCED
         control_type = ControlRecordType.COMMIT if commit else ControlRecordType.ABORT
         marker = build_control_batch(
-            control_type, producer_id=producer_id, producer_epoch=producer_epoch, coordinator_epoch=coordinator_epoch
+            control_type, producer_id=producer_id, producer_epoch=producer_epoch, coordinator_epoch=coordinator_epoch,
+            timestamp=self.clock.wall_ms(),
         )
         # No await from here on: the marker, the producer state and the index change together.
         info = self.append(topic, partition, marker)
@@ -482,8 +485,10 @@ class Broker:
         settings read on use may differ). Returns the number of topics deleted.
 
         Parked JoinGroup / SyncGroup requests of members still around are answered
-        UNKNOWN_MEMBER_ID, so their clients rejoin from scratch.
+        UNKNOWN_MEMBER_ID, so their clients rejoin from scratch. A frozen clock runs again
+        from where it stands (time never goes back).
         """
+        self.clock.unfreeze()
         self.coordinators.reset()
         self.faults.clear()
         self.journal.clear()

@@ -12,11 +12,11 @@ and its storage write are atomic with respect to other requests.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Callable, Mapping
 
 import attrs
 
+from kafkalite.clock import BrokerClock
 from kafkalite.groups.consumer_group import ConsumerGroup
 from kafkalite.groups.consumer_records import group_tombstones
 from kafkalite.groups.group import Group, Member
@@ -38,10 +38,6 @@ log = logging.getLogger("kafkalite.groups")
 #: Kafka's group.classic.new.member.join.timeout: a member parked in its first JoinGroup is
 #: dropped if the join phase has not completed by then.
 NEW_MEMBER_JOIN_TIMEOUT_MS = 300_000
-
-
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _no_group_configs(group_id: str) -> Mapping[str, str]:
@@ -73,11 +69,17 @@ class CoordinatorCore:
     #: The configs set on a group (GROUP resources, KIP-848), read at each use as Kafka's
     #: GroupConfigManager is: ``consumer.*`` ones override the settings above for that group.
     group_configs: Callable[[str], Mapping[str, str]] = _no_group_configs
-    #: Wall clock in ms, for commit and state timestamps (replaceable in tests).
-    wall_ms: Callable[[], int] = _wall_ms
+    #: The broker's clock: deadlines (`timers`) and wall-clock times (`wall_ms`) read it.
+    clock: BrokerClock = attrs.field(factory=BrokerClock, kw_only=True)
+    #: Wall clock in ms, for commit and state timestamps: the clock's, unless a test gives its own.
+    wall_ms: Callable[[], int] = attrs.field(
+        default=attrs.Factory(lambda self: self.clock.wall_ms, takes_self=True), kw_only=True
+    )
     groups: dict[str, Group] = attrs.Factory(dict)
     consumer_groups: dict[str, ConsumerGroup] = attrs.Factory(dict)
-    timers: Timers = attrs.Factory(Timers)
+    timers: Timers = attrs.field(
+        default=attrs.Factory(lambda self: Timers(self.clock), takes_self=True), kw_only=True
+    )
     _num_partitions: int | None = attrs.field(default=None, kw_only=True)
 
     # -- coordinator lookup --------------------------------------------------------------

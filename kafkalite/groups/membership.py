@@ -5,7 +5,7 @@ drive, as Kafka's classic group coordinator (``GroupMetadataManager``) does them
   SyncGroup until the leader's assignment is stored. Each waits on a `Waiter` (a trio event
   plus a result) kept on the member; whoever completes the phase completes the waiters. No
   polling: a handler awaits exactly one event.
-* **Deadlines** (`kafkalite.timers`) on trio's clock: a member's session (or, for a
+* **Deadlines** (`kafkalite.timers`) on the broker's clock: a member's session (or, for a
   member that joined but is not yet in a generation, the 5-minute new-member timeout), the
   join phase (``group.initial.rebalance.delay.ms`` for a new group, else the largest
   rebalance timeout) and the pending syncs.

@@ -36,7 +36,6 @@ from collections import OrderedDict
 from typing import Any, Iterable
 
 import attrs
-import trio
 
 from kafkalite.broker.cluster import Topic
 from kafkalite.broker.fetch_sessions import (
@@ -297,10 +296,6 @@ def _group(answers: Iterable[Answer]) -> list[FetchableTopicResponse]:
     return responses
 
 
-def _now_ms() -> int:
-    return int(trio.current_time() * 1000)
-
-
 def _session_error(code: ErrorCode) -> FetchResponse:
     # As Kafka's SessionErrorContext: the error, no session id, no partitions.
     return FetchResponse(throttle_time_ms=0, error_code=code, session_id=INVALID_SESSION_ID, responses=[])
@@ -333,24 +328,26 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
                 cache.remove(session.id)
                 session = None
             else:
-                cache.touch(session, _now_ms())
+                cache.touch(session, int(ctx.broker.clock.monotonic() * 1000))
                 session.epoch = next_epoch(session.epoch)
     wanted = _of_session(session) if session is not None else _requested(req, by_id)
     answers, total, any_error = _fetch_once(ctx, req, wanted, by_id)
     if total < max(req.min_bytes, 1) and not any_error and req.max_wait_ms > 0 and wanted:
         # Long polling: wait for an append to any partition fetched (all of the session's,
-        # for an incremental request), or the deadline.
+        # for an incremental request), or the deadline on the broker's clock (a jump past it
+        # ends the wait at once).
         partitions = list({(name, data.partition_index) for _k, name, _i, data in answers})
-        deadline = trio.current_time() + req.max_wait_ms / 1000
+        clock = ctx.broker.clock
+        deadline = clock.monotonic() + req.max_wait_ms / 1000
         while True:
             event = ctx.broker.register_waiter(partitions)
             try:
-                with trio.move_on_at(deadline):
+                with clock.move_on_at(deadline):
                     await event.wait()
             finally:
                 ctx.broker.unregister_waiter(event, partitions)
             answers, total, any_error = _fetch_once(ctx, req, wanted, by_id)
-            if total >= max(req.min_bytes, 1) or any_error or trio.current_time() >= deadline:
+            if total >= max(req.min_bytes, 1) or any_error or clock.monotonic() >= deadline:
                 break
     if session is not None:
         if session.epoch != next_epoch(req.session_epoch):
@@ -382,7 +379,7 @@ async def fetch(ctx: RequestContext, req: FetchRequest) -> FetchResponse:
                 log_start_offset=data.log_start_offset,
                 last_stable_offset=data.last_stable_offset,
             )
-        session_id = cache_of(ctx.broker).maybe_create(_now_ms(), False, cached_partitions, by_id)
+        session_id = cache_of(ctx.broker).maybe_create(int(ctx.broker.clock.monotonic() * 1000), False, cached_partitions, by_id)
     if version < 4:
         answers = _down_converted(answers, wanted, version)
     return FetchResponse(throttle_time_ms=0, error_code=ErrorCode.NONE, session_id=session_id, responses=_group(answers))

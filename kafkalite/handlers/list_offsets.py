@@ -23,7 +23,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from itertools import dropwhile
 
@@ -130,7 +129,7 @@ def old_style_offsets(
 
 def _list_offsets_v0(ctx: RequestContext, req: ListOffsetsRequest) -> ListOffsetsResponse:
     broker = ctx.broker
-    now = time.time_ns() // 1_000_000
+    now = broker.clock.wall_ms()
     topics = []
     for wanted in req.topics:
         topic = broker.cluster.topic(wanted.name)

@@ -30,8 +30,6 @@ the base offset in place.
 
 from __future__ import annotations
 
-import time
-
 from kafkalite.broker.upconvert import is_legacy, upconvert
 from kafkalite.broker.validator import Refused as _Refused
 from kafkalite.broker.validator import TopicPolicy, check_batch, validate_records
@@ -68,10 +66,6 @@ _VERIFICATION_ERRORS = {
     ErrorCode.NOT_COORDINATOR: ErrorCode.NOT_ENOUGH_REPLICAS,
     ErrorCode.PRODUCER_FENCED: ErrorCode.INVALID_PRODUCER_EPOCH,
 }
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @handles(ApiKey.PRODUCE, min_version=0, max_version=13)
@@ -171,7 +165,7 @@ def _append(ctx: RequestContext, topic, index: int, records, transactional_id: s
     header = check_batch(records, policy, tp)
     if header.is_transactional:
         _verify_transaction(ctx, transactional_id, header, name, index)
-    now = _now_ms()
+    now = broker.clock.wall_ms()  # LogAppendTime and the timestamp checks: the broker's clock
     log_append_time = policy.log_append_time
     validated = validate_records(records, header, policy, tp, now)
     records, header = validated.records, validated.header
@@ -229,7 +223,7 @@ def _append_legacy(ctx: RequestContext, topic, index: int, records, policy: Topi
     batch as Kafka 3 did, then appended like any batch (no producer id: never idempotent)."""
     broker = ctx.broker
     name = topic.name
-    now = _now_ms()
+    now = broker.clock.wall_ms()  # LogAppendTime and the timestamp checks: the broker's clock
     validated = upconvert(records, policy, f"{name}-{index}", now)
     if validated is None:
         # No whole message: Kafka appends nothing and answers without error.

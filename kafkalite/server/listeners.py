@@ -127,6 +127,7 @@ class Connections:
             log.info("shutting down: no new connections; finishing %d connection(s)", self._open)
             for scope in list(self._idle):
                 scope.cancel()
+            # Real time, not the broker clock: a shutdown grace is for the process, not a rule.
             with trio.move_on_after(self.grace_s):
                 while self._open:
                     self._changed = trio.Event()
@@ -144,7 +145,7 @@ class Connections:
             except OSError as exc:
                 if exc.errno in _ACCEPT_CAPACITY_ERRNOS:
                     log.error("accept failed (%s); retrying in 100 ms", exc)
-                    await trio.sleep(0.1)
+                    await trio.sleep(0.1)  # real time: waits for the OS, not a broker rule
                     continue
                 raise
             connections.start_soon(self._serve_one, stream, handler)

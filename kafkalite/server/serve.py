@@ -218,14 +218,24 @@ async def _serve_http(
 
 
 async def _housekeeping(broker: Broker) -> None:
-    """Apply retention and time-based flushes periodically (log.retention.check.interval.ms)."""
+    """Apply retention and time-based flushes every log.retention.check.interval.ms of the
+    broker's clock, and at once whenever that clock jumps: after a test's advance, what
+    retention would have deleted by then is gone (the logs read the same clock)."""
     interval = broker.config.retention_check_interval_ms / 1000
-    while True:
-        await trio.sleep(interval)
-        deleted = broker.store.apply_retention()
-        if deleted:
-            log.info("retention deleted %d segment(s)", deleted)
-        broker.store.maybe_flush()
+    clock = broker.clock
+    jumped = [trio.Event()]
+    unsubscribe = clock.subscribe(lambda: jumped[0].set())
+    try:
+        while True:
+            with clock.move_on_after(interval):
+                await jumped[0].wait()
+            jumped[0] = trio.Event()
+            deleted = broker.store.apply_retention()
+            if deleted:
+                log.info("retention deleted %d segment(s)", deleted)
+            broker.store.maybe_flush()
+    finally:
+        unsubscribe()
 
 
 async def _serve_stream(broker: Broker, node_id: int, stream: trio.abc.Stream) -> None:

@@ -20,7 +20,7 @@ import errno
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -202,14 +202,16 @@ OS_FILES = OsFiles()
 # -- in memory -------------------------------------------------------------------------------
 
 
-def _now_ms() -> int:
+def system_wall_ms() -> int:
+    """The system clock in ms since the epoch: storage's default clock. The broker gives its
+    logs its own (`kafkalite.clock`: tests move it), as a callable like this one."""
     return time.time_ns() // 1_000_000
 
 
 @attrs.define(eq=False)
 class _MemoryData:
     data: bytearray = attrs.field(factory=bytearray)
-    mtime_ms: int = attrs.field(factory=_now_ms)
+    mtime_ms: int = attrs.field(factory=system_wall_ms)
 
 
 @attrs.define(eq=False)
@@ -238,7 +240,7 @@ class MemoryFile:
         self._check()
         for buffer in buffers:
             self.entry.data += buffer
-        self.entry.mtime_ms = _now_ms()
+        self.entry.mtime_ms = self.owner.clock()
 
     def truncate(self, size: int) -> None:
         self._check()
@@ -253,17 +255,19 @@ class MemoryFile:
 
 @attrs.define(eq=False)
 class MemoryFiles:
-    """`Files` kept in a dict: nothing touches the disk. Folders are implicit."""
+    """`Files` kept in a dict: nothing touches the disk. Folders are implicit. A file's
+    modification time is read from *clock* (ms; the broker's, which tests move)."""
 
     _files: dict[Path, _MemoryData] = attrs.field(factory=dict)
     _dirs: set[Path] = attrs.field(factory=set)
+    clock: Callable[[], int] = attrs.field(default=system_wall_ms, kw_only=True)
 
     def open(self, path: Path) -> MemoryFile:
         entry = self._files.get(path)
         if entry is None:
             if path.parent not in self._dirs:
                 raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
-            entry = self._files[path] = _MemoryData()
+            entry = self._files[path] = _MemoryData(mtime_ms=self.clock())
         return MemoryFile(self, path, entry)
 
     def read_bytes(self, path: Path) -> bytes | None:
@@ -273,7 +277,7 @@ class MemoryFiles:
     def write_atomic(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         if path.parent not in self._dirs:
             raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
-        self._files[path] = _MemoryData(bytearray(data))
+        self._files[path] = _MemoryData(bytearray(data), self.clock())
 
     def rename(self, src: Path, dst: Path) -> None:
         try:
@@ -320,6 +324,7 @@ class MemoryFiles:
         return MemoryFiles(
             {p: _MemoryData(bytearray(e.data), e.mtime_ms) for p, e in self._files.items()},
             set(self._dirs),
+            clock=self.clock,
         )
 
     def data(self, path: Path) -> bytearray:

@@ -35,7 +35,6 @@ opening a log always rebuilds the active segment's indexes from its batches.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,7 @@ from kafkalite.storage.checkpoints import (
 )
 from kafkalite.storage.config import LogConfig
 from kafkalite.storage.errors import CorruptSegmentError, KafkaStorageError, OffsetOutOfRange
-from kafkalite.storage.files import OS_FILES, Files, MemoryFiles
+from kafkalite.storage.files import OS_FILES, Files, MemoryFiles, system_wall_ms
 from kafkalite.storage.recovery import recover_log
 from kafkalite.storage.retention import (
     deletable_below_log_start,
@@ -68,10 +67,6 @@ __all__ = ["MemoryLog", "PartitionLog"]
 logger = logging.getLogger("kafkalite.storage")
 
 
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @attrs.define(eq=False)
 class PartitionLog(AbortedTransactions, CleanedSegments):
     """The commit log of one partition. Open with `PartitionLog.open`; close with `close`.
@@ -83,6 +78,9 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
     directory: Path
     config: LogConfig
     files: Any = OS_FILES
+    #: The wall clock in ms every time-based rule reads (segment.ms, retention.ms, flush.ms,
+    #: a new segment's creation time) when no *now_ms* is given: the broker's clock.
+    clock: Callable[[], int] = attrs.field(default=system_wall_ms, kw_only=True)
     #: Set by recovery, which every way of opening a log starts with.
     _segments: LogSegments = attrs.field(init=False)
     _log_start_offset: int = attrs.field(init=False, default=0)
@@ -108,25 +106,26 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
     @classmethod
     def open(
         cls, directory: Path, config: LogConfig, now_ms: int | None = None, *,
-        files: Files | None = None,
+        files: Files | None = None, clock: Callable[[], int] | None = None,
     ) -> PartitionLog:
         """Open the log in *directory*, creating the folder if missing. Opening is recovery.
 
         Every batch of the active segment is checked (length, magic, CRC, offsets); a torn or
         corrupt tail is truncated and logged (logger ``kafkalite.storage``); missing or
-        damaged indexes are rebuilt. *now_ms* (default: the wall clock) is the creation time
-        of a new segment. *files* replaces the file layer (tests, memory mode).
+        damaged indexes are rebuilt. *now_ms* (default: *clock*) is the creation time of a
+        new segment. *files* replaces the file layer (tests, memory mode); *clock* (ms since
+        the epoch, default the system's) is the log's `clock`.
 
         Raises:
             CorruptSegmentError: a closed segment holds a bad batch (logged as an error).
             KafkaStorageError: the folder or its files cannot be read or written.
         """
-        log = cls(directory=Path(directory), config=config, files=files or OS_FILES)
+        log = cls(directory=Path(directory), config=config, files=files or OS_FILES, clock=clock or system_wall_ms)
         log._recover(now_ms)
         return log
 
     def _recover(self, now_ms: int | None) -> None:
-        now = _wall_ms() if now_ms is None else now_ms
+        now = self.clock() if now_ms is None else now_ms
         self._last_flush_ms = now
         try:
             recovered = recover_log(self.files, self.directory, self.config, now)
@@ -213,7 +212,7 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
         pass segment.bytes, is older than segment.ms (measured, as Kafka, from its first
         batch's max timestamp to this append's, or by the clock without timestamps), or has
         a full index. *log_append_time_ms* stamps each batch as LogAppendTime (CRC
-        recomputed). *now_ms* defaults to the wall clock.
+        recomputed). *now_ms* defaults to the log's `clock`.
 
         Raises:
             KafkaStorageError: the write failed; nothing of the append is in the log.
@@ -227,7 +226,7 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
             log_append_time_ms=log_append_time_ms,
         )
         info = prepared.info
-        now = _wall_ms() if now_ms is None else now_ms
+        now = self.clock() if now_ms is None else now_ms
 
         segment = self._segments.active
         if should_roll(segment, self.config, prepared.size, info.max_timestamp, info.last_offset, now):
@@ -295,7 +294,7 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
         """
         self._check_open()
         try:
-            self._segments.roll(_wall_ms() if now_ms is None else now_ms, self.config)
+            self._segments.roll(self.clock() if now_ms is None else now_ms, self.config)
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: roll failed: {exc}") from exc
 
@@ -313,7 +312,7 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
         self._check_open()
         try:
             self._segments.active.flush_indexes(durable=True)
-            self._fsync_segments(_wall_ms() if now_ms is None else now_ms)
+            self._fsync_segments(self.clock() if now_ms is None else now_ms)
             self.files.fsync_dir(self.directory)
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: flush failed: {exc}") from exc
@@ -323,7 +322,7 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
 
         Returns whether it flushed.
         """
-        now = _wall_ms() if now_ms is None else now_ms
+        now = self.clock() if now_ms is None else now_ms
         c = self.config
         if c.flush_ms is None or self._unflushed_messages == 0 or now - self._last_flush_ms < c.flush_ms:
             return False
@@ -344,7 +343,7 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
             if self._failed is None:
                 self._segments.active.flush_indexes(durable=self.config.durable)
                 if self.config.durable:
-                    self._fsync_segments(_wall_ms())
+                    self._fsync_segments(self.clock())
         except OSError as exc:
             raise KafkaStorageError(f"{self.directory}: close failed: {exc}") from exc
         finally:
@@ -492,7 +491,7 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
             try:
                 self._move_log_start(before_offset)
                 self._delete_oldest(
-                    deletable_below_log_start(self._segments, self._log_start_offset), _wall_ms()
+                    deletable_below_log_start(self._segments, self._log_start_offset), self.clock()
                 )
             except OSError as exc:
                 raise KafkaStorageError(f"{self.directory}: delete records failed: {exc}") from exc
@@ -517,7 +516,7 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
             KafkaStorageError: a file could not be removed or written.
         """
         self._check_open()
-        now = _wall_ms() if now_ms is None else now_ms
+        now = self.clock() if now_ms is None else now_ms
         deleted = 0
         c = self.config
         bound = self._deletion_bound()
@@ -583,6 +582,10 @@ class MemoryLog(PartitionLog):
         now_ms: int | None = None,
         files: Files | None = None,
         directory: Path = Path("/memory/log"),
+        clock: Callable[[], int] | None = None,
     ) -> None:
-        super().__init__(directory=directory, config=config, files=files or MemoryFiles())
+        super().__init__(
+            directory=directory, config=config, files=files or MemoryFiles(clock=clock or system_wall_ms),
+            clock=clock or system_wall_ms,
+        )
         self._recover(now_ms)

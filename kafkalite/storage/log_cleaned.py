@@ -7,8 +7,7 @@ holds one job.
 from __future__ import annotations
 
 import contextlib
-import time
-from typing import Any
+from typing import Any, Callable
 
 from kafkalite.storage.errors import CorruptSegmentError, KafkaStorageError
 from kafkalite.storage.segment import Segment, close_segments
@@ -17,10 +16,6 @@ from kafkalite.storage.swap import cleaned_path, commit_swap, finish_swap
 from kafkalite.storage.txn_index import AbortedTxn
 
 __all__ = ["CleanedSegments"]
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class CleanedSegments:
@@ -33,6 +28,7 @@ class CleanedSegments:
     _max_timestamp: tuple[int, int]
     _last_aborted_offset: int
     files: Any
+    clock: Callable[[], int]
     config: Any
     directory: Any
 
@@ -72,7 +68,7 @@ class CleanedSegments:
             segment = Segment.load(
                 self.files, self.directory, base, active=False,
                 index_bytes=self.config.segment_index_bytes,
-                index_interval_bytes=self.config.index_interval_bytes, now_ms=_wall_ms(),
+                index_interval_bytes=self.config.index_interval_bytes, now_ms=self.clock(),
                 has_txn_index=False, has_indexes=False,
             )
             for entry in kept_aborted:

@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import attrs
 
@@ -25,6 +25,7 @@ from kafkalite.storage.files import (
     Files,
     MemoryFiles,
     lock_directory,
+    system_wall_ms,
     unlock_directory,
 )
 from kafkalite.storage.log import MemoryLog, PartitionLog
@@ -46,6 +47,8 @@ class LogStore:
 
     data_dir: Path | None
     files: Any
+    #: The wall clock in ms (ms since the epoch) the logs read: see `use_clock`.
+    clock: Callable[[], int] = attrs.field(default=system_wall_ms, kw_only=True)
     _logs: dict[tuple[str, int], PartitionLog] = attrs.field(init=False, factory=dict)
     _memory_metadata: dict[str, Any] | None = attrs.field(init=False, default=None)
     _lock_fd: int | None = attrs.field(init=False, default=None)
@@ -75,6 +78,17 @@ class LogStore:
             raise KafkaStorageError(f"cannot open the data dir {data_dir}: {exc}") from exc
         return store
 
+    def use_clock(self, clock: Callable[[], int]) -> None:
+        """Read the time (ms since the epoch) from *clock* from now on, in every log open or
+        opened later and in the files of a store in memory: the broker gives its own, which
+        tests move, so that retention and segment roll by time follow it. Files on disk keep
+        the system's modification times."""
+        self.clock = clock
+        for log in self._logs.values():
+            log.clock = clock
+        if isinstance(self.files, MemoryFiles):
+            self.files.clock = clock
+
     @property
     def in_memory(self) -> bool:
         return self.data_dir is None
@@ -102,9 +116,9 @@ class LogStore:
             return log
         directory = self.partition_dir(topic, partition)
         if self.data_dir is None:
-            log = MemoryLog(config, now_ms=now_ms, files=self.files, directory=directory)
+            log = MemoryLog(config, now_ms=now_ms, files=self.files, directory=directory, clock=self.clock)
         else:
-            log = PartitionLog.open(directory, config, now_ms, files=self.files)
+            log = PartitionLog.open(directory, config, now_ms, files=self.files, clock=self.clock)
         self._logs[key] = log
         return log
 

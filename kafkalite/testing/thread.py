@@ -33,6 +33,7 @@ import attrs
 import trio
 
 from kafkalite.broker.settings import BrokerConfig
+from kafkalite.testing.clock import ClockControl
 from kafkalite.testing.faults import BrokerFaults
 from kafkalite.testing.helpers import BrokerHelpers
 from kafkalite.testing.waits import BrokerWaits
@@ -204,6 +205,12 @@ class BrokerThread(BrokerHelpers, BrokerWaits):
     def faults(self) -> BrokerFaults:
         """The broker's fault rules, usable from this thread: see `kafkalite.testing.faults`."""
         return BrokerFaults(self)
+
+    @property
+    def clock(self) -> ClockControl:
+        """The broker's clock, from this thread: ``advance(seconds)``, ``freeze()``,
+        ``unfreeze()``, ``frozen``, ``now_ms()`` (`kafkalite.testing.clock`)."""
+        return ClockControl(lambda: self.broker.clock, self.call, self.run)
 
     def __repr__(self) -> str:
         where = self._info.bootstrap_servers if self._info is not None else "not running"

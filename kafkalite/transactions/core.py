@@ -23,11 +23,11 @@ Strategy for ending a transaction, following Kafka's coordinator and marker chan
 from __future__ import annotations
 
 import logging
-import time
 from typing import Callable
 
 import attrs
 
+from kafkalite.clock import BrokerClock
 from kafkalite.storage import KafkaStorageError
 from kafkalite.timers import Timers
 from kafkalite.transactions.metadata import InconsistentTransition, TransactionMetadata, TxnTransit
@@ -68,10 +68,6 @@ _MARKER_FATAL = frozenset({
 _MAX_RETRY_BACKOFF_MS = 5_000
 
 
-def _wall_ms() -> int:
-    return int(time.time() * 1000)
-
-
 @attrs.define(eq=False)
 class CoordinatorCore:
     """Settings (plain values, from the broker's configuration), transactional ids, timers."""
@@ -90,10 +86,17 @@ class CoordinatorCore:
     remove_expired_transactional_ids_cleanup_interval_ms: int = 3_600_000
     #: First delay before retrying markers or a Complete* write (doubles up to 5 s).
     marker_retry_backoff_ms: int = 100
-    #: Wall clock in ms, for the timestamps of the log and the timeouts (replaceable in tests).
-    wall_ms: Callable[[], int] = _wall_ms
+    #: The broker's clock: deadlines (`timers`) and wall-clock times (`wall_ms`) read it.
+    clock: BrokerClock = attrs.field(factory=BrokerClock, kw_only=True)
+    #: Wall clock in ms, for the timestamps of the log and the timeouts: the clock's,
+    #: unless a test gives its own.
+    wall_ms: Callable[[], int] = attrs.field(
+        default=attrs.Factory(lambda self: self.clock.wall_ms, takes_self=True), kw_only=True
+    )
     transactions: dict[str, TransactionMetadata] = attrs.Factory(dict)
-    timers: Timers = attrs.Factory(Timers)
+    timers: Timers = attrs.field(
+        default=attrs.Factory(lambda self: Timers(self.clock), takes_self=True), kw_only=True
+    )
     _num_partitions: int | None = attrs.field(default=None, kw_only=True)
     #: Complete* changes waiting for markers (or for their own write), by transactional id.
     _completions: dict[str, TxnTransit] = attrs.field(init=False, factory=dict)

@@ -7,7 +7,7 @@
   open transaction (Empty, CompleteCommit, CompleteAbort) and no change for
   ``transactional_id_expiration_ms`` is removed: a tombstone per id, one batch per partition.
 
-Both run as keyed deadlines of `kafkalite.timers.Timers` on trio's clock, and their ages
+Both run as keyed deadlines of `kafkalite.timers.Timers` on the broker's clock, and their ages
 are measured on the coordinator's wall clock (``wall_ms``), as Kafka measures them.
 """
 
