@@ -3,8 +3,8 @@
 Rules created over HTTP behave as those added from Python: a retriable error injected three
 times on Produce is retried away by confluent-kafka and kafka-python, every record lands
 once and in order, and the rule says it fired three times. The clock advanced over HTTP is
-the broker's (the journal stamps the next request with it); a reset over HTTP empties the
-broker the clients see.
+the broker's (a LogAppendTime record written next carries it, as does the journal); a reset
+over HTTP empties the broker the clients see.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import urllib.request
 from typing import Any, Callable, Iterator
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTopicPartition
 
@@ -141,14 +141,30 @@ def test_a_retriable_error_injected_over_http_is_retried_and_every_record_lands_
 
 
 @pytest.mark.parametrize("client", list(CLIENTS))
-def test_the_clock_advanced_over_http_stamps_the_next_requests(
+def test_the_clock_advanced_over_http_stamps_what_the_broker_writes_next(
         broker: tuple[str, str], topic_name: str, client: str) -> None:
     bootstrap, url = broker
     produce, _read = CLIENTS[client]
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    created = admin.create_topics([NewTopic(topic_name, 1, 1, config={"message.timestamp.type": "LogAppendTime"})])
+    created[topic_name].result(TIMEOUT)
     before = http(url, "GET", "/v1/clock")[1]
     status, after = http(url, "POST", "/v1/clock/advance", {"seconds": 3600})
     assert status == 200 and after["offset_s"] == pytest.approx(before["offset_s"] + 3600)
     produce(bootstrap, topic_name, [b"later"], f"clock-{client}")
+    # The broker's own timestamp (LogAppendTime) and its journal both read the moved clock.
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "http-clock-reader", "enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition(topic_name, 0, 0)])
+        message = None
+        deadline = time.monotonic() + TIMEOUT
+        while message is None and time.monotonic() < deadline:
+            message = consumer.poll(0.3)
+        assert message is not None and message.error() is None
+        kind, stamp = message.timestamp()
+        assert kind == TIMESTAMP_LOG_APPEND_TIME and stamp >= before["now_ms"] + 3600 * 1000
+    finally:
+        consumer.close()
     entries = http(url, "GET", f"/v1/journal?api=Produce&client_id=clock-{client}")[1]
     assert entries and entries[-1]["time_ms"] >= before["now_ms"] + 3600 * 1000
 
