@@ -154,7 +154,7 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
     connections = Connections()
     http_stop = trio.Event()
     http_done = trio.Event()
-    ready = False
+    ready = False  # set once the listeners are reported; /readyz reads it through a closure
     async with trio.open_nursery() as nursery:
         for node_id, listeners in listeners_by_node:
             connections.listen(listeners, functools.partial(_serve_stream, broker, node_id))
