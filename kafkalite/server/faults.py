@@ -192,7 +192,8 @@ def _with_throttle(response: Any, version: int, throttle_ms: int) -> Any:
 
 # -- what a request names ------------------------------------------------------------------
 
-_TOPIC_LISTS = ("topics", "topic_data", "topic_names")
+_TOPIC_LISTS = ("topics", "topic_data", "topic_names", "v3_and_below_topics")
+_TRANSACTIONAL_IDS = ("transactional_id", "v3_and_below_transactional_id")
 _PARTITION_LISTS = ("partitions", "partition_data", "partition_indexes")
 _PARTITION_INDEXES = ("partition_index", "index", "partition")
 _NESTED = ("groups", "transactions")  # OffsetFetch v8+, AddPartitionsToTxn v4+
@@ -238,12 +239,12 @@ def _add(topics: dict[str, set[int] | None], name: str, partitions: set[int] | N
 def _walk(struct: Any, topics: dict, groups: set[str], txns: set[str], names: Callable[[uuid.UUID], str | None]) -> None:
     for field in type(struct).__kafka_fields__:
         value = getattr(struct, field.name)
-        if value is None:
+        if value is None or value == "":  # absent in this version, or not given
             continue
         name = field.name
         if name == "group_id" and isinstance(value, str):
             groups.add(value)
-        elif name == "transactional_id" and isinstance(value, str):
+        elif name in _TRANSACTIONAL_IDS and isinstance(value, str):
             txns.add(value)
         elif name in ("groups", "groups_names") and value and isinstance(value[0], str):
             groups.update(value)  # DescribeGroups, DeleteGroups

@@ -379,3 +379,41 @@ def test_reset_clears_the_rules(broker: Broker) -> None:
     broker.faults.add(api="Produce", error=6)
     broker.reset()
     assert broker.faults.rules == [] and not broker.faults.active
+
+
+# -- what requests name --------------------------------------------------------------------
+
+
+def test_targets_of_requests_of_many_shapes(broker: Broker) -> None:
+    from kafkalite.server.faults import targets_of
+    from kafkalite.wire.messages.add_partitions_to_txn import (
+        AddPartitionsToTxnRequest,
+        AddPartitionsToTxnTopic,
+        AddPartitionsToTxnTransaction,
+    )
+    from kafkalite.wire.messages.delete_topics import DeleteTopicsRequest
+    from kafkalite.wire.messages.describe_groups import DescribeGroupsRequest
+
+    old_txn = AddPartitionsToTxnRequest(
+        v3_and_below_transactional_id="tx", v3_and_below_topics=[AddPartitionsToTxnTopic(name="t", partitions=[0, 2])]
+    )
+    got = targets_of(broker, 24, old_txn)
+    assert (got.topics, got.transactional_ids) == ({"t": frozenset({0, 2})}, frozenset({"tx"}))
+    new_txn = AddPartitionsToTxnRequest(transactions=[AddPartitionsToTxnTransaction(
+        transactional_id="ty", topics=[AddPartitionsToTxnTopic(name="u", partitions=[0])]
+    )])
+    got = targets_of(broker, 24, new_txn)
+    assert (got.topics, got.transactional_ids) == ({"u": frozenset({0})}, frozenset({"ty"}))
+    assert targets_of(broker, 20, DeleteTopicsRequest(topic_names=["t", "u"])).topics == {"t": None, "u": None}
+    assert targets_of(broker, 15, DescribeGroupsRequest(groups=["g", "h"])).groups == {"g", "h"}
+    txn_coordinator = FindCoordinatorRequest(key_type=1, coordinator_keys=["tx"])
+    assert targets_of(broker, 10, txn_coordinator).transactional_ids == {"tx"}
+    offsets = OffsetFetchRequest(groups=[OffsetFetchRequestGroup(group_id="g", topics=[
+        OffsetFetchRequestTopics(name="t", partition_indexes=[1])
+    ])])
+    got = targets_of(broker, 9, offsets)
+    assert (got.topics, got.groups) == ({"t": frozenset({1})}, frozenset({"g"}))
+    by_id = FetchRequest(topics=[FetchTopic(topic_id=broker.cluster.topic("t").topic_id, partitions=[
+        FetchPartition(partition=2, fetch_offset=0, partition_max_bytes=1)
+    ])])
+    assert targets_of(broker, 1, by_id).topics == {"t": frozenset({2})}
