@@ -21,6 +21,7 @@ from kafkalite.broker.settings import (
     CONSUMER_HEARTBEAT_INTERVAL_MS,
     INITIAL_REBALANCE_DELAY_MAX_MS,
     INITIAL_REBALANCE_DELAY_MS,
+    JOURNAL_SIZE,
     BrokerConfig,
 )
 from kafkalite.tools import TOOLS
@@ -131,6 +132,9 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                    help="how often transactions past their timeout are looked for and aborted (Kafka: 10000)")
     s.add_argument("--fetch-session-cache-slots", type=int, default=_env_int("FETCH_SESSION_CACHE_SLOTS", 1000),
                    help="most incremental fetch sessions kept at once (max.incremental.fetch.session.cache.slots)")
+    s.add_argument("--journal-size", type=int, default=_env_int("JOURNAL_SIZE", 0),
+                   help=f"keep the last N requests and responses, decoded, for the HTTP API's journal "
+                        f"(default 0: off; e.g. {JOURNAL_SIZE})")
     s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
                    help="learning mode: log every request and response, decoded, with the reasons of errors")
@@ -169,6 +173,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         transaction_max_timeout_ms=args.transaction_max_timeout_ms,
         transaction_abort_timed_out_interval_ms=args.transaction_abort_timed_out_interval_ms,
         max_incremental_fetch_session_cache_slots=args.fetch_session_cache_slots,
+        journal_size=args.journal_size,
         trace=args.trace or bool(args.trace_file),
         trace_file=args.trace_file or None,
     )
