@@ -191,3 +191,9 @@ def test_history_needs_the_journal() -> None:
         with pytest.raises(JournalOff):
             broker.journal.produced("t")
         assert broker.journal.enabled is False
+
+
+def test_metrics_text_is_the_brokers_prometheus_text(broker: BrokerThread) -> None:
+    send_produce(broker, batch((None, b"v")), partition=9)
+    text = broker.metrics_text()
+    assert 'kafkalite_errors_total{api="Produce",code="3",error="UNKNOWN_TOPIC_OR_PARTITION"}' in text

@@ -67,6 +67,7 @@ ENVIRONMENT = {
     "KAFKALITE_TRANSACTION_MAX_TIMEOUT_MS": ("60000", "transaction_max_timeout_ms", 60000),
     "KAFKALITE_TRANSACTION_ABORT_TIMED_OUT_INTERVAL_MS": ("1000", "transaction_abort_timed_out_interval_ms", 1000),
     "KAFKALITE_TRACE_FILE": ("/tmp/t.jsonl", "trace_file", Path("/tmp/t.jsonl")),
+    "KAFKALITE_JOURNAL_SIZE": ("500", "journal_size", 500),
 }
 
 

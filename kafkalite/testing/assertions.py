@@ -258,6 +258,10 @@ class BrokerAssertions:
         """
         return self.call(lambda: group_events(self.broker, group))
 
+    def metrics_text(self) -> str:
+        """The broker's counters in the Prometheus text format (`kafkalite.broker.metrics`)."""
+        return self.call(lambda: self.broker.metrics.render_prometheus())
+
     if TYPE_CHECKING:  # provided by BrokerThread and BrokerWaits
         broker: Broker
 
