@@ -93,7 +93,8 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     for observe in REQUEST_OBSERVERS:
         observe(ctx, request)
     journal = broker.journal
-    if journal.enabled:  # the request journal (kafkalite.broker.journal): when, and how long
+    journalled = journal.enabled  # once: it may be turned on while the handler waits
+    if journalled:  # the request journal (kafkalite.broker.journal): when, and how long
         received_ms, began = broker.clock.wall_ms(), time.perf_counter()
     tracing = broker.config.trace
     if tracing:  # learning mode (kafkalite.trace), imported only when on
@@ -112,7 +113,7 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
             raise UnsupportedRequest(f"{spec.name} failed on a storage error with no way to say so: {exc}") from exc
         log.error("%s v%d from %s answered KAFKA_STORAGE_ERROR: %s", spec.name, api_version, peer, exc)
     broker.metrics.request(spec.name, response)
-    if journal.enabled:
+    if journalled:
         journal.record(
             api_key=api_key, api=spec.name, api_version=api_version, correlation_id=correlation_id,
             client_id=header.client_id, peer=peer, node_id=node_id, request=request, response=response,

@@ -236,3 +236,22 @@ def test_journal_size_is_validated() -> None:
     with pytest.raises(ValueError):
         BrokerConfig(journal_size=-1)
     assert BrokerConfig().journal_size == 0  # off unless asked: run_in_thread and the fixtures ask
+
+
+async def test_turning_the_journal_on_while_a_request_waits_keeps_the_connection(nursery, autojump_clock) -> None:
+    import trio
+    import trio.testing
+
+    from kafkalite.server.connection import handle_connection
+
+    broker = make_broker(journal_size=0)
+    broker.create_topic("t", 1)
+    ours, theirs = trio.testing.memory_stream_pair()
+    nursery.start_soon(handle_connection, broker, theirs, 0)
+    client = Client(ours)
+    await client.send_raw(client.encode_request(fetch_request("t", 0, max_wait_ms=500), 12))
+    await trio.testing.wait_all_tasks_blocked()
+    broker.journal.resize(10)  # while the Fetch waits
+    assert (await client.response_for(FetchRequest, 12, client.correlation_id)).error_code == 0
+    await client.request(ApiVersionsRequest(), 3)
+    assert [e.api for e in broker.journal.entries()] == ["ApiVersions"]  # the Fetch began before
