@@ -31,12 +31,14 @@ RUN mkdir -p /var/lib/kafkalite/data
 # GitHub Actions `services:` used from steps on the runner). Clients on a Docker network
 # reach it by name instead: set KAFKALITE_ADVERTISED_HOST to that name.
 # The HTTP control API listens on the same interfaces (KAFKALITE_HTTP_PORT= empty turns it
-# off); 8092 is where `kafkalite fault | journal | clock` look by default.
+# off); 8092 is where `kafkalite fault | journal | clock` look by default. The journal it
+# serves keeps the last 10000 requests (KAFKALITE_JOURNAL_SIZE=0: off, for full throughput).
 ENV KAFKALITE_HOST=0.0.0.0 \
     KAFKALITE_PORT=9092 \
     KAFKALITE_ADVERTISED_HOST=localhost \
     KAFKALITE_DATA_DIR=/var/lib/kafkalite/data \
-    KAFKALITE_HTTP_PORT=8092
+    KAFKALITE_HTTP_PORT=8092 \
+    KAFKALITE_JOURNAL_SIZE=10000
 VOLUME ["/var/lib/kafkalite/data"]
 EXPOSE 9092 8092
 

@@ -31,8 +31,8 @@ RECORDS = 10
 
 @pytest.fixture(scope="module")
 def broker() -> Iterator[tuple[str, str]]:
-    """(bootstrap, HTTP API URL) of a kafkalite of this module's, started with --http-port 0."""
-    proc, bootstrap = start_broker("--memory", "--http-port", "0")
+    """(bootstrap, HTTP API URL) of a kafkalite of this module's, with the HTTP API and a journal."""
+    proc, bootstrap = start_broker("--memory", "--http-port", "0", "--journal-size", "1000")
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.startswith("kafkalite HTTP API on "), line

@@ -21,6 +21,7 @@ from kafkalite.broker.settings import (
     CONSUMER_HEARTBEAT_INTERVAL_MS,
     INITIAL_REBALANCE_DELAY_MAX_MS,
     INITIAL_REBALANCE_DELAY_MS,
+    JOURNAL_SIZE,
     BrokerConfig,
 )
 from kafkalite.tools import TOOLS
@@ -137,6 +138,9 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                         f"0 picks a free one (default: off; the CLI's control commands look on {DEFAULT_HTTP_PORT})")
     s.add_argument("--http-host", default=_env("HTTP_HOST") or None,
                    help="address the HTTP API listens on (default: the broker's --host)")
+    s.add_argument("--journal-size", type=int, default=_env_int("JOURNAL_SIZE", 0),
+                   help=f"keep the last N requests and responses, decoded, for the HTTP API's journal "
+                        f"(default 0: off; e.g. {JOURNAL_SIZE})")
     s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
                    help="learning mode: log every request and response, decoded, with the reasons of errors")
@@ -175,6 +179,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         transaction_max_timeout_ms=args.transaction_max_timeout_ms,
         transaction_abort_timed_out_interval_ms=args.transaction_abort_timed_out_interval_ms,
         max_incremental_fetch_session_cache_slots=args.fetch_session_cache_slots,
+        journal_size=args.journal_size,
         trace=args.trace or bool(args.trace_file),
         trace_file=args.trace_file or None,
         http_port=args.http_port,

@@ -42,7 +42,7 @@ def test_dockerfile_is_small_non_root_with_a_volume_a_port_and_a_health_check() 
     assert i["VOLUME"] == ['["/var/lib/kafkalite/data"]']
     env = " ".join(i["ENV"])
     assert "KAFKALITE_HOST=0.0.0.0" in env and "KAFKALITE_DATA_DIR=/var/lib/kafkalite/data" in env
-    assert "KAFKALITE_HTTP_PORT=8092" in env
+    assert "KAFKALITE_HTTP_PORT=8092" in env and "KAFKALITE_JOURNAL_SIZE=10000" in env
     assert "kafkalite health" in i["HEALTHCHECK"][0] and "--bootstrap-server" in i["HEALTHCHECK"][0]
     assert i["ENTRYPOINT"] == ['["kafkalite"]'] and i["CMD"] == ['["serve"]']
     ignored = (ROOT / ".dockerignore").read_text()
@@ -73,6 +73,7 @@ ENVIRONMENT = {
     "KAFKALITE_TRACE_FILE": ("/tmp/t.jsonl", "trace_file", Path("/tmp/t.jsonl")),
     "KAFKALITE_HTTP_PORT": ("8092", "http_port", 8092),
     "KAFKALITE_HTTP_HOST": ("127.0.0.1", "http_host", "127.0.0.1"),
+    "KAFKALITE_JOURNAL_SIZE": ("500", "journal_size", 500),
 }
 
 

@@ -12,10 +12,11 @@ Bounded twice:
   oldest entry leaves when a new one comes;
 * by record bytes: a Produce request or a Fetch response holds its record sets, and all
   entries together hold at most ``record_budget`` bytes of them. Past that, the oldest
-  entries holding records are rendered to their readable form (record batches summarised,
-  header fields only) and their objects let go: ``to_dict`` then says
-  ``"records": {"bytes": N, "kept": false}``, and `kafkalite.testing` cannot decode their
-  records any more (the topic's log still has them).
+  entries holding records let them go (their request or response is kept with null record
+  sets, everything else as it was): ``to_dict`` then says ``"records": {"kept": false}``,
+  and `kafkalite.testing` cannot decode their records any more (the topic's log still has
+  them). Dropping is a copy of a few small structs, so a busy broker past its budget pays
+  little for it.
 
 Besides the entries, the journal counts which client used which API and version
 (``apis``): a handful of keys, kept whatever the capacity, so a compatibility report covers
@@ -70,7 +71,6 @@ class JournalEntry:
     #: record bytes this entry holds (0 once dropped, or when it never had any)
     record_bytes: int = 0
     records_dropped: bool = False
-    _rendered: tuple[Any, Any] | None = None
     _topics: frozenset[tuple[str, int | None]] | None = None
     _groups: frozenset[str] | None = None
     _errors: list[int] | None = None
@@ -112,8 +112,6 @@ class JournalEntry:
     # -- rendering -----------------------------------------------------------------------
 
     def _render(self) -> tuple[Any, Any]:
-        if self._rendered is not None:
-            return self._rendered
         from kafkalite.readable import to_data
 
         request = to_data(self.request, self.api_version, api_key=self.api_key)
@@ -121,13 +119,14 @@ class JournalEntry:
         return request, response
 
     def drop_records(self) -> int:
-        """Keep only the readable form of the request and response (records summarised) and
-        let the decoded objects, and the record bytes they hold, go. Returns the bytes freed."""
+        """Let the record sets go (the request and response stay, with null record sets).
+        Returns the bytes freed."""
         if self.records_dropped:
             return 0
-        _ = self.errors, self.topics, self.groups  # facts stay answerable without the objects
-        self._rendered = self._render()
-        self.request = self.response = None
+        if self.api_key == 0:
+            self.request = message_facts.without_records(self.request)
+        else:
+            self.response = message_facts.without_records(self.response)
         freed, self.record_bytes, self.records_dropped = self.record_bytes, 0, True
         return freed
 
@@ -243,7 +242,7 @@ class Journal:
             self._evict()
         self._entries.append(entry)
         if api_key in _RECORD_APIS:
-            size = sum(message_facts.records_size(r) for _t, _p, r in entry.record_sets())
+            size = message_facts.held_record_bytes(request if api_key == 0 else response)
             if size:
                 entry.record_bytes = size
                 self._record_bytes += size
@@ -253,8 +252,10 @@ class Journal:
 
     def _evict(self) -> None:
         old = self._entries.popleft()
+        if self._holding and self._holding[0] is old:  # both oldest first
+            self._holding.popleft()
         self._record_bytes -= old.record_bytes
-        old.record_bytes = 0  # gone: _holding skips it
+        old.record_bytes = 0
 
     def _within_budget(self) -> None:
         while self._record_bytes > self.record_budget and self._holding:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import uuid
 from typing import Any, Callable, Iterator
 
+import attrs
+
 from kafkalite.wire.schema import Array
 
 _TOPIC_NAME_FIELDS = ("name", "topic", "topic_name")
@@ -116,7 +118,7 @@ def _walk_topics(obj: Any, resolve: Callable[[uuid.UUID], str | None]) -> Iterat
                 yield from _walk_topics(value, resolve)
 
 
-def _topic_name(obj: Any, resolve: Callable[[uuid.UUID], str | None]) -> str | None:
+def topic_name(obj: Any, resolve: Callable[[uuid.UUID], str | None]) -> str | None:
     names = {spec.name for spec in _fields(type(obj))}
     for field_name in _TOPIC_NAME_FIELDS:
         if field_name in names:
@@ -131,7 +133,7 @@ def _topic_name(obj: Any, resolve: Callable[[uuid.UUID], str | None]) -> str | N
 
 
 def _topic(obj: Any, resolve: Callable[[uuid.UUID], str | None]) -> Iterator[tuple[str, int | None]]:
-    name = _topic_name(obj, resolve)
+    name = topic_name(obj, resolve)
     if name is None:
         yield from _walk_topics(obj, resolve)
         return
@@ -190,28 +192,44 @@ def _collect_groups(obj: Any, found: set[str]) -> None:
                 _collect_groups(value, found)
 
 
+# class -> ((topics field, partitions field, partition index field or None), ...): where a
+# message (a Produce request, a Fetch response) holds record sets.
+_RECORD_PLANS: dict[type, tuple[tuple[str, str, str | None], ...]] = {}
+
+
+def _records_plan(cls: type) -> tuple[tuple[str, str, str | None], ...]:
+    plan = _RECORD_PLANS.get(cls)
+    if plan is not None:
+        return plan
+    found = []
+    for spec in _fields(cls):  # Produce's topic_data, Fetch's responses
+        if not (isinstance(spec.type, Array) and _is_struct(spec.type.element)):
+            continue
+        for pspec in _fields(spec.type.element):
+            pt = pspec.type
+            if isinstance(pt, Array) and _is_struct(pt.element):
+                part_fields = {s.name for s in _fields(pt.element)}
+                if "records" in part_fields:
+                    index_field = next((f for f in _PARTITION_FIELDS if f in part_fields), None)
+                    found.append((spec.name, pspec.name, index_field))
+    plan = _RECORD_PLANS[cls] = tuple(found)
+    return plan
+
+
 def record_sets(message: Any, resolve: Callable[[uuid.UUID], str | None] = lambda _id: None) -> Iterator[tuple[str, int, Any]]:
     """(topic, partition, records) of every record set in *message* (a Produce request or a
     Fetch response), records as held (bytes, memoryview, or a list of stored chunks)."""
     if message is None:
         return
-    for spec in _fields(type(message)):
-        t = spec.type
-        if isinstance(t, Array) and _is_struct(t.element):  # Produce's topic_data, Fetch's responses
-            for topic in getattr(message, spec.name) or ():
-                name = _topic_name(topic, resolve) or ""
-                for pspec in _fields(type(topic)):
-                    pt = pspec.type
-                    if not (isinstance(pt, Array) and _is_struct(pt.element)):
-                        continue
-                    part_fields = {s.name: s for s in _fields(pt.element)}
-                    if "records" not in part_fields:
-                        continue
-                    index_field = next((f for f in _PARTITION_FIELDS if f in part_fields), None)
-                    for part in getattr(topic, pspec.name) or ():
-                        records = part.records
-                        if records is not None:
-                            yield name, getattr(part, index_field) if index_field else -1, records
+    for topics_field, parts_field, index_field in _records_plan(type(message)):
+        for topic in getattr(message, topics_field) or ():
+            name: str | None = None
+            for part in getattr(topic, parts_field) or ():
+                records = part.records
+                if records is not None:
+                    if name is None:
+                        name = topic_name(topic, resolve) or ""
+                    yield name, getattr(part, index_field) if index_field else -1, records
 
 
 def records_size(records: Any) -> int:
@@ -221,4 +239,38 @@ def records_size(records: Any) -> int:
     return len(records)
 
 
-__all__ = ["error_codes", "group_ids", "record_sets", "records_size", "topic_partitions"]
+def held_record_bytes(message: Any) -> int:
+    """Bytes of all record sets *message* holds (0 for messages without any)."""
+    if message is None:
+        return 0
+    total = 0
+    for topics_field, parts_field, _index in _records_plan(type(message)):
+        for topic in getattr(message, topics_field) or ():
+            for part in getattr(topic, parts_field) or ():
+                records = part.records
+                if records is not None:
+                    total += sum(len(c) for c in records) if isinstance(records, list) else len(records)
+    return total
+
+
+def without_records(message: Any) -> Any:
+    """A copy of *message* whose record sets are null (the rest shared), so that the record
+    bytes can be let go; *message* itself if it holds none."""
+    plan = _records_plan(type(message)) if message is not None else ()
+    if not plan:
+        return message
+    changes = {}
+    for topics_field, parts_field, _index in plan:
+        topics = getattr(message, topics_field)
+        if topics:
+            changes[topics_field] = [
+                attrs.evolve(topic, **{parts_field: [attrs.evolve(p, records=None) for p in getattr(topic, parts_field)]})
+                for topic in topics
+            ]
+    return attrs.evolve(message, **changes)
+
+
+__all__ = [
+    "error_codes", "group_ids", "held_record_bytes", "record_sets", "records_size", "topic_name", "topic_partitions",
+    "without_records",
+]

@@ -94,7 +94,8 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     for observe in REQUEST_OBSERVERS:
         observe(ctx, request)
     journal = broker.journal
-    if journal.enabled:  # the request journal (kafkalite.broker.journal): when, and how long
+    journalled = journal.enabled  # once: it may be turned on while the handler waits
+    if journalled:  # the request journal (kafkalite.broker.journal): when, and how long
         received_ms, began = broker.clock.wall_ms(), time.perf_counter()
     tracing = broker.config.trace
     if tracing:  # learning mode (kafkalite.trace), imported only when on
@@ -110,7 +111,7 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
         except KafkaStorageError as exc:
             response = _storage_error(spec, ctx, request, exc)
     broker.metrics.request(spec.name, response)
-    if journal.enabled:
+    if journalled:
         journal.record(
             api_key=api_key, api=spec.name, api_version=api_version, correlation_id=correlation_id,
             client_id=header.client_id, peer=peer, node_id=node_id, request=request, response=response,

@@ -30,6 +30,11 @@ from .test_produce_fetch import batch, fetch_request, produce, produce_request
 
 
 @pytest.fixture
+def broker() -> Broker:
+    return make_broker(journal_size=100)
+
+
+@pytest.fixture
 def topic(broker: Broker) -> str:
     broker.create_topic("t", 2)
     return "t"
@@ -135,19 +140,19 @@ def test_record_bytes_over_the_budget_are_dropped_oldest_first_and_said_so() -> 
     first, last = entries[0], entries[-1]
     assert first.records_dropped and first.record_sets() == []
     assert first.to_dict()["records"] == {"kept": False}
-    # What the entry was about survives the drop: topic, summary of its batches.
+    # What the entry was about survives the drop: topic and partition, with null records.
     assert ("t", 0) in first.topics
-    summary = first.to_dict()["request"]["topic_data"][0]["partition_data"][0]["records"]["records"]
-    assert summary["batches"][0]["count"] == 1
+    assert first.to_dict()["request"]["topic_data"][0]["partition_data"][0] == {"index": 0, "records": None}
     assert not last.records_dropped and last.to_dict()["records"] == {"bytes": size, "kept": True}
     assert [t for t, _p, _r in last.record_sets()] == ["t"]
 
 
 def test_evicted_entries_give_their_record_bytes_back() -> None:
     journal = Journal(capacity=2)
-    for _ in range(5):
-        record(journal, 0, "Produce", request=produce_request("t", batch(b"v")))
+    entries = [record(journal, 0, "Produce", request=produce_request("t", batch(b"v"))) for _ in range(5)]
     assert journal.record_bytes == 2 * len(batch(b"v"))
+    assert [e.record_bytes for e in entries] == [0, 0, 0, len(batch(b"v")), len(batch(b"v"))]
+    assert len(journal._holding) == 2  # evicted entries are not kept alive for the budget
 
 
 def test_apis_count_every_request_whatever_the_capacity() -> None:
@@ -230,4 +235,23 @@ def test_journal_size_is_validated() -> None:
 
     with pytest.raises(ValueError):
         BrokerConfig(journal_size=-1)
-    assert BrokerConfig().journal_size == 10_000
+    assert BrokerConfig().journal_size == 0  # off unless asked: run_in_thread and the fixtures ask
+
+
+async def test_turning_the_journal_on_while_a_request_waits_keeps_the_connection(nursery, autojump_clock) -> None:
+    import trio
+    import trio.testing
+
+    from kafkalite.server.connection import handle_connection
+
+    broker = make_broker(journal_size=0)
+    broker.create_topic("t", 1)
+    ours, theirs = trio.testing.memory_stream_pair()
+    nursery.start_soon(handle_connection, broker, theirs, 0)
+    client = Client(ours)
+    await client.send_raw(client.encode_request(fetch_request("t", 0, max_wait_ms=500), 12))
+    await trio.testing.wait_all_tasks_blocked()
+    broker.journal.resize(10)  # while the Fetch waits
+    assert (await client.response_for(FetchRequest, 12, client.correlation_id)).error_code == 0
+    await client.request(ApiVersionsRequest(), 3)
+    assert [e.api for e in broker.journal.entries()] == ["ApiVersions"]  # the Fetch began before

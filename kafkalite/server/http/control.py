@@ -75,7 +75,8 @@ def add_control_routes(router: Router, broker: Broker) -> None:
             except FaultSpecError as exc:  # an API no one could have sent
                 raise HttpError(400, str(exc), "api") from None
         if not broker.journal.enabled:
-            raise HttpError(409, "the request journal is off (journal size 0): start the broker with a journal size")
+            raise HttpError(409, "the request journal is off: start the broker with --journal-size N "
+                                 "(KAFKALITE_JOURNAL_SIZE)")
         entries = broker.journal.query(**params)
         return Response.json([entry.to_dict() for entry in entries])
 
