@@ -1,0 +1,110 @@
+"""The broker clock with confluent-kafka: a consumer that went silent loses its partitions to
+the other one as soon as the test advances the broker's clock past its session, and an
+advance past retention.ms moves the earliest offset a consumer sees.
+
+kafkalite only: Kafka has no way for a test to move its clock. The consumers run in child
+processes (this module run as ``python -m compat_tests.test_clock_confluent consume ...``), so
+that one can be stopped with SIGSTOP: still connected, but silent, as a hung process is (a
+consumer that merely stops polling keeps heartbeating from librdkafka's own thread).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from .conftest import ClientProcess, wait_until
+
+pytestmark = pytest.mark.kafkalite_only(reason="moves the broker's clock (Kafka has no clock control)")
+
+SESSION_TIMEOUT_MS = 30_000
+
+
+def consume(bootstrap: str, topic: str, group: str, client_id: str) -> None:
+    """The child process: consume *topic* in *group*, report each record as it comes."""
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "client.id": client_id,
+        "session.timeout.ms": SESSION_TIMEOUT_MS,
+        "heartbeat.interval.ms": 200,  # the survivor notices the rebalance at once
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+    })
+    consumer.subscribe([topic])
+    while True:
+        message = consumer.poll(0.1)
+        if message is not None and message.error() is None:
+            print(f"consumed {message.partition()} {message.offset()}", flush=True)
+
+
+def end(process: ClientProcess) -> None:
+    """Let a stopped child run again (so that it can die), then kill it."""
+    if process.proc.poll() is None:
+        os.kill(process.proc.pid, signal.SIGCONT)
+    process.kill()
+
+
+def test_advancing_past_the_session_gives_a_silent_consumers_partitions_to_the_other(
+    kafkalite_broker, topic_name: str
+) -> None:
+    broker = kafkalite_broker
+    broker.create_topic(topic_name, partitions=2)
+    for partition in (0, 1):
+        broker.produce(topic_name, b"v", partition=partition)
+    group = f"{topic_name}-g"
+    survivor = ClientProcess(__name__, "consume", broker.bootstrap_servers, topic_name, group, "clock-survivor")
+    silent = None
+    try:
+        survivor.wait_for("consumed")
+        silent = ClientProcess(__name__, "consume", broker.bootstrap_servers, topic_name, group, "clock-silent")
+        info = broker.wait_for_group(group, 2, timeout=30)
+        assert sorted(len(m.assignment.get(topic_name, ())) for m in info.members) == [1, 1]
+        os.kill(silent.proc.pid, signal.SIGSTOP)
+
+        started = time.monotonic()
+        broker.clock.advance(SESSION_TIMEOUT_MS / 1000 + 1)
+
+        def survivor_owns_everything() -> bool:
+            info = broker.group(group)
+            return (
+                info is not None and info.state == "Stable"
+                and [m.client_id for m in info.members] == ["clock-survivor"]
+                and sorted(info.members[0].assignment.get(topic_name, ())) == [0, 1]
+            )
+
+        wait_until(survivor_owns_everything, timeout=1.0, what="the survivor to own every partition")
+        assert time.monotonic() - started < 1.0
+    finally:
+        if silent is not None:
+            end(silent)
+        end(survivor)
+
+
+def test_advancing_past_retention_moves_the_earliest_offset(kafkalite_broker, topic_name: str) -> None:
+    broker = kafkalite_broker
+    broker.create_topic(topic_name, partitions=1, configs={"retention.ms": "60000"})
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "message.timeout.ms": 5000})
+    for i in range(3):
+        producer.produce(topic_name, f"v{i}".encode())
+    assert producer.flush(5) == 0
+    consumer = Consumer({
+        "bootstrap.servers": broker.bootstrap_servers, "group.id": f"{topic_name}-g", "socket.timeout.ms": 5000,
+    })
+    try:
+        tp = TopicPartition(topic_name, 0)
+        assert consumer.get_watermark_offsets(tp, timeout=5) == (0, 3)
+        broker.clock.advance(61)  # the records' CreateTime is now over a minute in the past
+        wait_until(lambda: consumer.get_watermark_offsets(tp, timeout=5) == (3, 3), timeout=2,
+                   what="retention to delete the records")
+    finally:
+        consumer.close()
+
+
+if __name__ == "__main__" and sys.argv[1] == "consume":
+    consume(*sys.argv[2:])
