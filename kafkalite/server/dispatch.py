@@ -115,7 +115,7 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
         journal.record(
             api_key=api_key, api=spec.name, api_version=api_version, correlation_id=correlation_id,
             client_id=header.client_id, peer=peer, node_id=node_id, request=request, response=response,
-            time_ms=received_ms, elapsed_ms=(time.perf_counter() - began) * 1000,
+            time_ms=received_ms, elapsed_ms=(time.perf_counter() - began) * 1000, fault=ctx.fault_rule_id,
         )
     if response is None:
         if tracing:

@@ -179,9 +179,19 @@ def test_journal_answers_the_recorded_requests_filtered_by_api_and_client(broker
     assert status == 200 and entries
     assert {(e["api"], e["client_id"]) for e in entries} == {("Metadata", "journal-test")}
     assert {"seq", "time_ms", "api_version", "correlation_id", "peer", "node_id", "request", "response"} <= set(entries[0])
+    assert entries[0]["fault"] is None  # no rule fired on it
     assert call(broker, "GET", "/v1/journal?api=Metadata&client_id=journal-test&limit=1")[2] == entries[-1:]
     assert call(broker, "GET", "/v1/journal?api=Produce&client_id=journal-test")[2] == []
     assert call(broker, "GET", "/v1/journal?api=3&client_id=journal-test")[2] == entries  # a key works too
+
+
+def test_a_journal_entry_names_the_fault_rule_that_fired_on_it(broker: BrokerThread) -> None:
+    broker.create_topic("alpha")
+    rule = call(broker, "POST", "/v1/faults", {"api": "Metadata", "client_id": "faulty", "error": "UNKNOWN_SERVER_ERROR"})[2]
+    ask_metadata(broker, "faulty", ["alpha"])
+    (entry,) = call(broker, "GET", "/v1/journal?api=Metadata&client_id=faulty")[2]
+    assert entry["fault"] == rule["id"] and entry["errors"] == [-1]
+    assert call(broker, "GET", f"/v1/faults/{rule['id']}")[2]["fired"] == 1
 
 
 def test_journal_time_window_and_topic_filters_apply(broker: BrokerThread) -> None:
