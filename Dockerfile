@@ -1,7 +1,8 @@
-# kafkalite as a CI service container: one broker, port 9092, data in a volume.
+# kafkalite as a CI service container: one broker, port 9092, data in a volume; its HTTP
+# control API (fault rules, journal, clock, reset, health, metrics) on port 8092.
 #
 #   docker build -t kafkalite .
-#   docker run -p 9092:9092 kafkalite                       # clients use localhost:9092
+#   docker run -p 9092:9092 -p 8092:8092 kafkalite          # clients use localhost:9092
 #   docker run -e KAFKALITE_MEMORY=1 -p 9092:9092 kafkalite  # nothing on disk
 #
 # Every `kafkalite serve` option is also an environment variable (KAFKALITE_PORT,
@@ -29,12 +30,17 @@ RUN mkdir -p /var/lib/kafkalite/data
 # clients that reach the container through a published port (docker run -p 9092:9092, and
 # GitHub Actions `services:` used from steps on the runner). Clients on a Docker network
 # reach it by name instead: set KAFKALITE_ADVERTISED_HOST to that name.
+# The HTTP control API listens on the same interfaces (KAFKALITE_HTTP_PORT= empty turns it
+# off); 8092 is where `kafkalite fault | journal | clock` look by default. The journal it
+# serves keeps the last 10000 requests (KAFKALITE_JOURNAL_SIZE=0: off, for full throughput).
 ENV KAFKALITE_HOST=0.0.0.0 \
     KAFKALITE_PORT=9092 \
     KAFKALITE_ADVERTISED_HOST=localhost \
-    KAFKALITE_DATA_DIR=/var/lib/kafkalite/data
+    KAFKALITE_DATA_DIR=/var/lib/kafkalite/data \
+    KAFKALITE_HTTP_PORT=8092 \
+    KAFKALITE_JOURNAL_SIZE=10000
 VOLUME ["/var/lib/kafkalite/data"]
-EXPOSE 9092
+EXPOSE 9092 8092
 
 # Healthy only when the broker decodes and answers a real ApiVersions request.
 HEALTHCHECK --interval=2s --timeout=3s --start-period=5s --retries=15 \

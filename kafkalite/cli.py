@@ -21,9 +21,11 @@ from kafkalite.broker.settings import (
     CONSUMER_HEARTBEAT_INTERVAL_MS,
     INITIAL_REBALANCE_DELAY_MAX_MS,
     INITIAL_REBALANCE_DELAY_MS,
+    JOURNAL_SIZE,
     BrokerConfig,
 )
 from kafkalite.tools import TOOLS
+from kafkalite.tools.control import DEFAULT_HTTP_PORT
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
@@ -131,6 +133,14 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                    help="how often transactions past their timeout are looked for and aborted (Kafka: 10000)")
     s.add_argument("--fetch-session-cache-slots", type=int, default=_env_int("FETCH_SESSION_CACHE_SLOTS", 1000),
                    help="most incremental fetch sessions kept at once (max.incremental.fetch.session.cache.slots)")
+    s.add_argument("--http-port", type=int, default=_env_int("HTTP_PORT", None),
+                   help="serve the HTTP control API (faults, journal, clock, reset, health, metrics) on this port; "
+                        f"0 picks a free one (default: off; the CLI's control commands look on {DEFAULT_HTTP_PORT})")
+    s.add_argument("--http-host", default=_env("HTTP_HOST") or None,
+                   help="address the HTTP API listens on (default: the broker's --host)")
+    s.add_argument("--journal-size", type=int, default=_env_int("JOURNAL_SIZE", 0),
+                   help=f"keep the last N requests and responses, decoded, for the HTTP API's journal "
+                        f"(default 0: off; e.g. {JOURNAL_SIZE})")
     s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
                    help="learning mode: log every request and response, decoded, with the reasons of errors")
@@ -169,8 +179,11 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         transaction_max_timeout_ms=args.transaction_max_timeout_ms,
         transaction_abort_timed_out_interval_ms=args.transaction_abort_timed_out_interval_ms,
         max_incremental_fetch_session_cache_slots=args.fetch_session_cache_slots,
+        journal_size=args.journal_size,
         trace=args.trace or bool(args.trace_file),
         trace_file=args.trace_file or None,
+        http_port=args.http_port,
+        http_host=args.http_host,
     )
 
 
@@ -188,6 +201,8 @@ async def run_until_signalled(config: BrokerConfig) -> None:
         async with trio.open_nursery() as nursery:
             info = await nursery.start(serve, config)
             print(f"kafkalite listening on {info.bootstrap_servers}", flush=True)
+            if info.http is not None:
+                print(f"kafkalite HTTP API on {info.http_url}", flush=True)
             async for signum in signals:
                 logging.getLogger("kafkalite").info("received %s, shutting down", signal.Signals(signum).name)
                 info.shutdown()
@@ -234,6 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             if not isinstance(exc, OSError):
                 raise
+            from kafkalite.server.http import HttpListenError
+
+            if isinstance(exc, HttpListenError):
+                print(f"kafkalite: {exc.strerror}", file=sys.stderr)
+                return 1
             print(f"kafkalite: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
             return 1
         return 0

@@ -3,10 +3,13 @@ environment variables that configure it, its entrypoint command and its health c
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -35,10 +38,11 @@ def test_dockerfile_is_small_non_root_with_a_volume_a_port_and_a_health_check() 
     i = instructions()
     assert re.fullmatch(r"python:3\.\d+-slim", i["FROM"][0])
     assert i["USER"] == ["kafkalite"]
-    assert i["EXPOSE"] == ["9092"]
+    assert i["EXPOSE"] == ["9092 8092"]  # Kafka, and the HTTP control API
     assert i["VOLUME"] == ['["/var/lib/kafkalite/data"]']
     env = " ".join(i["ENV"])
     assert "KAFKALITE_HOST=0.0.0.0" in env and "KAFKALITE_DATA_DIR=/var/lib/kafkalite/data" in env
+    assert "KAFKALITE_HTTP_PORT=8092" in env and "KAFKALITE_JOURNAL_SIZE=10000" in env
     assert "kafkalite health" in i["HEALTHCHECK"][0] and "--bootstrap-server" in i["HEALTHCHECK"][0]
     assert i["ENTRYPOINT"] == ['["kafkalite"]'] and i["CMD"] == ['["serve"]']
     ignored = (ROOT / ".dockerignore").read_text()
@@ -67,6 +71,9 @@ ENVIRONMENT = {
     "KAFKALITE_TRANSACTION_MAX_TIMEOUT_MS": ("60000", "transaction_max_timeout_ms", 60000),
     "KAFKALITE_TRANSACTION_ABORT_TIMED_OUT_INTERVAL_MS": ("1000", "transaction_abort_timed_out_interval_ms", 1000),
     "KAFKALITE_TRACE_FILE": ("/tmp/t.jsonl", "trace_file", Path("/tmp/t.jsonl")),
+    "KAFKALITE_HTTP_PORT": ("8092", "http_port", 8092),
+    "KAFKALITE_HTTP_HOST": ("127.0.0.1", "http_host", "127.0.0.1"),
+    "KAFKALITE_JOURNAL_SIZE": ("500", "journal_size", 500),
 }
 
 
@@ -97,6 +104,7 @@ def test_the_container_command_serves_advertises_and_passes_its_health_check(tmp
         "KAFKALITE_PORT": "0",
         "KAFKALITE_ADVERTISED_HOST": "kafka.example",
         "KAFKALITE_DATA_DIR": str(tmp_path / "data"),
+        "KAFKALITE_HTTP_PORT": "0",
     })
     try:
         health = subprocess.run(
@@ -107,6 +115,16 @@ def test_the_container_command_serves_advertises_and_passes_its_health_check(tmp
         assert "is healthy: ApiVersions answered" in health.stdout
         with Client(f"127.0.0.1:{broker.port}") as client:
             assert client.metadata([]).brokers[0].host == "kafka.example"  # what clients are told
+        # The HTTP API is on, on every interface as the broker; its line follows the broker's.
+        deadline = time.monotonic() + 5
+        while not any(line.startswith("kafkalite HTTP API on ") for line in broker.lines):
+            assert time.monotonic() < deadline, broker.output
+            time.sleep(0.01)
+        url = next(line for line in broker.lines if line.startswith("kafkalite HTTP API on ")).split()[-1]
+        assert url.startswith("http://localhost:")
+        port = int(url.rsplit(":", 1)[1])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as ready:
+            assert json.loads(ready.read()) == {"status": "ready"}
         assert broker.stop(signal.SIGTERM) < 1.0
     finally:
         broker.close()

@@ -218,3 +218,43 @@ def test_broker_log_and_trace_reach_the_test_log(kafkalite_broker, caplog):
 def test_ini_log_level_and_trace(pytester: pytest.Pytester) -> None:
     project(pytester, "kafkalite_log_level = INFO\nkafkalite_trace = true", test_logs=LOGGING_TESTS)
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+COVERAGE_TESTS = '''
+from confluent_kafka import Producer
+
+
+def test_produces(kafkalite_broker):
+    producer = Producer({"bootstrap.servers": kafkalite_broker.bootstrap_servers, "client.id": "app"})
+    producer.produce("orders", value=b"v")
+    assert producer.flush(10) == 0
+
+
+def test_uses_no_client(kafkalite_shared_broker):
+    kafkalite_shared_broker.produce("orders", "v")
+
+
+def test_no_fixture():
+    pass
+'''
+
+
+def test_coverage_option_lists_the_apis_and_versions_each_test_used(pytester: pytest.Pytester) -> None:
+    project(pytester, test_cov=COVERAGE_TESTS)
+    result = pytester.runpytest("--kafkalite-coverage", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        "*= kafkalite protocol coverage =*",
+        "test_cov.py::test_produces: ApiVersions v*, Metadata v*, Produce v*",
+        "test_cov.py::test_uses_no_client: none",
+        "kafkalite_session_broker (since its last reset): none",
+        "all together: ApiVersions v*, Metadata v*, Produce v*",
+    ])
+    assert "test_no_fixture" not in result.stdout.str().split("kafkalite protocol coverage")[1]
+
+
+def test_no_coverage_report_without_the_option(pytester: pytest.Pytester) -> None:
+    project(pytester, test_cov=COVERAGE_TESTS)
+    result = pytester.runpytest("-k", "uses_no_client")
+    result.assert_outcomes(passed=1, deselected=2)
+    assert "kafkalite protocol coverage" not in result.stdout.str()

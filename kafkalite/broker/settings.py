@@ -16,6 +16,12 @@ INITIAL_REBALANCE_DELAY_MAX_MS = 1000
 # heartbeats (the old owner learns to revoke, then the new one learns to take), so 200 ms
 # keeps a test's second member under half a second; Kafka's default is 5000.
 CONSUMER_HEARTBEAT_INTERVAL_MS = 200
+# The request journal (kafkalite.broker.journal): entries kept by the in-process broker and
+# the pytest fixtures (their assertions read it), and record bytes the entries may hold. A
+# served broker keeps none unless asked (--journal-size): at full produce throughput the
+# journal costs more than the 5 % the control plane may (bench/throughput.py, issue 12).
+JOURNAL_SIZE = 10_000
+JOURNAL_RECORD_BYTES = 64 * 1024 * 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -94,8 +100,19 @@ class BrokerConfig:
     # Incremental fetch sessions (KIP-227) kept at once: max.incremental.fetch.session.cache.slots,
     # a static setting in Kafka too (not dynamic); 0 turns sessions off.
     max_incremental_fetch_session_cache_slots: int = attrs.field(default=1000, validator=v.ge(0))
+    # The HTTP control API (fault rules, journal, clock, reset, health, metrics): off when
+    # None, 0 picks a free port. It listens on http_host, by default the broker's host.
+    http_port: int | None = attrs.field(default=None, validator=v.optional([v.instance_of(int), v.ge(0), v.le(65535)]))
+    http_host: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    # The request journal: the last journal_size requests and responses, decoded, for tests
+    # and the HTTP API (0: off, the default here; run_in_thread and the fixtures use
+    # JOURNAL_SIZE); their record sets hold at most journal_record_bytes.
+    journal_size: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
+    journal_record_bytes: int = attrs.field(default=JOURNAL_RECORD_BYTES, validator=[v.instance_of(int), v.ge(0)])
 
     def __attrs_post_init__(self) -> None:
+        if self.http_host is not None and self.http_port is None:
+            raise ValueError("http_host is only used with the HTTP API on: set http_port as well")
         if self.trace_file is not None and not self.trace:
             raise ValueError("trace_file is only written with trace on: set trace=True as well")
         if self.default_replication_factor > self.brokers:

@@ -28,6 +28,8 @@ from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, Unknow
 from kafkalite.broker.coordinators import Coordinators
 from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.faults import FaultRules
+from kafkalite.broker.journal import Journal
+from kafkalite.broker.metrics import Metrics
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.clock import BrokerClock
@@ -69,12 +71,21 @@ class Broker:
     coordinators: Coordinators = attrs.field(init=False)
     # Dynamic broker and group configs (AlterConfigs on BROKER / GROUP), from the data dir.
     dynamic: DynamicConfigStore = attrs.field(init=False)
+    # The request journal and the counters (kafkalite.broker.journal, .metrics).
+    journal: Journal = attrs.field(init=False)
+    metrics: Metrics = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
         self.dynamic = DynamicConfigStore.open(self.store)
         # Retention, segment roll and flush by time follow the broker's clock.
         self.store.use_clock(self.clock.wall_ms)
+        self.journal = Journal(self.config.journal_size, self.config.journal_record_bytes, self._topic_name)
+        self.metrics = Metrics(self)
+
+    def _topic_name(self, topic_id: uuid.UUID) -> str | None:
+        topic = self.cluster.topics_by_id.get(topic_id)
+        return None if topic is None else topic.name
 
     @classmethod
     def create(cls, config: BrokerConfig) -> Broker:
@@ -480,6 +491,7 @@ class Broker:
         self.clock.unfreeze()
         self.coordinators.reset()
         self.faults.clear()
+        self.journal.clear()
         deleted = 0
         for name, topic in list(self.cluster.topics.items()):
             if not topic.is_internal:

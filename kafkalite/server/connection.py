@@ -50,6 +50,8 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
     """
     peer = _peer_name(stream)
     frames = FrameBuffer(broker.config.max_request_bytes)
+    metrics = broker.metrics  # bytes in and out, open connections
+    metrics.connection_opened()
     log.debug("connection from %s on node %d", peer, node_id)
     try:
         while True:
@@ -57,10 +59,12 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
             if not data:
                 log.debug("connection from %s closed by the peer", peer)
                 return
+            metrics.bytes_received += len(data)
             frames.feed(data)
             while (frame := frames.next_frame()) is not None:
                 response = await dispatch(broker, frame, node_id, peer)
                 if response is not None:
+                    metrics.bytes_sent += len(response)
                     await stream.send_all(response)
     except CloseConnection as exc:
         log.info("closing connection from %s: %s", peer, exc)
@@ -76,5 +80,6 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         log.debug("connection from %s reset", peer)
     finally:
+        metrics.connection_closed()
         with trio.CancelScope(shield=True):
             await stream.aclose()

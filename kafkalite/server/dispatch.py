@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from typing import Any, Callable
 
 from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, RequestContext, advertise
@@ -92,6 +93,10 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     ctx = RequestContext(broker, header, node_id, peer)
     for observe in REQUEST_OBSERVERS:
         observe(ctx, request)
+    journal = broker.journal
+    journalled = journal.enabled  # once: it may be turned on while the handler waits
+    if journalled:  # the request journal (kafkalite.broker.journal): when, and how long
+        received_ms, began = broker.clock.wall_ms(), time.perf_counter()
     tracing = broker.config.trace
     if tracing:  # learning mode (kafkalite.trace), imported only when on
         from kafkalite.trace.tracer import tracer_for
@@ -105,6 +110,13 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
             response = await spec.fn(ctx, request)
         except KafkaStorageError as exc:
             response = _storage_error(spec, ctx, request, exc)
+    broker.metrics.request(spec.name, response)
+    if journalled:
+        journal.record(
+            api_key=api_key, api=spec.name, api_version=api_version, correlation_id=correlation_id,
+            client_id=header.client_id, peer=peer, node_id=node_id, request=request, response=response,
+            time_ms=received_ms, elapsed_ms=(time.perf_counter() - began) * 1000, fault=ctx.fault_rule_id,
+        )
     if response is None:
         if tracing:
             tracer.response(spec.name, header, request, None, node_id, started)

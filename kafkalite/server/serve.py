@@ -7,6 +7,7 @@ import errno
 import functools
 import logging
 import socket as _socket
+from typing import Callable
 
 import attrs
 import trio
@@ -30,6 +31,7 @@ class ServerInfo:
     nodes: tuple[BrokerNode, ...]  # as advertised to clients
     bound: tuple[tuple[str, int], ...]  # (host, port) each node's listener is bound to
     connections: Connections | None = attrs.field(default=None, repr=False, eq=False)
+    http: tuple[str, int] | None = None  # (host, port) the HTTP API is reached at, when on
 
     def shutdown(self, grace_s: float | None = None) -> None:
         """Stop gracefully: stop accepting, let in-flight requests finish (up to *grace_s*),
@@ -44,6 +46,23 @@ class ServerInfo:
     @property
     def port(self) -> int:
         return self.nodes[0].port
+
+    @property
+    def http_port(self) -> int | None:
+        """The HTTP API's bound port, None when it is off."""
+        return self.http[1] if self.http is not None else None
+
+    @property
+    def http_url(self) -> str:
+        """``http://HOST:PORT`` of the HTTP API.
+
+        Raises:
+            RuntimeError: the HTTP API is off (no ``http_port`` in the config).
+        """
+        if self.http is None:
+            raise RuntimeError("the HTTP API is off: start the broker with http_port (0 picks a free port)")
+        host, port = self.http
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -133,21 +152,69 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
                 await listener.aclose()
         raise
     connections = Connections()
+    http_stop = trio.Event()
+    http_done = trio.Event()
+    ready = False  # set once the listeners are reported; /readyz reads it through a closure
     async with trio.open_nursery() as nursery:
         for node_id, listeners in listeners_by_node:
             connections.listen(listeners, functools.partial(_serve_stream, broker, node_id))
+        http = None
+        if config.http_port is not None:
+            try:
+                http = await nursery.start(
+                    _serve_http, broker, config, lambda: ready and not connections.draining, http_stop, http_done
+                )
+            except BaseException:
+                for _, listeners in listeners_by_node:
+                    for listener in listeners:
+                        await listener.aclose()
+                raise
         nursery.start_soon(_housekeeping, broker)
         broker.start_background(nursery.start_soon)  # e.g. group session / rebalance deadlines
-        info = ServerInfo(broker, tuple(nodes), tuple(bound), connections)
+        info = ServerInfo(broker, tuple(nodes), tuple(bound), connections, http)
         log.info(
             "kafkalite ready on %s, advertised as %s (cluster %s)",
             info.bootstrap_servers,
             info.advertised_servers,
             broker.cluster.cluster_id,
         )
+        if http is not None:
+            log.info("kafkalite HTTP API on %s", info.http_url)
+        ready = True
         task_status.started(info)
         await connections.run()  # returns after a graceful shutdown has drained
+        if http is not None:
+            # The HTTP API stops with the broker, as gracefully: requests in flight finish.
+            http_stop.set()
+            with trio.move_on_after(connections.grace_s + 0.5):
+                await http_done.wait()
         nursery.cancel_scope.cancel()
+
+
+async def _serve_http(
+    broker: Broker,
+    config: BrokerConfig,
+    ready: Callable[[], bool],
+    stop: trio.Event,
+    done: trio.Event,
+    *,
+    task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """The HTTP API (imported only here: a broker without it never loads hypercorn)."""
+    from kafkalite.server.http import build_app
+    from kafkalite.server.http.server import serve_http
+    from kafkalite.server.listeners import DEFAULT_GRACE_S
+
+    host = config.http_host if config.http_host is not None else config.host
+    reach = "localhost" if host in _WILDCARDS else host
+    try:
+        async with trio.open_nursery() as nursery:
+            app = build_app(broker, ready)
+            port = await nursery.start(serve_http, app, host, config.http_port, stop, DEFAULT_GRACE_S)
+            task_status.started((reach, port))
+        # serve_http returned: stop was set and the requests in flight are done.
+    finally:
+        done.set()
 
 
 async def _housekeeping(broker: Broker) -> None:

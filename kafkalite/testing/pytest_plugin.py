@@ -23,6 +23,11 @@ Settings, from the most general to the most specific:
 * indirect parametrisation: ``@pytest.mark.parametrize("kafkalite_broker", [{"partitions": 2}],
   indirect=True)``.
 
+``--kafkalite-coverage`` prints, at the end of the run, the Kafka APIs and versions each test
+exercised against these fixtures (read from the broker's request journal when the test
+ends; the session broker's once, since its last reset) and all of them together:
+what the application under test really speaks.
+
 Nothing heavier than pytest is imported until a fixture is used.
 """
 
@@ -43,10 +48,47 @@ _INI = {
 }
 
 
+_COVERAGE = pytest.StashKey[dict[str, dict[str, list[int]]]]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     for name, (help_text, default) in _INI.items():
         parser.addini(name, help_text, default=default)
     parser.addini("kafkalite_trace", "log every request and response (learning mode)", type="bool", default=False)
+    parser.getgroup("kafkalite").addoption(
+        "--kafkalite-coverage", action="store_true", default=False,
+        help="at the end, list the Kafka APIs and versions each test used against the kafkalite fixtures",
+    )
+
+
+def _record_coverage(config: pytest.Config, name: str, broker: BrokerThread) -> None:
+    """Keep the APIs and versions *broker*'s journal saw, under *name* (a test id)."""
+    if not config.getoption("kafkalite_coverage", False):
+        return
+    used = broker.journal.apis()
+    found = config.stash.setdefault(_COVERAGE, {}).setdefault(name, {})
+    for api, versions in used.items():
+        found[api] = sorted(set(found.get(api, [])) | set(versions))
+
+
+def _versions(used: dict[str, list[int]]) -> str:
+    return ", ".join(f"{api} v{','.join(map(str, versions))}" for api, versions in sorted(used.items())) or "none"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    coverage = config.stash.get(_COVERAGE, None)
+    if not config.getoption("kafkalite_coverage", False):
+        return
+    terminalreporter.write_sep("=", "kafkalite protocol coverage")
+    if not coverage:
+        terminalreporter.write_line("no test used a kafkalite fixture with the request journal on")
+        return
+    total: dict[str, set[int]] = {}
+    for name, used in coverage.items():
+        terminalreporter.write_line(f"{name}: {_versions(used)}")
+        for api, versions in used.items():
+            total.setdefault(api, set()).update(versions)
+    terminalreporter.write_line(f"all together: {_versions({api: sorted(v) for api, v in total.items()})}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,6 +174,7 @@ def kafkalite_broker(request: pytest.FixtureRequest) -> Iterator[BrokerThread]:
         broker = _start(overrides)
         try:
             yield broker
+            _record_coverage(request.config, request.node.nodeid, broker)
         finally:
             broker.stop()
 
@@ -142,6 +185,7 @@ def kafkalite_session_broker(request: pytest.FixtureRequest) -> Iterator[BrokerT
     broker = _start(_ini_overrides(request.config))
     try:
         yield broker
+        _record_coverage(request.config, "kafkalite_session_broker (since its last reset)", broker)
     finally:
         broker.stop()
 
@@ -158,3 +202,4 @@ def kafkalite_shared_broker(
         except ValueError as exc:
             raise pytest.UsageError(f"kafkalite_shared_broker: {exc}") from None
         yield kafkalite_session_broker
+        _record_coverage(request.config, request.node.nodeid, kafkalite_session_broker)

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 import attrs
 import trio
 
-from kafkalite.broker.settings import BrokerConfig
+from kafkalite.broker.settings import JOURNAL_SIZE, BrokerConfig
+from kafkalite.testing.assertions import BrokerAssertions, JournalProxy
 from kafkalite.testing.clock import ClockControl
 from kafkalite.testing.faults import BrokerFaults
 from kafkalite.testing.helpers import BrokerHelpers
@@ -62,20 +63,21 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def make_config(config: BrokerConfig | None = None, **overrides: Any) -> BrokerConfig:
-    """*config* (default: in memory, 127.0.0.1, a free port) with *overrides* applied.
+    """*config* (default: in memory, 127.0.0.1, a free port, the request journal on with
+    `JOURNAL_SIZE` entries) with *overrides* applied.
 
     ``partitions`` is accepted as the name of ``num_partitions`` (the CLI's name).
     """
     if "partitions" in overrides:
         overrides["num_partitions"] = overrides.pop("partitions")
     if config is None:
-        base: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "memory": True}
+        base: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "memory": True, "journal_size": JOURNAL_SIZE}
         base.update(overrides)
         return BrokerConfig(**base)
     return attrs.evolve(config, **overrides) if overrides else config
 
 
-class BrokerThread(BrokerHelpers, BrokerWaits):
+class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
     """A running broker in a background thread; see the module docstring.
 
     Create with `run_in_thread` (a context manager) or call `start` / `stop` yourself.
@@ -93,6 +95,8 @@ class BrokerThread(BrokerHelpers, BrokerWaits):
         self._grace_s: float | None = None
         self._error: BaseException | None = None
         self._round_robin: dict[str, itertools.count[int]] = {}
+        #: The request journal, and what clients sent (kafkalite.testing.assertions).
+        self.journal = JournalProxy(self)
 
     # -- lifetime ------------------------------------------------------------------------
 
@@ -186,6 +190,15 @@ class BrokerThread(BrokerHelpers, BrokerWaits):
     @property
     def port(self) -> int:
         return self.info.bound[0][1]
+
+    @property
+    def http_url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the HTTP control API (start with ``http_port=0``).
+
+        Raises:
+            RuntimeError: the HTTP API is off.
+        """
+        return self.info.http_url
 
     @property
     def broker(self) -> Broker:

@@ -1,7 +1,9 @@
 """Command-line tools in the spirit of Kafka's scripts, for kafkalite or any Kafka cluster.
 
 ``kafkalite topics | groups | produce | consume | transactions | dump-log | health | compat``:
-each is a module here with a ``main(argv) -> int``; `run` dispatches to it. They talk to brokers
+each is a module here with a ``main(argv) -> int``; `run` dispatches to it. ``fault``,
+``journal`` and ``clock`` share `kafkalite.tools.control` (the broker's HTTP API), a
+function each (``"module:function"`` in `TOOLS`). They talk to brokers
 through `kafkalite.tools.client` (kafkalite's own codec over a socket), so no client library
 is needed; ``dump-log`` reads segment files directly, ``compat`` the compat tests' journal.
 """
@@ -25,6 +27,10 @@ TOOLS: dict[str, tuple[str, str]] = {
     "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
     "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
     "compat": ("compat", "which clients, API versions and scenarios the compat tests cover"),
+    # The broker's HTTP control API (kafkalite serve --http-port): one module, a main each.
+    "fault": ("control:fault_main", "add, list and remove fault rules (the broker's HTTP API)"),
+    "journal": ("control:journal_main", "print the requests the broker recorded (the broker's HTTP API)"),
+    "clock": ("control:clock_main", "show, advance, freeze the broker clock (the broker's HTTP API)"),
 }
 
 
@@ -32,9 +38,10 @@ def run(name: str, argv: Sequence[str]) -> int:
     """Run tool *name* with *argv*; return its exit status (1 on a `ToolError`)."""
     from kafkalite.tools.client import ToolError
 
-    module = importlib.import_module(f"kafkalite.tools.{TOOLS[name][0]}")
+    module_name, _, function = TOOLS[name][0].partition(":")
+    module = importlib.import_module(f"kafkalite.tools.{module_name}")
     try:
-        return int(module.main(list(argv)) or 0)
+        return int(getattr(module, function or "main")(list(argv)) or 0)
     except ToolError as exc:
         print(f"kafkalite {name}: error: {exc}", file=sys.stderr)
         return 1
