@@ -197,3 +197,23 @@ def test_metrics_text_is_the_brokers_prometheus_text(broker: BrokerThread) -> No
     send_produce(broker, batch((None, b"v")), partition=9)
     text = broker.metrics_text()
     assert 'kafkalite_errors_total{api="Produce",code="3",error="UNKNOWN_TOPIC_OR_PARTITION"}' in text
+
+
+async def test_group_history_of_a_consumer_group_shows_epochs_and_assignments(nursery) -> None:
+    # KIP-848 members heartbeat; history keeps the joins, leaves and new assignments, with
+    # topic ids resolved to names.
+    from kafkalite.testing.history import group_events
+
+    from .broker.consumer_group_client import CgMember
+    from .groups.helpers import connect, start_broker
+
+    broker = start_broker(nursery, journal_size=100)
+    broker.create_topic("t", 2)
+    a = CgMember(connect(broker, nursery))
+    await a.heartbeat()
+    await a.heartbeat()  # nothing new: not in the history
+    await a.leave()
+    events = group_events(broker, "g")
+    assert [(e.kind, e.generation_id) for e in events] == [("consumer_heartbeat", 1), ("consumer_heartbeat", -1)]
+    assert events[0].assignment == {"t": (0, 1)} and events[0].subscription == ("t",)
+    assert events[0].member_id == a.member_id == events[1].member_id
