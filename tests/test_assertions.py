@@ -160,6 +160,24 @@ def test_committed_history_lists_every_commit_in_order(broker: BrokerThread) -> 
         ("OffsetCommit", "committer", "", -1)}
 
 
+def test_committed_history_has_transactional_commits_with_their_id_and_answer(broker: BrokerThread) -> None:
+    from kafkalite.wire.messages.txn_offset_commit import (
+        TxnOffsetCommitRequest,
+        TxnOffsetCommitRequestPartition,
+        TxnOffsetCommitRequestTopic,
+    )
+
+    with WireClient(broker.bootstrap_servers, client_id="txn-app") as client:
+        answer = client.request(TxnOffsetCommitRequest(
+            transactional_id="tx", group_id="billing", producer_id=42, producer_epoch=0, generation_id=3,
+            member_id="m", topics=[TxnOffsetCommitRequestTopic(name="orders", partitions=[
+                TxnOffsetCommitRequestPartition(partition_index=1, committed_offset=7, committed_metadata=None)])]), 3)
+    [event] = broker.committed_history("billing")
+    assert (event.api, event.transactional_id, event.member_id, event.generation_id, event.offset, event.metadata) == (
+        "TxnOffsetCommit", "tx", "m", 3, 7, None)
+    assert event.error == answer.topics[0].partitions[0].error_code != 0  # no such producer: refused
+
+
 def join(client: WireClient, member: str = "") -> object:
     return client.request(JoinGroupRequest(
         group_id="g", session_timeout_ms=10_000, member_id=member, protocol_type="consumer",
