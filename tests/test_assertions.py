@@ -160,6 +160,24 @@ def test_committed_history_lists_every_commit_in_order(broker: BrokerThread) -> 
         ("OffsetCommit", "committer", "", -1)}
 
 
+def test_committed_history_has_transactional_commits_with_their_id_and_answer(broker: BrokerThread) -> None:
+    from kafkalite.wire.messages.txn_offset_commit import (
+        TxnOffsetCommitRequest,
+        TxnOffsetCommitRequestPartition,
+        TxnOffsetCommitRequestTopic,
+    )
+
+    with WireClient(broker.bootstrap_servers, client_id="txn-app") as client:
+        answer = client.request(TxnOffsetCommitRequest(
+            transactional_id="tx", group_id="billing", producer_id=42, producer_epoch=0, generation_id=3,
+            member_id="m", topics=[TxnOffsetCommitRequestTopic(name="orders", partitions=[
+                TxnOffsetCommitRequestPartition(partition_index=1, committed_offset=7, committed_metadata=None)])]), 3)
+    [event] = broker.committed_history("billing")
+    assert (event.api, event.transactional_id, event.member_id, event.generation_id, event.offset, event.metadata) == (
+        "TxnOffsetCommit", "tx", "m", 3, 7, None)
+    assert event.error == answer.topics[0].partitions[0].error_code != 0  # no such producer: refused
+
+
 def join(client: WireClient, member: str = "") -> object:
     return client.request(JoinGroupRequest(
         group_id="g", session_timeout_ms=10_000, member_id=member, protocol_type="consumer",
@@ -197,3 +215,23 @@ def test_metrics_text_is_the_brokers_prometheus_text(broker: BrokerThread) -> No
     send_produce(broker, batch((None, b"v")), partition=9)
     text = broker.metrics_text()
     assert 'kafkalite_errors_total{api="Produce",code="3",error="UNKNOWN_TOPIC_OR_PARTITION"}' in text
+
+
+async def test_group_history_of_a_consumer_group_shows_epochs_and_assignments(nursery) -> None:
+    # KIP-848 members heartbeat; history keeps the joins, leaves and new assignments, with
+    # topic ids resolved to names.
+    from kafkalite.testing.history import group_events
+
+    from .broker.consumer_group_client import CgMember
+    from .groups.helpers import connect, start_broker
+
+    broker = start_broker(nursery, journal_size=100)
+    broker.create_topic("t", 2)
+    a = CgMember(connect(broker, nursery))
+    await a.heartbeat()
+    await a.heartbeat()  # nothing new: not in the history
+    await a.leave()
+    events = group_events(broker, "g")
+    assert [(e.kind, e.generation_id) for e in events] == [("consumer_heartbeat", 1), ("consumer_heartbeat", -1)]
+    assert events[0].assignment == {"t": (0, 1)} and events[0].subscription == ("t",)
+    assert events[0].member_id == a.member_id == events[1].member_id

@@ -249,7 +249,7 @@ def held_record_bytes(message: Any) -> int:
             for part in getattr(topic, parts_field) or ():
                 records = part.records
                 if records is not None:
-                    total += sum(len(c) for c in records) if isinstance(records, list) else len(records)
+                    total += records_size(records)
     return total
 
 

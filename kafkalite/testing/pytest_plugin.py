@@ -65,7 +65,12 @@ def _record_coverage(config: pytest.Config, name: str, broker: BrokerThread) -> 
     """Keep the APIs and versions *broker*'s journal saw, under *name* (a test id)."""
     if not config.getoption("kafkalite_coverage", False):
         return
-    used = broker.journal.apis()
+    from kafkalite.testing.thread import BrokerNotRunning
+
+    try:
+        used = broker.journal.apis()
+    except BrokerNotRunning:
+        return  # it died: the test says so already
     found = config.stash.setdefault(_COVERAGE, {}).setdefault(name, {})
     for api, versions in used.items():
         found[api] = sorted(set(found.get(api, [])) | set(versions))

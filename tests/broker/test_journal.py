@@ -201,6 +201,9 @@ async def test_fetch_responses_hold_their_records_within_the_budget(broker: Brok
     fetch = broker.journal.query(api="Fetch")[-1]
     assert fetch.record_bytes == len(batch(b"hello"))
     assert broker.journal.record_bytes == 2 * fetch.record_bytes
+    rendered = json.loads(json.dumps(fetch.to_dict()))
+    records = rendered["response"]["responses"][0]["partitions"][0]["records"]["records"]
+    assert records["batches"][0]["count"] == 1 and rendered["records"] == {"bytes": fetch.record_bytes, "kept": True}
 
 
 async def test_acks_0_produce_is_journalled_without_a_response(broker: Broker, client: Client, topic: str) -> None:
