@@ -2,6 +2,19 @@
 
 A connection's trouble stays with it: an undecodable frame, an unknown API or a reset socket
 end this connection (logged with the reason) and never reach another one.
+
+Limits (Kafka's names): a frame declaring more than ``socket.request.max.bytes`` closes the
+connection from its 4-byte size, before any of its body is buffered (`FrameBuffer`). A
+connection on which nothing arrives, or whose response cannot be sent, for
+``connections.max.idle.ms`` is closed; that is real time, not the broker clock, because it
+frees the process's sockets, and a test that advances the broker clock by hours must not see
+its clients cut off. Requests are handled one at a time and the next is not read before the
+response of the previous one was handed to the socket, as Kafka mutes a channel while its
+request is in flight: a client that pipelines requests without reading its answers makes the
+send wait, and the broker stops reading it, so the bytes held for it stay at most the socket
+buffers, one response and one read of ``RECEIVE_SIZE`` (besides a partial frame, which
+socket.request.max.bytes bounds). A slow reader, or a client that sends half a frame and
+stalls, holds nothing but its own connection's task.
 """
 
 from __future__ import annotations
@@ -51,11 +64,18 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
     peer = _peer_name(stream)
     frames = FrameBuffer(broker.config.max_request_bytes)
     metrics = broker.metrics  # bytes in and out, open connections
+    idle_s = broker.config.connections_max_idle_ms / 1000
     metrics.connection_opened()
     log.debug("connection from %s on node %d", peer, node_id)
     try:
         while True:
-            data = await stream.receive_some(RECEIVE_SIZE)
+            with trio.move_on_after(idle_s) as waiting:  # real time (see the module docstring)
+                data = await stream.receive_some(RECEIVE_SIZE)
+            if waiting.cancelled_caught:
+                log.info("closing connection from %s: nothing received for %d ms (connections.max.idle.ms)%s",
+                         peer, broker.config.connections_max_idle_ms,
+                         f", {frames.buffered()} bytes of a request pending" if frames.buffered() else "")
+                return
             if not data:
                 log.debug("connection from %s closed by the peer", peer)
                 return
@@ -65,7 +85,12 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
                 response = await dispatch(broker, frame, node_id, peer)
                 if response is not None:
                     metrics.bytes_sent += len(response)
-                    await stream.send_all(response)
+                    with trio.move_on_after(idle_s) as sending:
+                        await stream.send_all(response)
+                    if sending.cancelled_caught:
+                        log.info("closing connection from %s: a response of %d bytes not taken for %d ms "
+                                 "(connections.max.idle.ms)", peer, len(response), broker.config.connections_max_idle_ms)
+                        return
     except CloseConnection as exc:
         log.info("closing connection from %s: %s", peer, exc)
     except DropRequest as exc:

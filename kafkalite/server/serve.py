@@ -16,7 +16,7 @@ from kafkalite.broker.state import Broker
 from kafkalite.broker.cluster import BrokerNode
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.server.connection import handle_connection
-from kafkalite.server.listeners import Connections
+from kafkalite.server.listeners import ConnectionQuota, Connections
 
 log = logging.getLogger("kafkalite.server")
 
@@ -157,7 +157,10 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
     ready = False  # set once the listeners are reported; /readyz reads it through a closure
     async with trio.open_nursery() as nursery:
         for node_id, listeners in listeners_by_node:
-            connections.listen(listeners, functools.partial(_serve_stream, broker, node_id))
+            quota = ConnectionQuota(
+                config.max_connections, config.max_connections_per_ip, config.max_connections_per_ip_overrides
+            )
+            connections.listen(listeners, functools.partial(_serve_stream, broker, node_id), quota)
         http = None
         if config.http_port is not None:
             try:
