@@ -104,6 +104,8 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
         log.warning("closing connection from %s: undecodable request: %s", peer, exc)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         log.debug("connection from %s reset", peer)
+    except Exception:  # a bug (a response that cannot be encoded...): this connection only
+        log.exception("closing connection from %s: internal error", peer)
     finally:
         metrics.connection_closed()
         with trio.CancelScope(shield=True):

@@ -110,6 +110,8 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
             response = await spec.fn(ctx, request)
         except KafkaStorageError as exc:
             response = _storage_error(spec, ctx, request, exc)
+        except Exception as exc:  # noqa: BLE001 - a handler's bug must not take the broker down
+            response = _internal_error(spec, ctx, request, exc)
     broker.metrics.request(spec.name, response)
     if journalled:
         journal.record(
@@ -134,6 +136,19 @@ async def _handle(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
         return await spec.fn(ctx, request)
     except KafkaStorageError as exc:
         return _storage_error(spec, ctx, request, exc)
+    except Exception as exc:  # noqa: BLE001 - as in dispatch
+        return _internal_error(spec, ctx, request, exc)
+
+
+def _internal_error(spec: HandlerSpec, ctx: RequestContext, request: Any, exc: Exception) -> Any:
+    # A handler failed in a way nobody foresaw: as Kafka, answer UNKNOWN_SERVER_ERROR and keep
+    # serving; the traceback is logged, because this is a bug to fix.
+    log.error("%s v%d from %s failed; answered UNKNOWN_SERVER_ERROR", spec.name, ctx.api_version, ctx.peer,
+              exc_info=exc)
+    response = spec.answer_error(request, ctx.api_version, ErrorCode.UNKNOWN_SERVER_ERROR, repr(exc))
+    if response is None:
+        raise UnsupportedRequest(f"{spec.name} failed ({exc!r}) with no way to say so") from exc
+    return response
 
 
 def _storage_error(spec: HandlerSpec, ctx: RequestContext, request: Any, exc: KafkaStorageError) -> Any:

@@ -1,0 +1,82 @@
+"""What the fuzzer found, pinned: each case once crashed or misbehaved the broker."""
+
+from __future__ import annotations
+
+import uuid
+from typing import AsyncIterator
+
+import attrs
+import pytest
+import trio
+import trio.testing
+
+from kafkalite.broker.registry import HANDLERS
+from kafkalite.broker.state import Broker
+from kafkalite.server.connection import handle_connection
+from kafkalite.wire.error_codes import ErrorCode
+from kafkalite.wire.messages.api_versions import ApiVersionsRequest
+from kafkalite.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
+
+from tests.broker.conftest import Client, make_broker
+
+
+@pytest.fixture
+def broker() -> Broker:
+    return make_broker()
+
+
+@pytest.fixture
+async def client(broker: Broker, nursery: trio.Nursery) -> AsyncIterator[Client]:
+    ours, theirs = trio.testing.memory_stream_pair()
+    nursery.start_soon(handle_connection, broker, theirs, broker.config.node_id)
+    yield Client(ours)
+    await ours.aclose()
+
+
+@pytest.mark.parametrize("version", [10, 11])
+async def test_metadata_v10_v11_null_name_or_topic_id_is_invalid_request(client: Client, version: int) -> None:
+    # Found: a null topic name at v10-11 was echoed into a response whose name is not
+    # nullable before v12, and encoding it killed the broker.
+    null_name = MetadataRequestTopic(name=None, topic_id=uuid.UUID(int=5))
+    response = await client.request(MetadataRequest(topics=[null_name]), version)
+    assert [(t.error_code, t.name) for t in response.topics] == [(ErrorCode.INVALID_REQUEST, "")]
+    by_id = MetadataRequestTopic(name="t", topic_id=uuid.UUID(int=5))
+    response = await client.request(MetadataRequest(topics=[by_id]), version)
+    assert [(t.error_code, t.name) for t in response.topics] == [(ErrorCode.INVALID_REQUEST, "t")]
+
+
+async def test_metadata_v12_topic_id_lookup_still_answers_unknown_topic_id(client: Client) -> None:
+    response = await client.request(MetadataRequest(topics=[MetadataRequestTopic(name=None, topic_id=uuid.UUID(int=5))]), 12)
+    assert [(t.error_code, t.name) for t in response.topics] == [(ErrorCode.UNKNOWN_TOPIC_ID, None)]
+
+
+async def test_handler_failure_answers_unknown_server_error_and_keeps_serving(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = HANDLERS[3]
+
+    async def broken(ctx: object, request: object) -> object:
+        raise KeyError("a bug")
+
+    monkeypatch.setitem(HANDLERS, 3, attrs.evolve(spec, fn=broken))
+    response = await client.request(MetadataRequest(topics=[MetadataRequestTopic(name="t")]), 9)
+    assert [t.error_code for t in response.topics] == [ErrorCode.UNKNOWN_SERVER_ERROR]
+    assert (await client.request(ApiVersionsRequest(), 0)).error_code == 0  # same connection, still served
+
+
+async def test_response_that_cannot_be_encoded_closes_only_that_connection(
+    broker: Broker, client: Client, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    spec = HANDLERS[3]
+
+    async def unencodable(ctx: object, request: object) -> object:
+        return object()
+
+    monkeypatch.setitem(HANDLERS, 3, attrs.evolve(spec, fn=unencodable))
+    await client.send_raw(client.encode_request(MetadataRequest(topics=[]), 9))
+    assert await client.receive_frame() is None
+    assert "internal error" in caplog.text
+    ours, theirs = trio.testing.memory_stream_pair()
+    nursery.start_soon(handle_connection, broker, theirs, broker.config.node_id)
+    assert (await Client(ours).request(ApiVersionsRequest(), 0)).error_code == 0
+    await ours.aclose()
