@@ -80,3 +80,17 @@ async def test_response_that_cannot_be_encoded_closes_only_that_connection(
     nursery.start_soon(handle_connection, broker, theirs, broker.config.node_id)
     assert (await Client(ours).request(ApiVersionsRequest(), 0)).error_code == 0
     await ours.aclose()
+
+
+@pytest.mark.parametrize("internal", ["__consumer_offsets", "__transaction_state"])
+async def test_metadata_recreates_an_internal_topic_deleted_after_first_use(client: Client, internal: str) -> None:
+    # Found: Metadata for an internal topic deleted after its coordinator had cached its
+    # partition count raised KeyError (UNKNOWN_SERVER_ERROR since; the broker died before).
+    from kafkalite.wire.messages.delete_topics import DeleteTopicsRequest
+
+    first = await client.request(MetadataRequest(topics=[MetadataRequestTopic(name=internal)]), 9)
+    assert first.topics[0].error_code == 0
+    deleted = await client.request(DeleteTopicsRequest(topic_names=[internal], timeout_ms=1000), 3)
+    assert deleted.responses[0].error_code == 0
+    again = await client.request(MetadataRequest(topics=[MetadataRequestTopic(name=internal)]), 9)
+    assert (again.topics[0].error_code, len(again.topics[0].partitions)) == (0, len(first.topics[0].partitions))
