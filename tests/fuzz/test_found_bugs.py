@@ -94,3 +94,66 @@ async def test_metadata_recreates_an_internal_topic_deleted_after_first_use(clie
     assert deleted.responses[0].error_code == 0
     again = await client.request(MetadataRequest(topics=[MetadataRequestTopic(name=internal)]), 9)
     assert (again.topics[0].error_code, len(again.topics[0].partitions)) == (0, len(first.topics[0].partitions))
+
+
+@pytest.mark.parametrize("validate_only", [False, True])
+async def test_creating_more_partitions_than_one_controller_batch_is_policy_violation(
+    client: Client, validate_only: bool
+) -> None:
+    # Found: CreatePartitions to 2**31 - 1 partitions stalled the broker building them. Kafka's
+    # controller refuses an operation of more than 10,000 metadata records.
+    from kafkalite.wire.messages.create_partitions import CreatePartitionsRequest, CreatePartitionsTopic
+    from kafkalite.wire.messages.create_topics import CreatableTopic, CreateTopicsRequest
+
+    def topic(name: str, partitions: int) -> CreatableTopic:
+        return CreatableTopic(name=name, num_partitions=partitions, replication_factor=1)
+
+    created = await client.request(CreateTopicsRequest(
+        topics=[topic("huge", 2**31 - 1), topic("big", 10_000), topic("small", 1)], validate_only=validate_only), 5)
+    assert [(t.name, t.error_code) for t in created.topics] == [
+        ("huge", ErrorCode.POLICY_VIOLATION), ("big", ErrorCode.POLICY_VIOLATION), ("small", 0)]
+    assert created.topics[0].error_message == "Unable to perform excessively large batch operation."
+    if validate_only:
+        return
+    grown = await client.request(CreatePartitionsRequest(topics=[
+        CreatePartitionsTopic(name="small", count=2**31 - 1, assignments=None)], timeout_ms=1000, validate_only=False), 1)
+    assert [r.error_code for r in grown.results] == [ErrorCode.POLICY_VIOLATION]
+    grown = await client.request(CreatePartitionsRequest(topics=[
+        CreatePartitionsTopic(name="small", count=10_001, assignments=None)], timeout_ms=1000, validate_only=False), 1)
+    assert [r.error_code for r in grown.results] == [0]  # 10,000 new ones: one batch
+
+
+def test_memory_files_list_a_folder_from_its_own_index() -> None:
+    # Found with the fuzzer: listing a folder scanned every file, so a topic of 3,000
+    # partitions took two minutes to create in memory, the broker stalled meanwhile.
+    from pathlib import Path
+
+    from kafkalite.storage.files import MemoryFiles
+
+    files = MemoryFiles()
+    root = Path("/d")
+    files.makedirs(root / "t-0")
+    files.makedirs(root / "t-1")
+    files.open(root / "t-0" / "a.log")
+    files.write_atomic(root / "t-0" / "b.tmp", b"x")
+    files.rename(root / "t-0" / "b.tmp", root / "t-0" / "b.index")
+    assert files.listdir(root) == ["t-0", "t-1"]
+    assert files.listdir(root / "t-0") == ["a.log", "b.index"]
+    files.remove(root / "t-0" / "a.log")
+    assert files.listdir(root / "t-0") == ["b.index"]
+    copy = files.snapshot()
+    files.remove_tree(root / "t-0")
+    assert files.listdir(root) == ["t-1"]
+    assert not files.exists(root / "t-0")
+    assert copy.listdir(root / "t-0") == ["b.index"]  # the snapshot has its own index
+    files.makedirs(root / "t-0")
+    assert files.listdir(root / "t-0") == []
+
+
+def test_topic_of_thousands_of_partitions_is_created_in_memory_quickly() -> None:
+    import time
+
+    broker = make_broker()
+    started = time.perf_counter()
+    broker.create_topic("wide", num_partitions=3000)
+    assert time.perf_counter() - started < 15  # 127 s before the index; ~0.5 s with it
