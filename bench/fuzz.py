@@ -120,6 +120,8 @@ def main() -> int:
             while time.monotonic() < deadline:
                 n += 1
                 seed = f"{args.seed}:{n}"
+                if n % 1000 == 0:
+                    print(f"{n} cases, {campaign.outcomes}, {failures} failure(s)", flush=True)
                 if args.http_every and n % args.http_every == 0:
                     reason = http_case(broker, seed)
                     if reason:
@@ -144,8 +146,6 @@ def main() -> int:
                     failures += 1
                     trace = logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
                     save(args.out, seed, f"internal error: {record.getMessage()}\n{trace}", body, raw)
-                if n % 500 == 0:
-                    print(f"{n} cases, {campaign.outcomes}, {failures} failure(s)", flush=True)
             canary_ok = [(r.key, r.value) for r in broker.records("canary", 0)] == CANARY
         finally:
             campaign.close()
