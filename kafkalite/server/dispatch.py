@@ -15,6 +15,7 @@ from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, Request
 from kafkalite.broker.state import Broker
 from kafkalite.handlers import SERVED
 from kafkalite.server.faults import intercept
+from kafkalite.server.throttle import Mute, throttle
 from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.headers import (
@@ -64,10 +65,13 @@ def load_handlers() -> dict[int, HandlerSpec]:
     return HANDLERS
 
 
-async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -> bytearray | None:
+async def dispatch(
+    broker: Broker, frame: bytes, node_id: int, peer: str = "", mute: Mute | None = None
+) -> bytearray | None:
     """Handle one request frame (without its size prefix); return the response frame.
 
-    Returns None when no response is due (Produce with acks=0).
+    Returns None when no response is due (Produce with acks=0). A client over its quota gets
+    the throttle time in the answer and in *mute*, for the connection to carry out.
 
     Raises:
         DecodeError: the frame cannot be decoded (the caller logs and closes).
@@ -110,6 +114,8 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
             response = await spec.fn(ctx, request)
         except KafkaStorageError as exc:
             response = _storage_error(spec, ctx, request, exc)
+    if broker.quotas.active:  # client quotas (kafkalite.server.throttle)
+        response = throttle(ctx, request, response, len(frame), mute)
     broker.metrics.request(spec.name, response)
     if journalled:
         journal.record(
