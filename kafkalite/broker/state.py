@@ -145,6 +145,17 @@ class Broker:
         the log cleaner."""
         self.coordinators.start_background(spawn)
         spawn(lambda: run_cleaner(self))
+        spawn(self._expire_producers)
+
+    async def _expire_producers(self) -> None:
+        # KIP-854: every producer.id.expiration.check.interval.ms on the broker clock, the
+        # state of producers idle for producer.id.expiration.ms goes.
+        while True:
+            with self.clock.move_on_after(self.config.producer_id_expiration_check_interval_ms / 1000):
+                await trio.sleep_forever()
+            removed = self.producers.remove_expired(self.clock.wall_ms(), self.config.producer_id_expiration_ms)
+            if removed:
+                log.info("removed the state of %d idle producer(s) (producer.id.expiration.ms)", removed)
 
     def _restore(self, meta: dict[str, Any]) -> None:
         self.producers.next_producer_id = int(meta.get("next_producer_id", self.producers.next_producer_id))
