@@ -136,7 +136,8 @@ def check_value(keys: dict[str, str], key: str, value: float) -> None:
 def render(entity: Entity) -> str:
     """An entity as Kafka's kafka-configs.sh path: ``/users/alice/clients/<default>``."""
     words = {USER: "users", CLIENT_ID: "clients", IP: "ips"}
-    return "".join(f"/{words[t]}/{'<default>' if n is None else n}" for t, n in entity)
+    ordered = sorted(entity, key=lambda pair: list(words).index(pair[0]))
+    return "".join(f"/{words[t]}/{'<default>' if n is None else n}" for t, n in ordered)
 
 
 @attrs.frozen

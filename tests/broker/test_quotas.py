@@ -307,3 +307,10 @@ def test_reset_forgets_quotas_and_rates() -> None:
     broker.quotas.alter(entity(client_id="c"), {"producer_byte_rate": 1.0})
     broker.reset()
     assert not broker.quotas.active and broker.throttle.throttled_ms() == {}
+
+
+def test_render_is_kafka_configs_path() -> None:
+    from kafkalite.broker.quotas import render
+
+    assert render(entity(user="a", client_id=None)) == "/users/a/clients/<default>"
+    assert render(entity(client_id="c")) == "/clients/c"
