@@ -31,7 +31,9 @@ async def describe_client_quotas(
     try:
         found = ctx.broker.quotas.describe(components, req.strict)
     except QuotaError as exc:
-        return DescribeClientQuotasResponse(throttle_time_ms=0, error_code=exc.code, error_message=exc.message)
+        return DescribeClientQuotasResponse(
+            throttle_time_ms=0, error_code=exc.code, error_message=exc.message, entries=None
+        )
     entries = [
         EntryData(
             entity=[EntityData(entity_type=t, entity_name=n) for t, n in entity],
@@ -39,4 +41,6 @@ async def describe_client_quotas(
         )
         for entity, values in found
     ]
-    return DescribeClientQuotasResponse(throttle_time_ms=0, error_code=ErrorCode.NONE, entries=entries)
+    return DescribeClientQuotasResponse(
+        throttle_time_ms=0, error_code=ErrorCode.NONE, error_message=None, entries=entries
+    )

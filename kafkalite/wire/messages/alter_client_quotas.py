@@ -8,7 +8,7 @@ API_KEY = 49
 EntityData = struct(
     "EntityData",
     field("entity_type", "string", "0+"),
-    field("entity_name", "string", "0+", nullable="0+", default=None),
+    field("entity_name", "string", "0+", nullable="0+"),
 )
 
 OpData = struct(
@@ -38,7 +38,7 @@ AlterClientQuotasRequest = message(
 EntryResponse = struct(
     "EntryData",
     field("error_code", "int16", "0+"),
-    field("error_message", "string", "0+", nullable="0+", default=None),
+    field("error_message", "string", "0+", nullable="0+"),
     field("entity", array(EntityData), "0+"),
 )
 

@@ -9,7 +9,7 @@ ComponentData = struct(
     "ComponentData",
     field("entity_type", "string", "0+"),
     field("match_type", "int8", "0+"),  # 0 exact name, 1 default entity, 2 any named entity
-    field("match", "string", "0+", nullable="0+", default=None),
+    field("match", "string", "0+", nullable="0+"),
 )
 
 DescribeClientQuotasRequest = message(
@@ -26,7 +26,7 @@ DescribeClientQuotasRequest = message(
 EntityData = struct(
     "EntityData",
     field("entity_type", "string", "0+"),
-    field("entity_name", "string", "0+", nullable="0+", default=None),
+    field("entity_name", "string", "0+", nullable="0+"),
 )
 
 ValueData = struct(
@@ -49,7 +49,7 @@ DescribeClientQuotasResponse = message(
     fields=[
         field("throttle_time_ms", "int32", "0+"),
         field("error_code", "int16", "0+"),
-        field("error_message", "string", "0+", nullable="0+", default=None),
-        field("entries", array(EntryData), "0+", nullable="0+", default=None),
+        field("error_message", "string", "0+", nullable="0+"),
+        field("entries", array(EntryData), "0+", nullable="0+"),
     ],
 )
