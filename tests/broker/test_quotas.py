@@ -314,3 +314,17 @@ def test_render_is_kafka_configs_path() -> None:
 
     assert render(entity(user="a", client_id=None)) == "/users/a/clients/<default>"
     assert render(entity(client_id="c")) == "/clients/c"
+
+
+async def test_acks_0_produce_over_the_quota_is_muted_without_an_answer(
+    client: Client, broker: Broker, autojump_clock
+) -> None:
+    broker.quotas.alter(entity(client_id="test"), {"producer_byte_rate": 1000.0})
+    await client.send_raw(client.encode_request(produce_request("t", batch(b"x" * 20_000), acks=0), 9))
+    started = trio.current_time()
+    # No answer to the acks=0 request; the next request waits out the throttle it earned.
+    answer = await client.request(produce_request("t", batch(b"y")), 9)
+    waited = trio.current_time() - started
+    assert 9 < waited < 11.5
+    assert answer.responses[0].partition_responses[0].base_offset == 1
+    assert broker.throttle.throttled_ms()["producer_byte_rate"] >= 9000
