@@ -165,3 +165,26 @@ def describe_throttle(producer: KafkaProducer) -> bool:
     metrics = producer.metrics()
     values = [v for group in metrics.values() for name, v in group.items() if "throttle-time" in name]
     return any(v and v > 0 for v in values)
+
+
+def test_request_percentage_throttles_a_confluent_producer_at_most_a_window(
+    bootstrap: str, client_id: str, topic_name: str
+) -> None:
+    # 0.001 % of a thread's time is 10 µs a second: every request is over it, and the
+    # request-time throttle is at most one quota window (1 s), as Kafka bounds it.
+    assert alter(bootstrap, [("client-id", client_id)], {"request_percentage": 0.001}) == (0, None)
+    try:
+        eventually(lambda: _assert_equal(describe(bootstrap, client_id), {"request_percentage": 0.001}))
+        throttles: list[int] = []
+        producer = Producer({
+            "bootstrap.servers": bootstrap, "client.id": client_id, "linger.ms": 0,
+            "throttle_cb": lambda event: throttles.append(event.throttle_time),
+        })
+        for i in range(3):
+            producer.produce(topic_name, str(i).encode())
+            assert producer.flush(30) == 0
+        producer.poll(0)
+        assert throttles and all(0 <= t <= 1000 for t in throttles), throttles
+        assert any(t > 0 for t in throttles), throttles
+    finally:
+        alter(bootstrap, [("client-id", client_id)], {"request_percentage": None})

@@ -192,6 +192,10 @@ class ClientQuotas:
         """Whether any quota is set (no quota: nothing is measured)."""
         return bool(self.entities)
 
+    def in_use(self, key: str) -> bool:
+        """Whether some entity sets quota *key*."""
+        return any(key in values for values in self.entities.values())
+
     # -- changing ---------------------------------------------------------------------------
 
     def alter(self, entity: Entity, ops: dict[str, float | None], validate_only: bool = False) -> None:

@@ -134,9 +134,9 @@ class QuotaEnforcer:
     def active(self) -> bool:
         return self.quotas.active
 
-    def record(self, key: str, user: str, client_id: str, value: float) -> int:
+    def record(self, key: str, user: str, client_id: str, value: float, max_ms: int | None = None) -> int:
         """Record *value* for the client against quota *key*; the throttle time in ms (0 when
-        within the quota or when no quota applies)."""
+        within the quota or when no quota applies), at most *max_ms* if given."""
         applied = self.quotas.applied(key, user, client_id)
         if applied is None:
             return 0
@@ -144,6 +144,8 @@ class QuotaEnforcer:
         rate = self._rate(key, applied.share)
         rate.record(value, now)
         throttle = throttle_time_ms(rate.measure(now), applied.bound, rate.window_size_ms(now))
+        if max_ms is not None:
+            throttle = min(throttle, max_ms)
         if throttle:
             self._throttled_ms[key] = self._throttled_ms.get(key, 0) + throttle
         return throttle
@@ -162,7 +164,9 @@ class QuotaEnforcer:
         return self.record(CONSUMER_BYTE_RATE, user, client_id, response_bytes)
 
     def request_time(self, user: str, client_id: str, elapsed_ns: int) -> int:
-        return self.record(REQUEST_PERCENTAGE, user, client_id, elapsed_ns * _NANOS_TO_PERCENTAGE)
+        # Kafka's ClientRequestQuotaManager: handler time as a percentage of one thread's
+        # second, and a throttle of at most one window.
+        return self.record(REQUEST_PERCENTAGE, user, client_id, elapsed_ns * _NANOS_TO_PERCENTAGE, self.window_ms)
 
     def throttled_ms(self) -> dict[str, int]:
         """Throttle time handed out so far, by quota key (for metrics and tests)."""

@@ -15,7 +15,7 @@ from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, Request
 from kafkalite.broker.state import Broker
 from kafkalite.handlers import SERVED
 from kafkalite.server.faults import intercept
-from kafkalite.server.throttle import Mute, throttle
+from kafkalite.server.throttle import Mute, start_request_timer, throttle
 from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.headers import (
@@ -107,6 +107,8 @@ async def dispatch(
 
         tracer = tracer_for(broker)
         started = tracer.request(spec.name, header, request, peer, node_id)
+    quotas = broker.quotas.active  # client quotas (kafkalite.server.throttle)
+    timer = start_request_timer(quotas, broker)
     if broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
         response = await intercept(spec, ctx, request, _handle)
     else:
@@ -114,8 +116,8 @@ async def dispatch(
             response = await spec.fn(ctx, request)
         except KafkaStorageError as exc:
             response = _storage_error(spec, ctx, request, exc)
-    if broker.quotas.active:  # client quotas (kafkalite.server.throttle)
-        response = throttle(ctx, request, response, len(frame), mute)
+    if quotas:
+        response = throttle(ctx, request, response, len(frame), mute, timer)
     broker.metrics.request(spec.name, response)
     if journalled:
         journal.record(

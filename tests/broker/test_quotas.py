@@ -328,3 +328,53 @@ async def test_acks_0_produce_over_the_quota_is_muted_without_an_answer(
     assert 9 < waited < 11.5
     assert answer.responses[0].partition_responses[0].base_offset == 1
     assert broker.throttle.throttled_ms()["producer_byte_rate"] >= 9000
+
+
+# -- request time (request_percentage) -------------------------------------------------------
+
+
+async def test_task_times_count_steps_not_waits() -> None:
+    from kafkalite.server.throttle import TaskTimes
+
+    times = TaskTimes()
+    trio.lowlevel.add_instrument(times)
+    try:
+        task = trio.lowlevel.current_task()
+        times.start(task)
+        await trio.sleep(0.2)  # waiting: not counted
+        spent = times.stop(task)
+    finally:
+        trio.lowlevel.remove_instrument(times)
+    assert 0 < spent < 50_000_000
+
+
+async def test_request_time_over_the_quota_throttles_at_most_one_window(
+    client: Client, broker: Broker, autojump_clock
+) -> None:
+    from kafkalite.wire.messages.metadata import MetadataRequest
+
+    broker.quotas.alter(entity(client_id="test"), {"request_percentage": 0.0001})
+    first = await client.request(MetadataRequest(topics=None), 12)
+    assert 0 < first.throttle_time_ms <= 1000
+    started = trio.current_time()
+    await client.request(MetadataRequest(topics=None), 12)
+    assert trio.current_time() - started == pytest.approx(first.throttle_time_ms / 1000, abs=0.01)
+    assert broker.throttle.throttled_ms()["request_percentage"] > 0
+
+
+async def test_request_time_of_an_old_version_delays_the_answer(client: Client, broker: Broker, autojump_clock) -> None:
+    from kafkalite.wire.messages.metadata import MetadataRequest
+
+    broker.quotas.alter(entity(client_id="test"), {"request_percentage": 0.0001})
+    started = trio.current_time()
+    answer = await client.request(MetadataRequest(topics=None), 5)  # Metadata clients throttle from v6
+    assert 0 < answer.throttle_time_ms <= 1000
+    assert trio.current_time() - started == pytest.approx(answer.throttle_time_ms / 1000, abs=0.01)
+
+
+async def test_a_generous_request_quota_throttles_nothing(client: Client, broker: Broker, autojump_clock) -> None:
+    from kafkalite.wire.messages.metadata import MetadataRequest
+
+    broker.quotas.alter(entity(client_id="test"), {"request_percentage": 1000.0})
+    for _ in range(3):
+        assert (await client.request(MetadataRequest(topics=None), 12)).throttle_time_ms == 0
