@@ -141,6 +141,15 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--journal-size", type=int, default=_env_int("JOURNAL_SIZE", 0),
                    help=f"keep the last N requests and responses, decoded, for the HTTP API's journal "
                         f"(default 0: off; e.g. {JOURNAL_SIZE})")
+    s.add_argument("--quota-window-num", type=int, default=_env_int("QUOTA_WINDOW_NUM", 11),
+                   help="client quotas: samples a rate is measured over (quota.window.num, default 11)")
+    s.add_argument("--quota-window-size-seconds", type=int, default=_env_int("QUOTA_WINDOW_SIZE_SECONDS", 1),
+                   help="client quotas: length of one sample (quota.window.size.seconds, default 1)")
+    s.add_argument("--producer-id-expiration-ms", type=int, default=_env_int("PRODUCER_ID_EXPIRATION_MS", 86_400_000),
+                   help="idle idempotent producer state is removed after this (producer.id.expiration.ms, default a day)")
+    s.add_argument("--producer-id-expiration-check-interval-ms", type=int,
+                   default=_env_int("PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS", 600_000),
+                   help="how often idle producers are looked for (default 600000)")
     s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
                    help="learning mode: log every request and response, decoded, with the reasons of errors")
@@ -180,6 +189,10 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         transaction_abort_timed_out_interval_ms=args.transaction_abort_timed_out_interval_ms,
         max_incremental_fetch_session_cache_slots=args.fetch_session_cache_slots,
         journal_size=args.journal_size,
+        quota_window_num=args.quota_window_num,
+        quota_window_size_seconds=args.quota_window_size_seconds,
+        producer_id_expiration_ms=args.producer_id_expiration_ms,
+        producer_id_expiration_check_interval_ms=args.producer_id_expiration_check_interval_ms,
         trace=args.trace or bool(args.trace_file),
         trace_file=args.trace_file or None,
         http_port=args.http_port,

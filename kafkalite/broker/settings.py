@@ -109,6 +109,14 @@ class BrokerConfig:
     # JOURNAL_SIZE); their record sets hold at most journal_record_bytes.
     journal_size: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
     journal_record_bytes: int = attrs.field(default=JOURNAL_RECORD_BYTES, validator=[v.instance_of(int), v.ge(0)])
+    # Client quotas (kafkalite.broker.throttle): rates are measured over quota.window.num
+    # samples of quota.window.size.seconds each, Kafka's defaults.
+    quota_window_num: int = attrs.field(default=11, validator=[v.instance_of(int), v.ge(1)])
+    quota_window_size_seconds: int = attrs.field(default=1, validator=[v.instance_of(int), v.ge(1)])
+    # Producer id expiration (KIP-854): an idempotent producer's state with no write for
+    # producer.id.expiration.ms is removed, checked every producer.id.expiration.check.interval.ms.
+    producer_id_expiration_ms: int = attrs.field(default=86_400_000, validator=[v.instance_of(int), v.ge(1)])
+    producer_id_expiration_check_interval_ms: int = attrs.field(default=600_000, validator=[v.instance_of(int), v.ge(1)])
 
     def __attrs_post_init__(self) -> None:
         if self.http_host is not None and self.http_port is None:

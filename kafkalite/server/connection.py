@@ -13,6 +13,7 @@ import trio
 from kafkalite.broker.state import Broker
 from kafkalite.server.dispatch import UnsupportedRequest, dispatch
 from kafkalite.server.faults import CloseConnection, DropRequest
+from kafkalite.server.throttle import Mute, wait_out
 from kafkalite.wire.headers import FrameBuffer, FrameTooLarge
 from kafkalite.wire.primitives import DecodeError
 
@@ -53,6 +54,7 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
     metrics = broker.metrics  # bytes in and out, open connections
     metrics.connection_opened()
     log.debug("connection from %s on node %d", peer, node_id)
+    mute = Mute()  # client quotas: how long this connection is muted after an answer
     try:
         while True:
             data = await stream.receive_some(RECEIVE_SIZE)
@@ -62,10 +64,14 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
             metrics.bytes_received += len(data)
             frames.feed(data)
             while (frame := frames.next_frame()) is not None:
-                response = await dispatch(broker, frame, node_id, peer)
+                response = await dispatch(broker, frame, node_id, peer, mute)
+                if mute.throttle_ms and not mute.answer_first:  # an old client: the answer waits
+                    await wait_out(broker.clock, mute)
                 if response is not None:
                     metrics.bytes_sent += len(response)
                     await stream.send_all(response)
+                if mute.throttle_ms:  # muted: nothing more is read until the throttle ends
+                    await wait_out(broker.clock, mute)
     except CloseConnection as exc:
         log.info("closing connection from %s: %s", peer, exc)
     except DropRequest as exc:

@@ -15,6 +15,7 @@ from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, Request
 from kafkalite.broker.state import Broker
 from kafkalite.handlers import SERVED
 from kafkalite.server.faults import intercept
+from kafkalite.server.throttle import Mute, start_request_timer, throttle
 from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.headers import (
@@ -64,10 +65,13 @@ def load_handlers() -> dict[int, HandlerSpec]:
     return HANDLERS
 
 
-async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -> bytearray | None:
+async def dispatch(
+    broker: Broker, frame: bytes, node_id: int, peer: str = "", mute: Mute | None = None
+) -> bytearray | None:
     """Handle one request frame (without its size prefix); return the response frame.
 
-    Returns None when no response is due (Produce with acks=0).
+    Returns None when no response is due (Produce with acks=0). A client over its quota gets
+    the throttle time in the answer and in *mute*, for the connection to carry out.
 
     Raises:
         DecodeError: the frame cannot be decoded (the caller logs and closes).
@@ -103,6 +107,8 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
 
         tracer = tracer_for(broker)
         started = tracer.request(spec.name, header, request, peer, node_id)
+    quotas = broker.quotas.active  # client quotas (kafkalite.server.throttle)
+    timer = start_request_timer(quotas, broker)
     if broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
         response = await intercept(spec, ctx, request, _handle)
     else:
@@ -110,6 +116,8 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
             response = await spec.fn(ctx, request)
         except KafkaStorageError as exc:
             response = _storage_error(spec, ctx, request, exc)
+    if quotas:
+        response = throttle(ctx, request, response, len(frame), mute, timer)
     broker.metrics.request(spec.name, response)
     if journalled:
         journal.record(

@@ -36,6 +36,7 @@ from kafkalite.broker.settings import JOURNAL_SIZE, BrokerConfig
 from kafkalite.testing.assertions import BrokerAssertions, JournalProxy
 from kafkalite.testing.clock import ClockControl
 from kafkalite.testing.faults import BrokerFaults
+from kafkalite.testing.quotas import BrokerQuotas
 from kafkalite.testing.helpers import BrokerHelpers
 from kafkalite.testing.waits import BrokerWaits
 
@@ -209,6 +210,12 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
     def faults(self) -> BrokerFaults:
         """The broker's fault rules, usable from this thread: see `kafkalite.testing.faults`."""
         return BrokerFaults(self)
+
+    @property
+    def quotas(self) -> BrokerQuotas:
+        """The broker's client quotas, from this thread: ``set(client_id=.., producer_byte_rate=..)``,
+        ``remove``, ``describe``, ``clear`` (`kafkalite.testing.quotas`)."""
+        return BrokerQuotas(self)
 
     @property
     def clock(self) -> ClockControl:

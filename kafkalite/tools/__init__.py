@@ -24,6 +24,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "produce": ("produce", "send lines of stdin as records (like kafka-console-producer)"),
     "consume": ("consume", "print records as lines (like kafka-console-consumer)"),
     "transactions": ("transactions", "list and describe transactions (like kafka-transactions)"),
+    "quotas": ("quotas", "describe and alter client quotas (like kafka-configs --entity-type users/clients)"),
     "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
     "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
     "compat": ("compat", "which clients, API versions and scenarios the compat tests cover"),
