@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from kafkalite.broker.authorizer import authorize
 from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, RequestContext, advertise
 from kafkalite.broker.state import Broker
 from kafkalite.handlers import SERVED
@@ -103,13 +104,10 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
 
         tracer = tracer_for(broker)
         started = tracer.request(spec.name, header, request, peer, node_id)
-    if broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
-        response = await intercept(spec, ctx, request, _handle)
+    if broker.config.acls:  # the ACL authorizer (kafkalite.broker.authorizer), then the rest
+        response = await authorize(spec, ctx, request, _run)
     else:
-        try:
-            response = await spec.fn(ctx, request)
-        except KafkaStorageError as exc:
-            response = _storage_error(spec, ctx, request, exc)
+        response = await _run(spec, ctx, request)
     broker.metrics.request(spec.name, response)
     if journalled:
         journal.record(
@@ -126,6 +124,16 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     if tracing:
         tracer.response(spec.name, header, request, response, node_id, started)
     return finish_frame(out)
+
+
+async def _run(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
+    """The handler of *spec*, through a test's fault rules when there are any."""
+    if ctx.broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
+        return await intercept(spec, ctx, request, _handle)
+    try:
+        return await spec.fn(ctx, request)
+    except KafkaStorageError as exc:
+        return _storage_error(spec, ctx, request, exc)
 
 
 async def _handle(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
