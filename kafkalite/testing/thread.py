@@ -35,6 +35,7 @@ import trio
 from kafkalite.broker.settings import JOURNAL_SIZE, BrokerConfig
 from kafkalite.testing.assertions import BrokerAssertions, JournalProxy
 from kafkalite.testing.clock import ClockControl
+from kafkalite.testing.acls import BrokerAcls
 from kafkalite.testing.faults import BrokerFaults
 from kafkalite.testing.helpers import BrokerHelpers
 from kafkalite.testing.waits import BrokerWaits
@@ -209,6 +210,11 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
     def faults(self) -> BrokerFaults:
         """The broker's fault rules, usable from this thread: see `kafkalite.testing.faults`."""
         return BrokerFaults(self)
+
+    @property
+    def acls(self) -> BrokerAcls:
+        """The broker's ACLs, usable from this thread: see `kafkalite.testing.acls`."""
+        return BrokerAcls(self)
 
     @property
     def clock(self) -> ClockControl:
