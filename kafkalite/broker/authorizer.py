@@ -36,7 +36,7 @@ from kafkalite.broker.acls import (
     PatternType,
     ResourceType,
 )
-from kafkalite.broker.partition_errors import AUTHORIZED_OPERATIONS_OMITTED, LAYOUTS, PartitionError, topic_name
+from kafkalite.broker.partition_errors import AUTHORIZED_OPERATIONS_OMITTED, PartitionError, topic_name
 from kafkalite.broker.registry import HandlerSpec, RequestContext
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -367,7 +367,9 @@ CHECKS: dict[int, Check] = {
     ApiKey.OFFSET_DELETE: lambda ctx, req: _group_refused(ctx, Op.DELETE, req.group_id)
     or _denied_topics(ctx, Op.READ, req.topics),
     ApiKey.DESCRIBE_LOG_DIRS: _cluster(Op.DESCRIBE),
-    ApiKey.DESCRIBE_PRODUCERS: _topics(Op.READ),
+    ApiKey.DESCRIBE_PRODUCERS: _entries(
+        "topics", Op.READ, Res.TOPIC, ErrorCode.TOPIC_AUTHORIZATION_FAILED, lambda t: t.name
+    ),
     ApiKey.CONSUMER_GROUP_HEARTBEAT: _group(Op.READ),
     ApiKey.CONSUMER_GROUP_DESCRIBE: _entries(
         "group_ids", Op.DESCRIBE, Res.GROUP, ErrorCode.GROUP_AUTHORIZATION_FAILED, str
@@ -380,10 +382,18 @@ CHECKS: dict[int, Check] = {
     ApiKey.DELETE_ACLS: _cluster(Op.ALTER),
 }
 
+def _partition_response(**values: Any) -> Any:
+    from kafkalite.wire.messages.describe_producers import PartitionResponse
+
+    return PartitionResponse(error_message=None, active_producers=[], **values)
+
+
 #: Per-entry answers: API -> (request list, response list, the response entry that answers
 #: request entry *e* with *code*).
 ENTRY_ANSWERS: dict[int, tuple[str, str, Callable[[Any, ErrorCode, int], dict[str, Any]]]] = {
     ApiKey.DESCRIBE_GROUPS: ("groups", "groups", lambda e, c, v: {"group_id": e, "error_code": c}),
+    ApiKey.DESCRIBE_PRODUCERS: ("topics", "topics", lambda e, c, v: {"name": e.name, "partitions": [
+        _partition_response(partition_index=p, error_code=c) for p in e.partition_indexes]}),
     ApiKey.CREATE_TOPICS: ("topics", "topics", lambda e, c, v: {"name": e.name, "error_code": c,
                                                                 "error_message": "Authorization failed."}),
     ApiKey.DELETE_TOPICS: ("topic_names", "responses", lambda e, c, v: {"name": e, "error_code": c}),
@@ -404,10 +414,6 @@ ENTRY_ANSWERS: dict[int, tuple[str, str, Callable[[Any, ErrorCode, int], dict[st
 Handle = Callable[[HandlerSpec, RequestContext, Any], Awaitable[Any]]
 
 
-class NoPlaceForError(Exception):
-    """The refused request's response has no field for the error (the caller closes)."""
-
-
 async def authorize(spec: HandlerSpec, ctx: RequestContext, request: Any, handle: Handle) -> Any:
     """Run *spec*'s check on *request*, then *handle* what it allows; return the response
     (None for a Produce with acks=0)."""
@@ -420,9 +426,8 @@ async def authorize(spec: HandlerSpec, ctx: RequestContext, request: Any, handle
         if acks_zero:
             return None
         response = spec.answer_error(request, ctx.api_version, verdict.code, verdict.message)
-        if response is None:
-            raise NoPlaceForError(f"{spec.name} v{ctx.api_version} refused ({verdict.code.name}) has no error field")
-        return response
+        # No place for the error (DescribeLogDirs before v3): Kafka answers an empty response.
+        return response if response is not None else spec.response_cls()
     if isinstance(verdict, DeniedEntries):
         return await _answer_entries(spec, ctx, request, verdict, handle)
     denied = verdict.names
@@ -479,6 +484,6 @@ def _element(cls: type, name: str) -> type:
 
 
 __all__ = [
-    "CHECKS", "LAYOUTS", "NoPlaceForError", "OPERATIONS", "allowed", "allowed_on_some", "authorize",
+    "CHECKS", "OPERATIONS", "allowed", "allowed_on_some", "authorize",
     "authorized_operations", "operations_if",
 ]

@@ -20,13 +20,15 @@ from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.create_acls import AclCreationResult, CreateAclsRequest, CreateAclsResponse
 
 
-@handles(ApiKey.CREATE_ACLS, min_version=0, max_version=3)
+def _error_response(req: CreateAclsRequest, version: int, code: ErrorCode, message: str) -> CreateAclsResponse:
+    # As Kafka: every creation answers the error.
+    return CreateAclsResponse(results=[AclCreationResult(error_code=code, error_message=message) for _ in req.creations])
+
+
+@handles(ApiKey.CREATE_ACLS, min_version=0, max_version=3, error_response=_error_response)
 async def create_acls(ctx: RequestContext, req: CreateAclsRequest) -> CreateAclsResponse:
     if not ctx.broker.config.acls:
-        return CreateAclsResponse(results=[
-            AclCreationResult(error_code=ErrorCode.SECURITY_DISABLED, error_message="No Authorizer is configured.")
-            for _ in req.creations
-        ])
+        return _error_response(req, ctx.api_version, ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.")
     results: list[AclCreationResult] = []
     valid: list[AclBinding] = []
     for creation in req.creations:

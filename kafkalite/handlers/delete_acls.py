@@ -24,13 +24,17 @@ from kafkalite.wire.messages.delete_acls import (
 )
 
 
-@handles(ApiKey.DELETE_ACLS, min_version=0, max_version=3)
+def _error_response(req: DeleteAclsRequest, version: int, code: ErrorCode, message: str) -> DeleteAclsResponse:
+    # As Kafka: every filter answers the error.
+    return DeleteAclsResponse(filter_results=[
+        DeleteAclsFilterResult(error_code=code, error_message=message) for _ in req.filters
+    ])
+
+
+@handles(ApiKey.DELETE_ACLS, min_version=0, max_version=3, error_response=_error_response)
 async def delete_acls(ctx: RequestContext, req: DeleteAclsRequest) -> DeleteAclsResponse:
     if not ctx.broker.config.acls:
-        return DeleteAclsResponse(filter_results=[
-            DeleteAclsFilterResult(error_code=ErrorCode.SECURITY_DISABLED, error_message="No Authorizer is configured.")
-            for _ in req.filters
-        ])
+        return _error_response(req, ctx.api_version, ErrorCode.SECURITY_DISABLED, "No Authorizer is configured.")
     store = ctx.broker.acls
     results = []
     for f in req.filters:
