@@ -9,7 +9,6 @@ decided in `kafkalite.broker.authorizer`; this module only holds and matches bin
 
 from __future__ import annotations
 
-import enum
 import json
 from pathlib import Path
 from typing import Any, Iterable
@@ -17,57 +16,18 @@ from typing import Any, Iterable
 import attrs
 
 from kafkalite.storage import KafkaStorageError, LogStore
+from kafkalite.wire.acl_codes import AclOperation, AclPermission, PatternType, ResourceType
 
 FILE_NAME = "acls.json"
 FORMAT_VERSION = 1
+__all__ = [
+    "CLUSTER_NAME", "WILDCARD", "WILDCARD_PRINCIPAL", "AclBinding", "AclFilter", "AclOperation", "AclPermission",
+    "AclStore", "PatternType", "ResourceType",
+]
+
 WILDCARD = "*"
 WILDCARD_PRINCIPAL = "User:*"
 CLUSTER_NAME = "kafka-cluster"
-
-
-class ResourceType(enum.IntEnum):
-    UNKNOWN = 0
-    ANY = 1
-    TOPIC = 2
-    GROUP = 3
-    CLUSTER = 4
-    TRANSACTIONAL_ID = 5
-    DELEGATION_TOKEN = 6
-    USER = 7
-
-
-class PatternType(enum.IntEnum):
-    UNKNOWN = 0
-    ANY = 1
-    MATCH = 2
-    LITERAL = 3
-    PREFIXED = 4
-
-
-class AclOperation(enum.IntEnum):
-    UNKNOWN = 0
-    ANY = 1
-    ALL = 2
-    READ = 3
-    WRITE = 4
-    CREATE = 5
-    DELETE = 6
-    ALTER = 7
-    DESCRIBE = 8
-    CLUSTER_ACTION = 9
-    DESCRIBE_CONFIGS = 10
-    ALTER_CONFIGS = 11
-    IDEMPOTENT_WRITE = 12
-    CREATE_TOKENS = 13
-    DESCRIBE_TOKENS = 14
-    TWO_PHASE_COMMIT = 15
-
-
-class AclPermission(enum.IntEnum):
-    UNKNOWN = 0
-    ANY = 1
-    DENY = 2
-    ALLOW = 3
 
 
 def _parse(enum_cls: Any, value: Any) -> Any:
