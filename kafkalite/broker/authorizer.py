@@ -166,10 +166,10 @@ class DeniedTopics:
 
 @attrs.frozen
 class DeniedEntries:
-    """These entries of the request's list *entries* are answered with *code*, the rest handled."""
+    """These entries of the request's list (by index) are answered with their error code, the
+    rest handled."""
 
-    indexes: frozenset[int]
-    code: ErrorCode
+    codes: dict[int, ErrorCode]
 
 
 Verdict = Refused | DeniedTopics | DeniedEntries | None
@@ -288,10 +288,10 @@ def _txn_offset_commit(ctx: RequestContext, req: Any) -> Verdict:
 
 def _entries(field: str, op: AclOperation, resource: ResourceType, code: ErrorCode, key: Callable[[Any], str]) -> Check:
     def check(ctx: RequestContext, req: Any) -> Verdict:
-        denied = frozenset(
-            i for i, entry in enumerate(getattr(req, field) or ()) if not allowed(ctx, op, resource, key(entry))
-        )
-        return DeniedEntries(denied, code) if denied else None
+        denied = {
+            i: code for i, entry in enumerate(getattr(req, field) or ()) if not allowed(ctx, op, resource, key(entry))
+        }
+        return DeniedEntries(denied) if denied else None
     return check
 
 
@@ -327,10 +327,7 @@ def _configs(op: AclOperation) -> Check:
             name = CLUSTER_NAME if kind == Res.CLUSTER else resource.resource_name
             if not allowed(ctx, op, kind, name):
                 denied[i] = code
-        if not denied:
-            return None
-        # One answer code per request here: the first denied resource's kind decides.
-        return DeniedEntries(frozenset(denied), next(iter(denied.values())))
+        return DeniedEntries(denied) if denied else None
     return check
 
 
@@ -458,10 +455,10 @@ async def _answer_entries(
             return {"name": e.name or names(e.topic_id), "topic_id": e.topic_id, "error_code": c}
     assert request_field is not None and response_field is not None and answer is not None
     entries = list(getattr(request, request_field))
-    kept = [e for i, e in enumerate(entries) if i not in verdict.indexes]
+    kept = [e for i, e in enumerate(entries) if i not in verdict.codes]
     response = await handle(spec, ctx, attrs.evolve(request, **{request_field: kept}))
     element = _element(type(response), response_field)
-    refused = [element(**answer(entries[i], verdict.code, ctx.api_version)) for i in sorted(verdict.indexes)]
+    refused = [element(**answer(entries[i], code, ctx.api_version)) for i, code in sorted(verdict.codes.items())]
     return attrs.evolve(response, **{response_field: list(getattr(response, response_field)) + refused})
 
 

@@ -280,3 +280,16 @@ def _named_request(cls: type, version: int):
         return struct_cls(**values)
 
     return build(cls)
+
+
+async def test_describe_configs_answers_each_resource_kind_its_own_error(broker: Broker, client: Client) -> None:
+    allow(broker, "TOPIC", "u", "DESCRIBE_CONFIGS")
+    request = DescribeConfigsRequest(resources=[
+        DescribeConfigsResource(resource_type=2, resource_name="t", configuration_keys=None),
+        DescribeConfigsResource(resource_type=4, resource_name="0", configuration_keys=None),
+        DescribeConfigsResource(resource_type=2, resource_name="u", configuration_keys=None),
+    ])
+    response = await client.request(request, 4)
+    codes = {(r.resource_type, r.resource_name): r.error_code for r in response.results}
+    assert codes == {(2, "t"): ErrorCode.TOPIC_AUTHORIZATION_FAILED, (4, "0"): ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+                     (2, "u"): ErrorCode.NONE}
