@@ -104,7 +104,9 @@ def allowed_on_some(ctx: RequestContext, operation: AclOperation, resource_type:
     """Kafka's authorizeByResourceType: whether the principal may do *operation* on at least
     one resource of the type: an ALLOW pattern (for the operation or ALL) that no DENY
     pattern covers, or the answer for a resource no ACL names."""
-    if allowed(ctx, operation, resource_type, "\x00kafkalite-any-resource"):
+    # First, as Kafka's default implementation: the answer for a literal resource named
+    # "hardcode" (a wildcard ALLOW, or no ACL and allow.everyone.if.no.acl.found).
+    if allowed(ctx, operation, resource_type, "hardcode"):
         return True
     host = _host(ctx.peer)
     deny_literal: set[str] = set()
