@@ -238,24 +238,23 @@ def _offset_commit(ctx: RequestContext, req: Any) -> Verdict:
 
 
 def _offset_fetch(ctx: RequestContext, req: Any) -> Verdict:
-    groups = getattr(req, "groups", None)
-    if groups:  # v8+: several groups; each must be described
-        for group in groups:
-            if refused := _group_refused(ctx, Op.DESCRIBE, group.group_id):
-                return refused
-        return None
+    if ctx.api_version >= 8:  # several groups, each answered on its own
+        return _entries("groups", Op.DESCRIBE, Res.GROUP, ErrorCode.GROUP_AUTHORIZATION_FAILED,
+                        lambda g: g.group_id)(ctx, req)
     return _group_refused(ctx, Op.DESCRIBE, req.group_id) or _denied_topics(ctx, Op.DESCRIBE, req.topics)
 
 
 def _find_coordinator(ctx: RequestContext, req: Any) -> Verdict:
-    keys = req.coordinator_keys if ctx.api_version >= 4 else [req.key]
-    for key in keys:
-        if req.key_type == 1:
-            if not allowed(ctx, Op.DESCRIBE, Res.TRANSACTIONAL_ID, key):
-                return Refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "Transactional Id authorization failed.")
-        elif refused := _group_refused(ctx, Op.DESCRIBE, key):
-            return refused
-    return None
+    transactional = req.key_type == 1
+    resource, code = (
+        (Res.TRANSACTIONAL_ID, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED) if transactional
+        else (Res.GROUP, ErrorCode.GROUP_AUTHORIZATION_FAILED)
+    )
+    if ctx.api_version >= 4:  # several keys, each answered on its own
+        return _entries("coordinator_keys", Op.DESCRIBE, resource, code, str)(ctx, req)
+    if allowed(ctx, Op.DESCRIBE, resource, req.key):
+        return None
+    return Refused(code, f"Not authorized to access {'transactional id' if transactional else 'group'}: {req.key}")
 
 
 def _init_producer_id(ctx: RequestContext, req: Any) -> Verdict:
@@ -391,6 +390,9 @@ def _partition_response(**values: Any) -> Any:
 #: request entry *e* with *code*).
 ENTRY_ANSWERS: dict[int, tuple[str, str, Callable[[Any, ErrorCode, int], dict[str, Any]]]] = {
     ApiKey.DESCRIBE_GROUPS: ("groups", "groups", lambda e, c, v: {"group_id": e, "error_code": c}),
+    ApiKey.OFFSET_FETCH: ("groups", "groups", lambda e, c, v: {"group_id": e.group_id, "error_code": c}),
+    ApiKey.FIND_COORDINATOR: ("coordinator_keys", "coordinators", lambda e, c, v: {
+        "key": e, "node_id": -1, "host": "", "port": -1, "error_code": c, "error_message": c.description}),
     ApiKey.DESCRIBE_PRODUCERS: ("topics", "topics", lambda e, c, v: {"name": e.name, "partitions": [
         _partition_response(partition_index=p, error_code=c) for p in e.partition_indexes]}),
     ApiKey.CREATE_TOPICS: ("topics", "topics", lambda e, c, v: {"name": e.name, "error_code": c,
@@ -418,6 +420,12 @@ async def authorize(spec: HandlerSpec, ctx: RequestContext, request: Any, handle
     (None for a Produce with acks=0)."""
     check = CHECKS.get(spec.api_key)
     verdict = None if check is None else check(ctx, request)
+    if spec.api_key == ApiKey.OFFSET_FETCH and not isinstance(verdict, Refused):
+        return _hide_offsets(ctx, request, await _answer(spec, ctx, request, verdict, handle))
+    return await _answer(spec, ctx, request, verdict, handle)
+
+
+async def _answer(spec: HandlerSpec, ctx: RequestContext, request: Any, verdict: Verdict, handle: Handle) -> Any:
     if verdict is None:
         return await handle(spec, ctx, request)
     acks_zero = spec.api_key == ApiKey.PRODUCE and request.acks == 0
@@ -462,6 +470,20 @@ async def _answer_entries(
     element = _element(type(response), response_field)
     refused = [element(**answer(entries[i], code, ctx.api_version)) for i, code in sorted(verdict.codes.items())]
     return attrs.evolve(response, **{response_field: list(getattr(response, response_field)) + refused})
+
+
+def _hide_offsets(ctx: RequestContext, request: Any, response: Any) -> Any:
+    # OffsetFetch of all a group's offsets (no topics named): as Kafka, the topics the client
+    # may not DESCRIBE are left out.
+    def visible(topics: list[Any]) -> list[Any]:
+        return [t for t in topics if allowed(ctx, Op.DESCRIBE, Res.TOPIC, t.name)]
+
+    if ctx.api_version < 8:
+        return response if request.topics is not None else attrs.evolve(response, topics=visible(response.topics))
+    asked_all = {g.group_id for g in request.groups if g.topics is None}
+    return attrs.evolve(response, groups=[
+        attrs.evolve(g, topics=visible(g.topics)) if g.group_id in asked_all else g for g in response.groups
+    ])
 
 
 def _add_partitions_denied(spec: HandlerSpec, ctx: RequestContext, request: Any, denied: frozenset[str]) -> Any:

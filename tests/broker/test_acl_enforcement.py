@@ -293,3 +293,44 @@ async def test_describe_configs_answers_each_resource_kind_its_own_error(broker:
     codes = {(r.resource_type, r.resource_name): r.error_code for r in response.results}
     assert codes == {(2, "t"): ErrorCode.TOPIC_AUTHORIZATION_FAILED, (4, "0"): ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
                      (2, "u"): ErrorCode.NONE}
+
+
+async def test_batched_find_coordinator_answers_each_key(broker: Broker, client: Client) -> None:
+    allow(broker, "GROUP", "a", "DESCRIBE")
+    response = await client.request(FindCoordinatorRequest(key_type=0, coordinator_keys=["a", "b"]), 4)
+    codes = {c.key: c.error_code for c in response.coordinators}
+    assert codes == {"a": ErrorCode.NONE, "b": ErrorCode.GROUP_AUTHORIZATION_FAILED}
+
+
+async def test_offset_fetch_of_several_groups_answers_each_group(broker: Broker, client: Client) -> None:
+    from kafkalite.wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestGroup
+
+    allow(broker, "GROUP", "a", "DESCRIBE")
+    request = OffsetFetchRequest(groups=[OffsetFetchRequestGroup(group_id=g, topics=None) for g in ("a", "b")],
+                                 require_stable=False)
+    response = await client.request(request, 8)
+    codes = {g.group_id: g.error_code for g in response.groups}
+    assert codes == {"a": ErrorCode.NONE, "b": ErrorCode.GROUP_AUTHORIZATION_FAILED}
+
+
+@pytest.mark.parametrize("version", [7, 8])
+async def test_offset_fetch_of_all_topics_hides_undescribable_ones(broker: Broker, client: Client, version: int) -> None:
+    from kafkalite.wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestGroup
+
+    allow(broker, "GROUP", "g", "READ")
+    allow(broker, "TOPIC", "t", "READ")
+    allow(broker, "TOPIC", "u", "READ")
+    commit = OffsetCommitRequest(group_id="g", generation_id_or_member_epoch=-1, member_id="", topics=[
+        OffsetCommitRequestTopic(name=n, partitions=[OffsetCommitRequestPartition(partition_index=0, committed_offset=1)])
+        for n in ("t", "u")
+    ])
+    response = await client.request(commit, 8)
+    assert {p.error_code for t in response.topics for p in t.partitions} == {ErrorCode.NONE}
+    broker.acls.remove([a for a in broker.acls if a.resource_name == "u"])
+    if version < 8:
+        response = await client.request(OffsetFetchRequest(group_id="g", topics=None), version)
+        assert [t.name for t in response.topics] == ["t"]
+    else:
+        request = OffsetFetchRequest(groups=[OffsetFetchRequestGroup(group_id="g", topics=None)])
+        response = await client.request(request, version)
+        assert [t.name for t in response.groups[0].topics] == ["t"]
