@@ -22,7 +22,7 @@ FILE_NAME = "acls.json"
 FORMAT_VERSION = 1
 __all__ = [
     "CLUSTER_NAME", "WILDCARD", "WILDCARD_PRINCIPAL", "AclBinding", "AclFilter", "AclOperation", "AclPermission",
-    "AclStore", "PatternType", "ResourceType",
+    "AclStore", "PatternType", "ResourceType", "binding_from", "filter_from",
 ]
 
 WILDCARD = "*"
@@ -130,6 +130,56 @@ class AclFilter:
         if self.operation != AclOperation.ANY and self.operation != acl.operation:
             return False
         return self.permission == AclPermission.ANY or self.permission == acl.permission
+
+
+def _principal(name: str) -> str:
+    return name if ":" in name else f"User:{name}"
+
+
+def binding_from(
+    *, principal: str, resource: str, name: str | None = None, operation: str, permission: str = "ALLOW",
+    pattern: str = "LITERAL", host: str = "*",
+) -> AclBinding:
+    """The ACL these Kafka names describe (any case; a plain principal is a user; the cluster
+    resource's name defaults to kafka-cluster): what ``broker.acls.add`` and the HTTP API take.
+
+    Raises:
+        ValueError: a name is unknown, or Kafka would refuse the ACL (the message says why).
+    """
+    if not all(isinstance(v, str) for v in (principal, resource, operation, permission, pattern, host)) or not (
+        name is None or isinstance(name, str)
+    ):
+        raise ValueError("ACL fields are strings")
+    acl = AclBinding(
+        resource_type=resource, resource_name=name or "", pattern_type=pattern, principal=_principal(principal),
+        host=host, operation=operation, permission=permission,
+    )
+    if acl.resource_type == ResourceType.CLUSTER and name is None:
+        acl = attrs.evolve(acl, resource_name=CLUSTER_NAME)
+    problem = acl.invalid()
+    if problem is not None:
+        raise ValueError(problem)
+    return acl
+
+
+def filter_from(
+    *, principal: str | None = None, resource: str = "ANY", name: str | None = None, operation: str = "ANY",
+    permission: str = "ANY", pattern: str = "ANY", host: str | None = None,
+) -> AclFilter:
+    """The filter these Kafka names describe (None and ANY match everything).
+
+    Raises:
+        ValueError: a name is unknown.
+    """
+    found = AclFilter(
+        resource_type=resource, resource_name=name, pattern_type=pattern,
+        principal=None if principal is None else _principal(principal), host=host,
+        operation=operation, permission=permission,
+    )
+    problem = found.invalid()
+    if problem is not None:
+        raise ValueError(problem)
+    return found
 
 
 @attrs.define(eq=False)

@@ -19,56 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
+from kafkalite.broker.acls import AclBinding
+from kafkalite.broker.acls import binding_from as binding
+from kafkalite.broker.acls import filter_from as acl_filter
 
-from kafkalite.broker.acls import CLUSTER_NAME, AclBinding, AclFilter, ResourceType
-
-__all__ = ["AclBinding", "BrokerAcls", "binding", "acl_filter"]
-
-
-def _principal(name: str) -> str:
-    return name if ":" in name else f"User:{name}"
-
-
-def binding(
-    *, principal: str, resource: str, name: str | None = None, operation: str, permission: str = "ALLOW",
-    pattern: str = "LITERAL", host: str = "*",
-) -> AclBinding:
-    """The ACL these Kafka names describe.
-
-    Raises:
-        ValueError: a name is unknown, or Kafka would refuse the ACL (the message says why).
-    """
-    kind = AclBinding(
-        resource_type=resource, resource_name=name or "", pattern_type=pattern, principal=_principal(principal),
-        host=host, operation=operation, permission=permission,
-    )
-    if kind.resource_type == ResourceType.CLUSTER and name is None:
-        kind = attrs.evolve(kind, resource_name=CLUSTER_NAME)
-    problem = kind.invalid()
-    if problem is not None:
-        raise ValueError(problem)
-    return kind
-
-
-def acl_filter(
-    *, principal: str | None = None, resource: str = "ANY", name: str | None = None, operation: str = "ANY",
-    permission: str = "ANY", pattern: str = "ANY", host: str | None = None,
-) -> AclFilter:
-    """The filter these Kafka names describe (None and ANY match everything).
-
-    Raises:
-        ValueError: a name is unknown.
-    """
-    found = AclFilter(
-        resource_type=resource, resource_name=name, pattern_type=pattern,
-        principal=None if principal is None else _principal(principal), host=host,
-        operation=operation, permission=permission,
-    )
-    problem = found.invalid()
-    if problem is not None:
-        raise ValueError(problem)
-    return found
+__all__ = ["AclBinding", "BrokerAcls", "acl_filter", "binding"]
 
 
 class BrokerAcls:
