@@ -473,16 +473,29 @@ async def _answer_entries(
 
 
 def _hide_offsets(ctx: RequestContext, request: Any, response: Any) -> Any:
-    # OffsetFetch of all a group's offsets (no topics named): as Kafka, the topics the client
-    # may not DESCRIBE are left out.
-    def visible(topics: list[Any]) -> list[Any]:
-        return [t for t in topics if allowed(ctx, Op.DESCRIBE, Res.TOPIC, t.name)]
+    # OffsetFetch, as Kafka: asked for all a group's offsets, the topics the client may not
+    # DESCRIBE are left out; named (v8+, several groups), they answer TOPIC_AUTHORIZATION_FAILED.
+    names = _names(ctx)
+
+    def described(topic: Any) -> bool:
+        return allowed(ctx, Op.DESCRIBE, Res.TOPIC, topic_name(topic, names))
+
+    def refused(topic: Any) -> Any:
+        return attrs.evolve(topic, partitions=[
+            attrs.evolve(p, committed_offset=-1, committed_leader_epoch=-1, metadata="",
+                         error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+            for p in topic.partitions
+        ])
 
     if ctx.api_version < 8:
-        return response if request.topics is not None else attrs.evolve(response, topics=visible(response.topics))
+        if request.topics is not None:
+            return response
+        return attrs.evolve(response, topics=[t for t in response.topics if described(t)])
     asked_all = {g.group_id for g in request.groups if g.topics is None}
     return attrs.evolve(response, groups=[
-        attrs.evolve(g, topics=visible(g.topics)) if g.group_id in asked_all else g for g in response.groups
+        attrs.evolve(g, topics=[t for t in g.topics if described(t)]) if g.group_id in asked_all
+        else attrs.evolve(g, topics=[t if described(t) else refused(t) for t in g.topics])
+        for g in response.groups
     ])
 
 

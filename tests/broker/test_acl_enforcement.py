@@ -334,3 +334,16 @@ async def test_offset_fetch_of_all_topics_hides_undescribable_ones(broker: Broke
         request = OffsetFetchRequest(groups=[OffsetFetchRequestGroup(group_id="g", topics=None)])
         response = await client.request(request, version)
         assert [t.name for t in response.groups[0].topics] == ["t"]
+
+
+async def test_offset_fetch_v8_of_named_topics_refuses_undescribable_ones(broker: Broker, client: Client) -> None:
+    from kafkalite.wire.messages.offset_fetch import OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopics
+
+    allow(broker, "GROUP", "g", "DESCRIBE")
+    allow(broker, "TOPIC", "t", "DESCRIBE")
+    request = OffsetFetchRequest(groups=[OffsetFetchRequestGroup(group_id="g", topics=[
+        OffsetFetchRequestTopics(name=n, partition_indexes=[0]) for n in ("t", "u")
+    ])])
+    response = await client.request(request, 9)
+    codes = {t.name: t.partitions[0].error_code for t in response.groups[0].topics}
+    assert codes == {"t": ErrorCode.NONE, "u": ErrorCode.TOPIC_AUTHORIZATION_FAILED}
