@@ -209,8 +209,10 @@ def _names(ctx: RequestContext) -> Callable[[uuid.UUID], str | None]:
 
 def _denied_topics(ctx: RequestContext, op: AclOperation, entries: Iterable[Any] | None) -> DeniedTopics | None:
     names = _names(ctx)
+    # A topic id no topic has (name "") is left to the handler: UNKNOWN_TOPIC_ID, as Kafka.
     denied = frozenset(
-        name for entry in entries or () if not allowed(ctx, op, Res.TOPIC, name := topic_name(entry, names))
+        name for entry in entries or ()
+        if (name := topic_name(entry, names)) and not allowed(ctx, op, Res.TOPIC, name)
     )
     return DeniedTopics(denied) if denied else None
 

@@ -347,3 +347,17 @@ async def test_offset_fetch_v8_of_named_topics_refuses_undescribable_ones(broker
     response = await client.request(request, 9)
     codes = {t.name: t.partitions[0].error_code for t in response.groups[0].topics}
     assert codes == {"t": ErrorCode.NONE, "u": ErrorCode.TOPIC_AUTHORIZATION_FAILED}
+
+
+async def test_fetch_by_an_unknown_topic_id_is_unknown_topic_id_not_an_authorization_error(
+    broker: Broker, client: Client
+) -> None:
+    import uuid
+
+    from kafkalite.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
+
+    request = FetchRequest(max_wait_ms=0, min_bytes=1, max_bytes=1 << 20, topics=[
+        FetchTopic(topic_id=uuid.uuid4(), partitions=[FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=1024)])
+    ])
+    response = await client.request(request, 13)
+    assert response.responses[0].partitions[0].error_code == ErrorCode.UNKNOWN_TOPIC_ID
