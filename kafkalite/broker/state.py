@@ -85,7 +85,8 @@ class Broker:
         # Retention, segment roll and flush by time follow the broker's clock.
         self.store.use_clock(self.clock.wall_ms)
         self.journal = Journal(self.config.journal_size, self.config.journal_record_bytes, self._topic_name)
-        self.metrics = Metrics(self)
+        # Error codes per API are counted where something can read them (kafkalite.broker.metrics).
+        self.metrics = Metrics(self, count_errors=self.config.http_port is not None or self.config.journal_size > 0)
 
     def _topic_name(self, topic_id: uuid.UUID) -> str | None:
         topic = self.cluster.topics_by_id.get(topic_id)
