@@ -94,8 +94,10 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
     # With the authorizer on (kafkalite.broker.authorizer): a topic the client may not
     # DESCRIBE is left out of "all topics" and answered TOPIC_AUTHORIZATION_FAILED when named;
     # auto-creation needs CREATE on the cluster or the topic.
+    acls = broker.config.acls
+
     def described(name: str) -> bool:
-        return allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
+        return not acls or allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
 
     def creatable(name: str) -> bool:
         return allowed(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) or allowed(
@@ -104,7 +106,7 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
 
     topics: list[MetadataResponseTopic] = []
     if all_topics:
-        topics = [topic_metadata(ctx, t, include_ops) for t in cluster.topics.values() if described(t.name)]
+        topics = [topic_metadata(ctx, t, include_ops) for t in cluster.topics.values() if not acls or described(t.name)]
     else:
         for wanted in req.topics:
             name = wanted.name
