@@ -190,8 +190,8 @@ class AclStore:
     files: Any
     path: Path | None  # None: an in-memory broker, nothing written
     _acls: dict[AclBinding, None] = attrs.field(factory=dict)
-    #: Bumped on every change, so callers may cache what they derive from the set.
-    version: int = attrs.field(default=0, init=False)
+    #: The authorizer's decisions (`kafkalite.broker.authorizer.allowed`), emptied on every change.
+    decisions: dict[tuple[Any, ...], bool] = attrs.field(factory=dict, init=False)
 
     @classmethod
     def open(cls, store: LogStore) -> AclStore:
@@ -217,6 +217,10 @@ class AclStore:
 
     def __iter__(self) -> Any:
         return iter(list(self._acls))
+
+    def bindings(self) -> Any:
+        """The ACLs, a live view (do not await while iterating)."""
+        return self._acls.keys()
 
     def matching(self, acl_filter: AclFilter) -> list[AclBinding]:
         return [acl for acl in self._acls if acl_filter.matches(acl)]
@@ -248,7 +252,7 @@ class AclStore:
         except KafkaStorageError:
             self._acls = previous
             raise
-        self.version += 1
+        self.decisions.clear()
 
     def _save(self) -> None:
         if self.path is None:

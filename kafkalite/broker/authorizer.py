@@ -33,6 +33,7 @@ from kafkalite.broker.acls import (
     WILDCARD_PRINCIPAL,
     AclOperation,
     AclPermission,
+    AclStore,
     PatternType,
     ResourceType,
 )
@@ -80,24 +81,40 @@ def _applies(permission: AclPermission, acl_op: AclOperation, op: AclOperation) 
 
 def allowed(ctx: RequestContext, operation: AclOperation, resource_type: ResourceType, name: str) -> bool:
     """Whether the request's principal may do *operation* on the resource (always, with the
-    authorizer off)."""
+    authorizer off). Decisions are kept until the ACLs change (`AclStore.decisions`)."""
     config = ctx.broker.config
     if not config.acls or ctx.principal in config.super_users:
         return True
     host = _host(ctx.peer)
+    store = ctx.broker.acls
+    key = (ctx.principal, host, operation, resource_type, name, config.allow_everyone_if_no_acl_found)
+    decision = store.decisions.get(key)
+    if decision is None:
+        if len(store.decisions) >= _MAX_DECISIONS:
+            store.decisions.clear()
+        decision = store.decisions[key] = _decide(store, ctx.principal, host, operation, resource_type, name,
+                                                  config.allow_everyone_if_no_acl_found)
+    return decision
+
+
+_MAX_DECISIONS = 100_000
+
+
+def _decide(store: AclStore, principal: str, host: str, operation: AclOperation, resource_type: ResourceType,
+            name: str, allow_everyone: bool) -> bool:
     found = allow = False
-    for acl in ctx.broker.acls:
+    for acl in store.bindings():
         if acl.resource_type != resource_type or not _covers(acl.pattern_type, acl.resource_name, name):
             continue
         found = True
-        if acl.principal not in (ctx.principal, WILDCARD_PRINCIPAL) or acl.host not in (host, WILDCARD):
+        if acl.principal not in (principal, WILDCARD_PRINCIPAL) or acl.host not in (host, WILDCARD):
             continue
         if not _applies(acl.permission, acl.operation, operation):
             continue
         if acl.permission == AclPermission.DENY:
             return False
         allow = True
-    return allow or (not found and config.allow_everyone_if_no_acl_found)
+    return allow or (not found and allow_everyone)
 
 
 def allowed_on_some(ctx: RequestContext, operation: AclOperation, resource_type: ResourceType) -> bool:
@@ -112,7 +129,7 @@ def allowed_on_some(ctx: RequestContext, operation: AclOperation, resource_type:
     deny_literal: set[str] = set()
     deny_prefixed: set[str] = set()
     allows: list[tuple[PatternType, str]] = []
-    for acl in ctx.broker.acls:
+    for acl in ctx.broker.acls.bindings():
         if acl.resource_type != resource_type or acl.host not in (host, WILDCARD):
             continue
         if acl.principal not in (ctx.principal, WILDCARD_PRINCIPAL) or acl.operation not in (operation, Op.ALL):
