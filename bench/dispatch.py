@@ -9,7 +9,8 @@ Runs `kafkalite.server.dispatch.dispatch` in-process on an in-memory broker for 
 microseconds per request over several rounds (the minimum is the least disturbed by other
 work on the machine), for each mode the tree has: no rule and the journal off (what a broker
 pays by default), the journal on, and one fault rule that never matches (every request then
-goes through the rule matcher). A mode the tree lacks (an older checkout) is left out, so the
+goes through the rule matcher), and the ACL authorizer on with 21 topic ACLs, the client allowed
+(every request is checked first). A mode the tree lacks (an older checkout) is left out, so the
 same script measures before and after a change.
 """
 
@@ -19,6 +20,7 @@ import argparse
 import time
 from typing import Any, Callable
 
+import attrs
 import trio
 
 from kafkalite.broker.cluster import BrokerNode
@@ -65,12 +67,16 @@ def modes(broker: Broker) -> dict[str, Callable[[], None]]:
     found: dict[str, Callable[[], None]] = {}
     journal = getattr(broker, "journal", None)
     faults = getattr(broker, "faults", None)
+    acls = getattr(broker, "acls", None)
 
     def plain() -> None:
         if journal is not None:
             journal.resize(0)
         if faults is not None:
             faults.clear()
+        if acls is not None:
+            acls.clear()
+            broker.config = attrs.evolve(broker.config, acls=False)
 
     found["default (no rule, journal off)"] = plain
     if journal is not None:
@@ -88,6 +94,20 @@ def modes(broker: Broker) -> dict[str, Callable[[], None]]:
             faults.add(api="Metadata", client_id="nobody", delay_ms=1, always=True)
 
         found["a rule that never matches"] = one_rule
+    if acls is not None:
+        from kafkalite.broker.acls import AclBinding
+
+        def authorizer_on() -> None:
+            plain()
+            broker.config = attrs.evolve(broker.config, acls=True)
+            others = [AclBinding(resource_type="TOPIC", resource_name=f"other-{i}", pattern_type="LITERAL",
+                                 principal="User:bob", host="*", operation="READ", permission="ALLOW")
+                      for i in range(20)]
+            acls.add([*others, AclBinding(resource_type="TOPIC", resource_name=TOPIC, pattern_type="LITERAL",
+                                          principal="User:ANONYMOUS", host="*", operation="WRITE",
+                                          permission="ALLOW")])
+
+        found["ACLs on (21 ACLs, allowed)"] = authorizer_on
     return found
 
 

@@ -26,6 +26,7 @@ import trio
 from kafkalite.broker.cleaning import run_cleaner
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
 from kafkalite.broker.coordinators import Coordinators
+from kafkalite.broker.acls import AclStore
 from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.faults import FaultRules
 from kafkalite.broker.journal import Journal
@@ -73,6 +74,8 @@ class Broker:
     coordinators: Coordinators = attrs.field(init=False)
     # Dynamic broker and group configs (AlterConfigs on BROKER / GROUP), from the data dir.
     dynamic: DynamicConfigStore = attrs.field(init=False)
+    # ACLs (CreateAcls, broker.acls.add), from the data dir; enforced with config.acls on.
+    acls: AclStore = attrs.field(init=False)
     # The request journal and the counters (kafkalite.broker.journal, .metrics).
     journal: Journal = attrs.field(init=False)
     metrics: Metrics = attrs.field(init=False)
@@ -83,6 +86,7 @@ class Broker:
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
         self.dynamic = DynamicConfigStore.open(self.store)
+        self.acls = AclStore.open(self.store)
         # Retention, segment roll and flush by time follow the broker's clock.
         self.store.use_clock(self.clock.wall_ms)
         self.journal = Journal(self.config.journal_size, self.config.journal_record_bytes, self._topic_name)
@@ -536,6 +540,7 @@ class Broker:
         self.dynamic.reset()
         self.quotas.reset()
         self.throttle.reset()
+        self.acls.clear()
         if config is not None:
             self.config = config
         self._refresh_log_configs()

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from kafkalite.broker.authorizer import authorize
 from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, RequestContext, advertise
 from kafkalite.broker.state import Broker
 from kafkalite.handlers import SERVED
@@ -109,7 +110,9 @@ async def dispatch(
         started = tracer.request(spec.name, header, request, peer, node_id)
     quotas = broker.quotas.active  # client quotas (kafkalite.server.throttle)
     timer = start_request_timer(quotas, broker)
-    if broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
+    if broker.config.acls:  # the ACL authorizer (kafkalite.broker.authorizer), then the rest
+        response = await authorize(spec, ctx, request, _run)
+    elif broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
         response = await intercept(spec, ctx, request, _handle)
     else:
         try:
@@ -134,6 +137,17 @@ async def dispatch(
     if tracing:
         tracer.response(spec.name, header, request, response, node_id, started)
     return finish_frame(out)
+
+
+async def _run(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
+    """The handler of *spec*, through a test's fault rules when there are any (what the
+    authorizer calls for what it lets through)."""
+    if ctx.broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
+        return await intercept(spec, ctx, request, _handle)
+    try:
+        return await spec.fn(ctx, request)
+    except KafkaStorageError as exc:
+        return _storage_error(spec, ctx, request, exc)
 
 
 async def _handle(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:

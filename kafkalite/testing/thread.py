@@ -35,6 +35,7 @@ import trio
 from kafkalite.broker.settings import JOURNAL_SIZE, BrokerConfig
 from kafkalite.testing.assertions import BrokerAssertions, JournalProxy
 from kafkalite.testing.clock import ClockControl
+from kafkalite.testing.acls import BrokerAcls
 from kafkalite.testing.faults import BrokerFaults
 from kafkalite.testing.quotas import BrokerQuotas
 from kafkalite.testing.helpers import BrokerHelpers
@@ -216,6 +217,11 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
         """The broker's client quotas, from this thread: ``set(client_id=.., producer_byte_rate=..)``,
         ``remove``, ``describe``, ``clear`` (`kafkalite.testing.quotas`)."""
         return BrokerQuotas(self)
+
+    @property
+    def acls(self) -> BrokerAcls:
+        """The broker's ACLs, usable from this thread: see `kafkalite.testing.acls`."""
+        return BrokerAcls(self)
 
     @property
     def clock(self) -> ClockControl:
