@@ -141,6 +141,13 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--journal-size", type=int, default=_env_int("JOURNAL_SIZE", 0),
                    help=f"keep the last N requests and responses, decoded, for the HTTP API's journal "
                         f"(default 0: off; e.g. {JOURNAL_SIZE})")
+    s.add_argument("--acls", action="store_true", default=_env_bool("ACLS"),
+                   help="turn the ACL authorizer on (kafkalite acls add ...); off: every client may do everything")
+    s.add_argument("--super-users", default=_env("SUPER_USERS") or "",
+                   help="principals allowed everything with --acls, comma-separated (User:alice or alice)")
+    s.add_argument("--allow-everyone-if-no-acl-found", action="store_true",
+                   default=_env_bool("ALLOW_EVERYONE_IF_NO_ACL_FOUND"),
+                   help="with --acls, a resource no ACL matches is open to all (allow.everyone.if.no.acl.found)")
     s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
                    help="learning mode: log every request and response, decoded, with the reasons of errors")
@@ -184,6 +191,9 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         trace_file=args.trace_file or None,
         http_port=args.http_port,
         http_host=args.http_host,
+        acls=args.acls,
+        super_users=args.super_users,
+        allow_everyone_if_no_acl_found=args.allow_everyone_if_no_acl_found,
     )
 
 

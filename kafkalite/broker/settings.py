@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
 
 import attrs
 from attrs import validators as v
@@ -22,6 +23,19 @@ CONSUMER_HEARTBEAT_INTERVAL_MS = 200
 # journal costs more than the 5 % the control plane may (bench/throughput.py, issue 12).
 JOURNAL_SIZE = 10_000
 JOURNAL_RECORD_BYTES = 64 * 1024 * 1024
+
+
+def _principals(names: Iterable[str] | str) -> tuple[str, ...]:
+    """Principals as Kafka writes them: "User:alice"; a plain name "alice" is a user. A
+    string is a comma- or semicolon-separated list, as super.users is."""
+    if isinstance(names, str):
+        names = names.replace(";", ",").split(",")
+    out = []
+    for name in names:
+        name = name.strip()
+        if name:
+            out.append(name if ":" in name else f"User:{name}")
+    return tuple(out)
 
 
 @attrs.frozen(kw_only=True)
@@ -109,6 +123,13 @@ class BrokerConfig:
     # JOURNAL_SIZE); their record sets hold at most journal_record_bytes.
     journal_size: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
     journal_record_bytes: int = attrs.field(default=JOURNAL_RECORD_BYTES, validator=[v.instance_of(int), v.ge(0)])
+    # The ACL authorizer (Kafka's authorizer.class.name set): off by default, every client may
+    # do everything. super_users (super.users) may do everything with it on; a plain name is
+    # taken as "User:name". allow_everyone_if_no_acl_found: a resource no ACL matches is open
+    # (Kafka's default with an authorizer is closed).
+    acls: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    super_users: tuple[str, ...] = attrs.field(default=(), converter=_principals)
+    allow_everyone_if_no_acl_found: bool = attrs.field(default=False, validator=v.instance_of(bool))
 
     def __attrs_post_init__(self) -> None:
         if self.http_host is not None and self.http_port is None:
