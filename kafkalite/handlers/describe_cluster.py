@@ -42,7 +42,7 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
         controller_id=cluster.controller_id,
         brokers=[
             DescribeClusterBroker(broker_id=n.node_id, host=n.host, port=n.port, rack=n.rack, is_fenced=False)
-            for n in sorted(cluster.nodes.values(), key=lambda n: n.node_id)
+            for n in sorted(cluster.nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
         ],
         cluster_authorized_operations=(
             CLUSTER_OPERATIONS if req.include_cluster_authorized_operations else AUTHORIZED_OPERATIONS_OMITTED
