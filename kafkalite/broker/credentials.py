@@ -19,6 +19,9 @@ import attrs
 
 #: SCRAM mechanism -> hashlib name (Kafka's ScramMechanism: 256 and 512 only).
 SCRAM_HASHES = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}
+#: The mechanisms' numbers in DescribeUserScramCredentials / AlterUserScramCredentials.
+MECHANISM_TYPES = {"SCRAM-SHA-256": 1, "SCRAM-SHA-512": 2}
+MECHANISM_NAMES = {number: name for name, number in MECHANISM_TYPES.items()}
 #: Kafka's ScramMechanism minimum iterations; its default for new credentials is 4096.
 MIN_ITERATIONS = 4096
 MAX_ITERATIONS = 16384
