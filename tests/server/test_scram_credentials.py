@@ -11,6 +11,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from kafkalite.broker.credentials import FILE_NAME
 from kafkalite.testing.thread import run_in_thread
 from kafkalite.wire.headers import RequestHeader, read_response_header, write_request_header
@@ -131,3 +133,9 @@ def test_the_fixed_run_in_thread_call_of_a_sasl_broker() -> None:
         assert broker.bootstrap_servers == broker.listener_addresses["SASL_PLAINTEXT"]
         assert broker.config.super_users == ("User:alice",) and broker.config.acls
         assert scram_login(broker.bootstrap_servers, "alice", "s3cret") == 0
+
+
+@pytest.mark.kafkalite(listeners="PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", users={"carol": "pw"})
+def test_the_fixture_takes_listeners_and_users_from_the_marker(kafkalite_broker) -> None:
+    assert list(kafkalite_broker.listener_addresses) == ["PLAINTEXT", "SASL_PLAINTEXT"]
+    assert scram_login(kafkalite_broker.listener_addresses["SASL_PLAINTEXT"], "carol", "pw", "SCRAM-SHA-512") == 0
