@@ -126,6 +126,8 @@ class ClusterState:
     topics_by_id: dict[uuid.UUID, Topic] = attrs.Factory(dict)
     #: Each listener's advertised node addresses (``nodes`` holds the first listener's).
     listener_nodes: dict[str, dict[int, BrokerNode]] = attrs.Factory(dict)
+    #: (listener, node id) -> the (host, port) it is bound to, for DescribeConfigs' "listeners".
+    listener_bound: dict[tuple[str, int], tuple[str, int]] = attrs.Factory(dict)
     _placement_counter: int = attrs.field(init=False, default=0)
 
     @property

@@ -164,6 +164,7 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
                 host, advertised_port = _advertised(config, listener, bound_port)
                 node = BrokerNode(node_id, host, advertised_port)
                 broker.cluster.set_node(node, listener.name)
+                broker.cluster.listener_bound[(listener.name, node_id)] = (listener.host, bound_port)
                 if listener == config.listener_list[0]:
                     nodes.append(node)
     except BaseException:

@@ -150,3 +150,30 @@ def test_certs_tool_writes_the_five_files(tmp_path: Path, capsys) -> None:
     context = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
     context.load_cert_chain(str(tmp_path / "client.crt"), str(tmp_path / "client.key"))
     assert "broker.crt" in capsys.readouterr().out
+
+
+def test_describe_configs_shows_each_listener(certs: CertFiles) -> None:
+    from kafkalite.wire.messages.describe_configs import DescribeConfigsRequest, DescribeConfigsResource, DescribeConfigsResponse
+
+    with run_in_thread(listeners="PLAINTEXT://127.0.0.1:0,SSL://localhost:0", advertised_listeners="SSL://tls.example:9093",
+                       **tls_config(certs)) as broker:
+        plain, tls = broker.listener_addresses["PLAINTEXT"], broker.listener_addresses["SSL"]
+        out = bytearray()
+        write_request_header(out, RequestHeader(32, 4, 1, "t"), True)
+        encode_into(out, DescribeConfigsRequest(resources=[DescribeConfigsResource(
+            resource_type=4, resource_name="0", configuration_keys=["listeners", "advertised.listeners", "listener.security.protocol.map"]
+        )], include_synonyms=False, include_documentation=False), 4)
+        with socket.create_connection(address(plain)) as sock:
+            sock.sendall(struct.pack(">i", len(out)) + out)
+            data = b""
+            while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+                data += sock.recv(65536)
+        frame = data[4:]
+        _, pos = read_response_header(frame, True)
+        response = decode(DescribeConfigsResponse, 4, frame, pos)[0]
+    values = {c.name: c.value for c in response.results[0].configs}
+    assert values == {
+        "listeners": f"PLAINTEXT://{plain},SSL://{tls}",
+        "advertised.listeners": f"PLAINTEXT://{plain},SSL://tls.example:9093",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT",
+    }
