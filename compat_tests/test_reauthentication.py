@@ -11,7 +11,7 @@ import uuid
 import pytest
 from confluent_kafka import KafkaError, Producer
 
-from kafkalite.testing.thread import run_in_thread
+from kafkalite import run_in_thread
 
 from .security import unsecured_jwt
 from .wire_client import WireClient, WireError

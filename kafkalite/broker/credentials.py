@@ -3,7 +3,7 @@
 A credential is the salt, the iteration count, StoredKey = H(HMAC(SaltedPassword, "Client
 Key")) and ServerKey = HMAC(SaltedPassword, "Server Key"); the password itself is never kept.
 `CredentialStore` holds them per user and mechanism and, on a broker with a data dir, keeps
-them in ``DATA_DIR/scram-credentials.json`` (written whole, then renamed).
+them in ``scram-credentials.json`` beside the cluster metadata (written whole, then renamed).
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ import hmac
 import json
 import os
 from pathlib import Path
+from typing import Any, Iterable
 
 import attrs
+
+from kafkalite.storage import KafkaStorageError, LogStore
 
 #: SCRAM mechanism -> hashlib name (Kafka's ScramMechanism: 256 and 512 only).
 SCRAM_HASHES = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}
@@ -81,15 +84,34 @@ class ScramCredential:
 
 
 class CredentialStore:
-    """SCRAM credentials by (user, mechanism); durable when given a directory."""
+    """SCRAM credentials by (user, mechanism); saved through the data dir's files (atomic
+    replace, fsynced) when the broker has one. Use `open` for a broker's store."""
 
-    def __init__(self, directory: Path | None = None) -> None:
-        self._path = None if directory is None else Path(directory) / FILE_NAME
+    def __init__(self, files: Any = None, path: Path | None = None) -> None:
+        self._files = files
+        self._path = path
         self._credentials: dict[tuple[str, str], ScramCredential] = {}
-        if self._path is not None and self._path.exists():
-            for user, by_mechanism in json.loads(self._path.read_text()).items():
-                for mechanism, data in by_mechanism.items():
-                    self._credentials[(user, mechanism)] = ScramCredential.from_json(data)
+
+    @classmethod
+    def open(cls, store: LogStore) -> CredentialStore:
+        """The credentials kept beside *store*'s metadata (none in memory, or not saved yet).
+
+        Raises:
+            KafkaStorageError: the file cannot be read or is not what this module writes.
+        """
+        path = None if store.metadata_path is None else store.metadata_path.parent / FILE_NAME
+        credentials = cls(store.files, path)
+        if path is None:
+            return credentials
+        try:
+            data = store.files.read_bytes(path)
+            if data is not None:
+                for user, by_mechanism in json.loads(data).items():
+                    for mechanism, fields in by_mechanism.items():
+                        credentials._credentials[(user, mechanism)] = ScramCredential.from_json(fields)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise KafkaStorageError(f"cannot read the SCRAM credentials {path}: {exc}") from exc
+        return credentials
 
     def get(self, user: str, mechanism: str) -> ScramCredential | None:
         return self._credentials.get((user, mechanism))
@@ -100,21 +122,32 @@ class CredentialStore:
             result.setdefault(user, {})[mechanism] = credential
         return result
 
-    def set(self, user: str, mechanism: str, credential: ScramCredential, *, save: bool = True) -> None:
-        self._credentials[(user, mechanism)] = credential
-        if save:
-            self.save()
+    def apply(
+        self,
+        upserts: dict[tuple[str, str], ScramCredential],
+        deletions: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        """Set *upserts* and remove *deletions* ((user, mechanism) keys), then save; all or
+        nothing.
 
-    def delete(self, user: str, mechanism: str, *, save: bool = True) -> bool:
-        found = self._credentials.pop((user, mechanism), None) is not None
-        if found and save:
-            self.save()
-        return found
+        Raises:
+            KafkaStorageError: the save failed; nothing changed, in memory or on disk.
+        """
+        previous = dict(self._credentials)
+        for key in deletions:
+            self._credentials.pop(key, None)
+        self._credentials.update(upserts)
+        try:
+            self._save()
+        except KafkaStorageError:
+            self._credentials = previous
+            raise
 
-    def save(self) -> None:
+    def _save(self) -> None:
         if self._path is None:
             return
         data = {user: {m: c.to_json() for m, c in by.items()} for user, by in self.users().items()}
-        tmp = self._path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(tmp, self._path)
+        try:
+            self._files.write_atomic(self._path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n", durable=True)
+        except OSError as exc:
+            raise KafkaStorageError(f"cannot save the SCRAM credentials {self._path}: {exc}") from exc

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from kafkalite.broker.credentials import MAX_ITERATIONS, MECHANISM_NAMES, MIN_ITERATIONS, CredentialStore, ScramCredential
 from kafkalite.broker.registry import RequestContext, handles
+from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.alter_user_scram_credentials import (
@@ -70,16 +71,19 @@ async def alter_user_scram_credentials(
             errors[name] = failure
         else:
             upsertions[name] = (upsertion.mechanism, upsertion.iterations, bytes(upsertion.salt), bytes(upsertion.salted_password))
-    results = []
-    for name, mechanism in deletions.items():
-        store.delete(name, MECHANISM_NAMES[mechanism], save=False)
-        results.append(AlterUserScramCredentialsResult(user=name, error_code=0, error_message=None))
-    for name, (mechanism, iterations, salt, salted) in upsertions.items():
-        mechanism_name = MECHANISM_NAMES[mechanism]
-        store.set(name, mechanism_name, ScramCredential.from_salted(mechanism_name, salted, salt, iterations), save=False)
-        results.append(AlterUserScramCredentialsResult(user=name, error_code=0, error_message=None))
-    if deletions or upsertions:
-        store.save()
+    changes = {
+        (name, MECHANISM_NAMES[mechanism]): ScramCredential.from_salted(MECHANISM_NAMES[mechanism], salted, salt, iterations)
+        for name, (mechanism, iterations, salt, salted) in upsertions.items()
+    }
+    try:
+        store.apply(changes, [(name, MECHANISM_NAMES[mechanism]) for name, mechanism in deletions.items()])
+    except KafkaStorageError as exc:  # nothing applied: every valid change fails with it
+        for name in [*deletions, *upsertions]:
+            errors[name] = (ErrorCode.KAFKA_STORAGE_ERROR, str(exc))
+        deletions, upsertions = {}, {}
+    results = [
+        AlterUserScramCredentialsResult(user=name, error_code=0, error_message=None) for name in [*deletions, *upsertions]
+    ]
     for name, (code, message) in errors.items():
         results.append(AlterUserScramCredentialsResult(user=name, error_code=code, error_message=message))
     return AlterUserScramCredentialsResponse(results=results)

@@ -50,7 +50,7 @@ def _plaintext_session(broker: Broker, node_id: int, peer: str) -> Session:
     from kafkalite.broker.credentials import CredentialStore
     from kafkalite.server.session import Security
 
-    security = Security((), {}, CredentialStore(), broker.clock)
+    security = Security((), {}, CredentialStore(), broker.clock)  # a connection of a test
     return Session(security, Listener("PLAINTEXT", "PLAINTEXT", "", 0), node_id, peer)
 
 

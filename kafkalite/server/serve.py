@@ -149,7 +149,7 @@ async def serve(
 
 
 async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskStatus[ServerInfo]) -> None:
-    security = Security.from_config(config, broker.clock)
+    security = Security.for_broker(broker)
     opened: list[tuple[int, Listener, list[trio.SocketListener]]] = []
     nodes = []
     listener_bound: dict[str, list[tuple[str, int]]] = {}

@@ -20,7 +20,7 @@ import attrs
 
 from kafkalite.broker.credentials import SCRAM_HASHES, CredentialStore, ScramCredential
 from kafkalite.broker.listeners import Listener
-from kafkalite.broker.settings import BrokerConfig
+from kafkalite.broker.state import Broker
 from kafkalite.clock import BrokerClock
 from kafkalite.server.sasl import AuthenticationFailed, SaslServer, create_server
 from kafkalite.wire.api_keys import ApiKey
@@ -58,27 +58,33 @@ class Security:
     ssl_context: ssl.SSLContext | None = None
 
     @classmethod
-    def from_config(cls, config: BrokerConfig, clock: BrokerClock) -> Security:
+    def for_broker(cls, broker: Broker) -> Security:
+        """The broker's security settings: its users (the config's and the users file's), the
+        SCRAM credentials kept in its data dir, and the TLS context when it has a certificate.
+
+        Raises:
+            KafkaStorageError: the credentials cannot be read or saved.
+            OSError, ValueError: the users file or a certificate cannot be loaded.
+        """
+        config = broker.config
         passwords = dict(config.users)
         if config.users_file is not None:
             passwords.update(load_users_file(config.users_file))
-        directory = None if config.memory else config.data_dir
-        credentials = CredentialStore(directory)
+        credentials = CredentialStore.open(broker.store)
         # Configured users get a SCRAM credential for each enabled SCRAM mechanism (derived
         # again at each start: the password is the configuration's, the salt new).
-        for user, password in passwords.items():
-            for mechanism in config.sasl_mechanisms:
-                if mechanism in SCRAM_HASHES:
-                    credential = ScramCredential.from_password(mechanism, password, config.scram_iterations)
-                    credentials.set(user, mechanism, credential, save=False)
-        if passwords:
-            credentials.save()
+        credentials.apply({
+            (user, mechanism): ScramCredential.from_password(mechanism, password, config.scram_iterations)
+            for user, password in passwords.items()
+            for mechanism in config.sasl_mechanisms
+            if mechanism in SCRAM_HASHES
+        })
         ssl_context = None
         if config.ssl_certfile is not None and config.ssl_keyfile is not None:
             from kafkalite.server.tls import server_context
 
             ssl_context = server_context(config)
-        return cls(config.sasl_mechanisms, passwords, credentials, clock, config.connections_max_reauth_ms, ssl_context)
+        return cls(config.sasl_mechanisms, passwords, credentials, broker.clock, config.connections_max_reauth_ms, ssl_context)
 
 
 @attrs.define(eq=False)

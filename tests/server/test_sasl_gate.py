@@ -49,7 +49,7 @@ def principals() -> AsyncIterator[list[tuple[str, str, str]]]:
 
 @pytest.fixture
 async def connect(broker: Broker, nursery: trio.Nursery) -> AsyncIterator[Callable[[], Client]]:
-    security = Security.from_config(broker.config, broker.clock)
+    security = Security.for_broker(broker)
     opened = []
 
     def open_client() -> Client:

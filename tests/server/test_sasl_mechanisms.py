@@ -9,6 +9,8 @@ import json
 import pytest
 
 from kafkalite.broker.credentials import CredentialStore, ScramCredential
+from kafkalite.storage import KafkaStorageError, LogStore
+from kafkalite.storage.files import OsFiles
 from kafkalite.server.sasl import AuthenticationFailed, create_server
 from kafkalite.server.sasl.oauthbearer import InvalidToken, OAuthBearerServer, parse_client_message, validate_unsecured_jwt
 from kafkalite.server.sasl.plain import PlainServer, parse_plain
@@ -23,7 +25,7 @@ RFC_SERVER_NONCE = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
 
 def test_scram_sha_256_reproduces_the_rfc_7677_exchange() -> None:
     store = CredentialStore()
-    store.set("user", "SCRAM-SHA-256", ScramCredential.from_password("SCRAM-SHA-256", "pencil", 4096, RFC_SALT))
+    store.apply({("user", "SCRAM-SHA-256"): ScramCredential.from_password("SCRAM-SHA-256", "pencil", 4096, RFC_SALT)})
     server = ScramServer("SCRAM-SHA-256", store, nonce=RFC_SERVER_NONCE)
     server_first = server.evaluate(b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
     assert server_first == b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
@@ -38,7 +40,7 @@ def test_scram_sha_256_reproduces_the_rfc_7677_exchange() -> None:
 @pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "SCRAM-SHA-512"])
 def test_scram_round_trip_and_wrong_password(mechanism: str) -> None:
     store = CredentialStore()
-    store.set("alice", mechanism, ScramCredential.from_password(mechanism, "s3cret"))
+    store.apply({("alice", mechanism): ScramCredential.from_password(mechanism, "s3cret")})
     client = ScramClient(mechanism, "alice", "s3cret")
     server = ScramServer(mechanism, store)
     final = server.evaluate(client.final(server.evaluate(client.first())))
@@ -54,7 +56,7 @@ def test_scram_round_trip_and_wrong_password(mechanism: str) -> None:
 
 def test_scram_refuses_unknown_users_tampered_nonces_and_tokens() -> None:
     store = CredentialStore()
-    store.set("alice", "SCRAM-SHA-512", ScramCredential.from_password("SCRAM-SHA-512", "pw"))
+    store.apply({("alice", "SCRAM-SHA-512"): ScramCredential.from_password("SCRAM-SHA-512", "pw")})
     with pytest.raises(AuthenticationFailed):
         ScramServer("SCRAM-SHA-512", store).evaluate(b"n,,n=bob,r=abc")
     with pytest.raises(AuthenticationFailed):
@@ -75,11 +77,34 @@ def test_scram_client_first_parsing() -> None:
 
 
 def test_scram_credentials_keep_no_password_and_survive_a_restart(tmp_path) -> None:
-    store = CredentialStore(tmp_path)
+    (tmp_path / "meta").mkdir()  # a broker's data dir has it
+
+    def reopened() -> CredentialStore:
+        logs = LogStore.open(tmp_path)
+        try:
+            return CredentialStore.open(logs)
+        finally:
+            logs.close()
+
     credential = ScramCredential.from_password("SCRAM-SHA-256", "pencil", 4096, RFC_SALT)
-    store.set("user", "SCRAM-SHA-256", credential)
-    assert b"pencil" not in (tmp_path / "scram-credentials.json").read_bytes()
-    assert CredentialStore(tmp_path).get("user", "SCRAM-SHA-256") == credential
+    reopened().apply({("user", "SCRAM-SHA-256"): credential})
+    assert b"pencil" not in (tmp_path / "meta" / "scram-credentials.json").read_bytes()
+    again = reopened()
+    assert again.get("user", "SCRAM-SHA-256") == credential
+    again.apply({}, [("user", "SCRAM-SHA-256")])
+    assert reopened().users() == {}
+
+
+class _FailingFiles(OsFiles):
+    def write_atomic(self, path, data, *, durable=True):
+        raise OSError(28, "No space left on device")
+
+
+def test_a_failed_save_changes_nothing(tmp_path) -> None:
+    store = CredentialStore(_FailingFiles(), tmp_path / "scram-credentials.json")
+    with pytest.raises(KafkaStorageError, match="No space left"):
+        store.apply({("user", "SCRAM-SHA-256"): ScramCredential.from_password("SCRAM-SHA-256", "pw")})
+    assert store.users() == {}
 
 
 def test_plain_parsing_and_checks() -> None:

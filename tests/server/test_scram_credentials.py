@@ -102,7 +102,7 @@ def test_added_credentials_log_in_and_survive_a_restart(tmp_path: Path) -> None:
         assert scram_login(sasl, "bob", "pw") == 0
         assert scram_login(sasl, "bob", "wrong") == 58
         assert scram_login(sasl, "alice", "s3cret", "SCRAM-SHA-512") == 0
-    stored = (tmp_path / FILE_NAME).read_text()
+    stored = (tmp_path / "meta" / FILE_NAME).read_text()
     assert "s3cret" not in stored and '"pw"' not in stored
     assert json.loads(stored)["bob"]["SCRAM-SHA-256"]["iterations"] == 8192
     with run_in_thread(**config) as broker:
