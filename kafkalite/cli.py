@@ -275,6 +275,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = config_from_args(args)
         except (ValueError, TypeError) as exc:
             parser.error(str(exc))
+        try:  # the users file and the certificates, read before anything is opened
+            from kafkalite.server.session import load_users_file
+            from kafkalite.server.tls import server_context
+
+            if config.users_file is not None:
+                load_users_file(config.users_file)
+            if config.ssl_certfile is not None and config.ssl_keyfile is not None:
+                server_context(config)
+        except (OSError, ValueError) as exc:
+            parser.error(f"cannot load the users file or TLS files: {exc}")
         import trio
 
         from kafkalite.broker.state import InconsistentClusterId

@@ -177,3 +177,19 @@ def test_describe_configs_shows_each_listener(certs: CertFiles) -> None:
         "advertised.listeners": f"PLAINTEXT://{plain},SSL://tls.example:9093",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT",
     }
+
+
+def test_serve_refuses_missing_users_and_certificate_files_before_opening_anything(tmp_path: Path, capsys) -> None:
+    from kafkalite.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--memory", "--listeners", "SASL_PLAINTEXT://127.0.0.1:0", "--users-file", str(tmp_path / "none.json")])
+    assert "cannot load the users file or TLS files" in capsys.readouterr().err
+    (tmp_path / "users.json").write_text('["not", "an", "object"]')
+    with pytest.raises(SystemExit):
+        main(["serve", "--memory", "--listeners", "SASL_PLAINTEXT://127.0.0.1:0", "--users-file", str(tmp_path / "users.json")])
+    assert "must be a JSON object" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "--memory", "--listeners", "SSL://127.0.0.1:0", "--ssl-certfile", str(tmp_path / "x.crt"),
+              "--ssl-keyfile", str(tmp_path / "x.key")])
+    assert "cannot load the users file or TLS files" in capsys.readouterr().err
