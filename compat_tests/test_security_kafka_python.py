@@ -65,11 +65,17 @@ def test_wrong_password_fails_fast_with_the_authentication_error(
     secure: SecureBroker, mechanism: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # kafka-python retries a failed authentication until its bootstrap timeout, logging the
-    # broker's error each time; the first refusal must come at once.
-    started = time.time()
-    with caplog.at_level(logging.WARNING, logger="kafka"), pytest.raises(KafkaError):
-        KafkaAdminClient(bootstrap_timeout_ms=2000, **secure.kafka_python("SASL_SSL", mechanism, password="wrong"))
-    refusals = [r for r in caplog.records if "SaslAuthenticationFailedError" in r.getMessage()]
+    # broker's error each time; the refusal must come at once. Over TLS, kafka-python now and
+    # then reads the broker's close before the answer that precedes it ("socket disconnected",
+    # seen against Kafka 4.4.0 too), so an attempt may see only that: up to three attempts.
+    for _attempt in range(3):
+        caplog.clear()
+        started = time.time()
+        with caplog.at_level(logging.WARNING, logger="kafka"), pytest.raises(KafkaError):
+            KafkaAdminClient(bootstrap_timeout_ms=2000, **secure.kafka_python("SASL_SSL", mechanism, password="wrong"))
+        refusals = [r for r in caplog.records if "SaslAuthenticationFailedError" in r.getMessage()]
+        if refusals:
+            break
     assert refusals, [r.getMessage() for r in caplog.records]
     assert refusals[0].created - started < 2
     assert "Authentication failed" in refusals[0].getMessage()
