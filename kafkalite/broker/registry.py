@@ -32,6 +32,9 @@ class RequestContext:
     #: The listener the request came in on, and its security protocol.
     listener: str = "PLAINTEXT"
     security_protocol: str = "PLAINTEXT"
+    #: The connection's authentication state (kafkalite.server.session.Session), for the
+    #: SASL handlers; None for requests that come from no connection.
+    session: Any = None
     #: Fetch only, set by a fault rule (kafkalite.server.faults): (topic, partition or None
     #: for every partition) -> the error to answer, or None to stall (read nothing).
     fetch_faults: dict[tuple[str, int | None], ErrorCode | None] | None = None

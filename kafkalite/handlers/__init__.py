@@ -53,4 +53,8 @@ SERVED: dict[int, tuple[str, int, int]] = {
     ApiKey.CONSUMER_GROUP_DESCRIBE: ("consumer_group_describe", 0, 1),
     ApiKey.DESCRIBE_CLIENT_QUOTAS: ("describe_client_quotas", 0, 1),
     ApiKey.ALTER_CLIENT_QUOTAS: ("alter_client_quotas", 0, 1),
+    ApiKey.SASL_HANDSHAKE: ("sasl_handshake", 0, 1),
+    ApiKey.SASL_AUTHENTICATE: ("sasl_authenticate", 0, 2),
+    ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS: ("describe_user_scram_credentials", 0, 0),
+    ApiKey.ALTER_USER_SCRAM_CREDENTIALS: ("alter_user_scram_credentials", 0, 0),
 }

@@ -47,7 +47,7 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
         controller_id=cluster.controller_id,
         brokers=[
             DescribeClusterBroker(broker_id=n.node_id, host=n.host, port=n.port, rack=n.rack, is_fenced=False)
-            for n in sorted(cluster.nodes.values(), key=lambda n: n.node_id)
+            for n in sorted(cluster.nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
         ],
         cluster_authorized_operations=(
             authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)

@@ -143,7 +143,7 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
         throttle_time_ms=0,
         brokers=[
             MetadataResponseBroker(node_id=n.node_id, host=n.host, port=n.port, rack=n.rack)
-            for n in sorted(cluster.nodes.values(), key=lambda n: n.node_id)
+            for n in sorted(cluster.nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
         ],
         cluster_id=cluster.cluster_id,
         controller_id=cluster.controller_id,

@@ -67,9 +67,16 @@ def load_handlers() -> dict[int, HandlerSpec]:
 
 
 async def dispatch(
-    broker: Broker, frame: bytes, node_id: int, peer: str = "", mute: Mute | None = None
+    broker: Broker,
+    frame: bytes,
+    node_id: int,
+    peer: str = "",
+    session: Any = None,
+    mute: Mute | None = None,
 ) -> bytearray | None:
     """Handle one request frame (without its size prefix); return the response frame.
+
+    *session* (kafkalite.server.session.Session) gives the request its principal and listener.
 
     Returns None when no response is due (Produce with acks=0). A client over its quota gets
     the throttle time in the answer and in *mute*, for the connection to carry out.
@@ -96,6 +103,9 @@ async def dispatch(
     header, pos = read_request_header(frame, flexible)
     request, _end = decode(spec.request_cls, api_version, frame, pos)
     ctx = RequestContext(broker, header, node_id, peer)
+    if session is not None:
+        ctx.session, ctx.principal = session, session.principal
+        ctx.listener, ctx.security_protocol = session.listener.name, session.security_protocol
     for observe in REQUEST_OBSERVERS:
         observe(ctx, request)
     journal = broker.journal

@@ -186,6 +186,11 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
         return self.info.bootstrap_servers
 
     @property
+    def listener_addresses(self) -> dict[str, str]:
+        """listener name -> its "host:port" (several nodes: comma-separated), as bound."""
+        return self.info.listener_addresses
+
+    @property
     def host(self) -> str:
         return self.info.bound[0][0]
 

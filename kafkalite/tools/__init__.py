@@ -29,6 +29,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
     "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
     "compat": ("compat", "which clients, API versions and scenarios the compat tests cover"),
+    "certs": ("certs", "write a test CA, broker and client certificates for the TLS listeners"),
     # The broker's HTTP control API (kafkalite serve --http-port): one module, a main each.
     "fault": ("control:fault_main", "add, list and remove fault rules (the broker's HTTP API)"),
     "journal": ("control:journal_main", "print the requests the broker recorded (the broker's HTTP API)"),
