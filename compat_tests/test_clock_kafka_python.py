@@ -10,20 +10,16 @@ consumer that merely stops polling keeps heartbeating from its heartbeat thread)
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-import time
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
-from .conftest import ClientProcess, wait_until
+from .clock_scenarios import SESSION_TIMEOUT_MS, silent_consumer_takeover
+from .conftest import wait_until
 
 pytestmark = pytest.mark.kafkalite_only(reason="moves the broker's clock (Kafka has no clock control)")
-
-SESSION_TIMEOUT_MS = 30_000
 
 
 def consume(bootstrap: str, topic: str, group: str, client_id: str) -> None:
@@ -44,47 +40,10 @@ def consume(bootstrap: str, topic: str, group: str, client_id: str) -> None:
                 print(f"consumed {record.partition} {record.offset}", flush=True)
 
 
-def end(process: ClientProcess) -> None:
-    """Let a stopped child run again (so that it can die), then kill it."""
-    if process.proc.poll() is None:
-        os.kill(process.proc.pid, signal.SIGCONT)
-    process.kill()
-
-
 def test_advancing_past_the_session_gives_a_silent_consumers_partitions_to_the_other(
     kafkalite_broker, topic_name: str
 ) -> None:
-    broker = kafkalite_broker
-    broker.create_topic(topic_name, partitions=2)
-    for partition in (0, 1):
-        broker.produce(topic_name, b"v", partition=partition)
-    group = f"{topic_name}-g"
-    survivor = ClientProcess(__name__, "consume", broker.bootstrap_servers, topic_name, group, "clock-survivor")
-    silent = None
-    try:
-        survivor.wait_for("consumed")
-        silent = ClientProcess(__name__, "consume", broker.bootstrap_servers, topic_name, group, "clock-silent")
-        info = broker.wait_for_group(group, 2, timeout=30)
-        assert sorted(len(m.assignment.get(topic_name, ())) for m in info.members) == [1, 1]
-        os.kill(silent.proc.pid, signal.SIGSTOP)
-
-        started = time.monotonic()
-        broker.clock.advance(SESSION_TIMEOUT_MS / 1000 + 1)
-
-        def survivor_owns_everything() -> bool:
-            info = broker.group(group)
-            return (
-                info is not None and info.state == "Stable"
-                and [m.client_id for m in info.members] == ["clock-survivor"]
-                and sorted(info.members[0].assignment.get(topic_name, ())) == [0, 1]
-            )
-
-        wait_until(survivor_owns_everything, timeout=1.0, what="the survivor to own every partition")
-        assert time.monotonic() - started < 1.0
-    finally:
-        if silent is not None:
-            end(silent)
-        end(survivor)
+    silent_consumer_takeover(kafkalite_broker, topic_name, __name__)
 
 
 def test_advancing_past_retention_moves_the_earliest_offset(kafkalite_broker, topic_name: str) -> None:

@@ -18,6 +18,7 @@ import sys
 from typing import Sequence
 
 from kafkalite.broker.settings import (
+    SASL_MECHANISMS,
     CONSUMER_HEARTBEAT_INTERVAL_MS,
     DEFAULT_MAX_REQUEST_BYTES,
     INITIAL_REBALANCE_DELAY_MAX_MS,
@@ -153,6 +154,40 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--journal-size", type=int, default=_env_int("JOURNAL_SIZE", 0),
                    help=f"keep the last N requests and responses, decoded, for the HTTP API's journal "
                         f"(default 0: off; e.g. {JOURNAL_SIZE})")
+    s.add_argument("--quota-window-num", type=int, default=_env_int("QUOTA_WINDOW_NUM", 11),
+                   help="client quotas: samples a rate is measured over (quota.window.num, default 11)")
+    s.add_argument("--quota-window-size-seconds", type=int, default=_env_int("QUOTA_WINDOW_SIZE_SECONDS", 1),
+                   help="client quotas: length of one sample (quota.window.size.seconds, default 1)")
+    s.add_argument("--producer-id-expiration-ms", type=int, default=_env_int("PRODUCER_ID_EXPIRATION_MS", 86_400_000),
+                   help="idle idempotent producer state is removed after this (producer.id.expiration.ms, default a day)")
+    s.add_argument("--producer-id-expiration-check-interval-ms", type=int,
+                   default=_env_int("PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS", 600_000),
+                   help="how often idle producers are looked for (default 600000)")
+    s.add_argument("--acls", action="store_true", default=_env_bool("ACLS"),
+                   help="turn the ACL authorizer on (kafkalite acls add ...); off: every client may do everything")
+    s.add_argument("--super-users", default=_env("SUPER_USERS") or "",
+                   help="principals allowed everything with --acls, comma-separated (User:alice or alice)")
+    s.add_argument("--allow-everyone-if-no-acl-found", action="store_true",
+                   default=_env_bool("ALLOW_EVERYONE_IF_NO_ACL_FOUND"),
+                   help="with --acls, a resource no ACL matches is open to all (allow.everyone.if.no.acl.found)")
+    # Listeners, TLS and SASL (Kafka's listeners, advertised.listeners, ssl.*, sasl.*).
+    s.add_argument("--listeners", default=_env("LISTENERS"),
+                   help="NAME://HOST:PORT,... e.g. PLAINTEXT://:9092,SASL_SSL://:9094 (default: --host/--port)")
+    s.add_argument("--advertised-listeners", default=_env("ADVERTISED_LISTENERS"),
+                   help="NAME://HOST:PORT,... what Metadata tells the clients of each listener")
+    s.add_argument("--listener-security-protocol-map", default=_env("LISTENER_SECURITY_PROTOCOL_MAP"),
+                   help="NAME:PROTOCOL,... for custom listener names (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL)")
+    s.add_argument("--ssl-certfile", default=_env("SSL_CERTFILE"), help="the broker's certificate (PEM)")
+    s.add_argument("--ssl-keyfile", default=_env("SSL_KEYFILE"), help="the broker's private key (PEM)")
+    s.add_argument("--ssl-cafile", default=_env("SSL_CAFILE"), help="CA certificates that sign client certificates")
+    s.add_argument("--ssl-client-auth", default=_env_choice("SSL_CLIENT_AUTH", "none", ["required", "requested", "none"]),
+                   choices=["required", "requested", "none"], help="ssl.client.auth (default none)")
+    s.add_argument("--sasl-mechanisms", default=_env("SASL_MECHANISMS") or ",".join(SASL_MECHANISMS),
+                   help=f"enabled SASL mechanisms (default {','.join(SASL_MECHANISMS)})")
+    s.add_argument("--users-file", default=_env("USERS_FILE"), metavar="PATH",
+                   help='SASL users as JSON: {"alice": "s3cret", ...}')
+    s.add_argument("--connections-max-reauth-ms", type=int, default=_env_int("CONNECTIONS_MAX_REAUTH_MS", 0),
+                   help="SASL sessions expire after this long unless re-authenticated (KIP-368; 0: never)")
     s.add_argument("--log-level", default=_env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS), choices=_LOG_LEVELS)
     s.add_argument("--trace", action="store_true", default=_env_bool("TRACE"),
                    help="learning mode: log every request and response, decoded, with the reasons of errors")
@@ -197,10 +232,27 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         max_connections_per_ip=args.max_connections_per_ip,
         max_connections_per_ip_overrides=args.max_connections_per_ip_overrides,
         connections_max_idle_ms=args.connections_max_idle_ms,
+        quota_window_num=args.quota_window_num,
+        quota_window_size_seconds=args.quota_window_size_seconds,
+        producer_id_expiration_ms=args.producer_id_expiration_ms,
+        producer_id_expiration_check_interval_ms=args.producer_id_expiration_check_interval_ms,
         trace=args.trace or bool(args.trace_file),
         trace_file=args.trace_file or None,
         http_port=args.http_port,
         http_host=args.http_host,
+        acls=args.acls,
+        super_users=args.super_users,
+        allow_everyone_if_no_acl_found=args.allow_everyone_if_no_acl_found,
+        listeners=args.listeners or None,
+        advertised_listeners=args.advertised_listeners or None,
+        listener_security_protocol_map=args.listener_security_protocol_map or None,
+        ssl_certfile=args.ssl_certfile or None,
+        ssl_keyfile=args.ssl_keyfile or None,
+        ssl_cafile=args.ssl_cafile or None,
+        ssl_client_auth=args.ssl_client_auth,
+        sasl_mechanisms=args.sasl_mechanisms,
+        users_file=args.users_file or None,
+        connections_max_reauth_ms=args.connections_max_reauth_ms,
     )
 
 
@@ -218,6 +270,9 @@ async def run_until_signalled(config: BrokerConfig) -> None:
         async with trio.open_nursery() as nursery:
             info = await nursery.start(serve, config)
             print(f"kafkalite listening on {info.bootstrap_servers}", flush=True)
+            if len(info.listener_bound) > 1:
+                for name, address in info.listener_addresses.items():
+                    print(f"kafkalite listener {name} on {address}", flush=True)
             if info.http is not None:
                 print(f"kafkalite HTTP API on {info.http_url}", flush=True)
             async for signum in signals:
@@ -250,6 +305,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = config_from_args(args)
         except (ValueError, TypeError) as exc:
             parser.error(str(exc))
+        try:  # the users file and the certificates, read before anything is opened
+            from kafkalite.server.session import load_users_file
+            from kafkalite.server.tls import server_context
+
+            if config.users_file is not None:
+                load_users_file(config.users_file)
+            if config.ssl_certfile is not None and config.ssl_keyfile is not None:
+                server_context(config)
+        except (OSError, ValueError) as exc:
+            parser.error(f"cannot load the users file or TLS files: {exc}")
         import trio
 
         from kafkalite.broker.state import InconsistentClusterId

@@ -20,7 +20,7 @@ SAMPLE = re.compile(r'^kafkalite_[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0
 
 @pytest.fixture
 async def broker(nursery: trio.Nursery) -> Broker:
-    b = start_broker(nursery)
+    b = start_broker(nursery, http_port=0)  # the figures are readable: errors are counted
     b.create_topic("t", 2)
     return b
 
@@ -72,6 +72,20 @@ async def test_requests_errors_bytes_and_connections_are_counted(broker: Broker,
     await client.stream.aclose()
     await trio.testing.wait_all_tasks_blocked()
     assert broker.metrics.connections_open == 0
+
+
+@pytest.mark.parametrize(("overrides", "counted"), [({}, False), ({"journal_size": 10}, True), ({"http_port": 0}, True)])
+async def test_error_codes_are_counted_only_where_something_can_read_them(
+    nursery: trio.Nursery, overrides: dict, counted: bool
+) -> None:
+    broker = start_broker(nursery, **overrides)
+    broker.create_topic("t", 1)
+    client = connect(broker, nursery)
+    await produce(client, "t", batch(b"a"), partition=7)  # UNKNOWN_TOPIC_OR_PARTITION
+    seen = samples(broker.metrics.render_prometheus())
+    assert seen['kafkalite_requests_total{api="Produce"}'] == 1  # always counted
+    key = 'kafkalite_errors_total{api="Produce",code="3",error="UNKNOWN_TOPIC_OR_PARTITION"}'
+    assert (key in seen) is counted
 
 
 async def test_lag_is_the_high_watermark_minus_the_committed_offset(broker: Broker, nursery: trio.Nursery) -> None:

@@ -258,3 +258,44 @@ def test_no_coverage_report_without_the_option(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("-k", "uses_no_client")
     result.assert_outcomes(passed=1, deselected=2)
     assert "kafkalite protocol coverage" not in result.stdout.str()
+
+
+HTTP_TESTS = '''
+import json
+import urllib.request
+
+
+def test_shared_broker_serves_the_http_api(kafkalite_shared_broker):
+    with urllib.request.urlopen(kafkalite_shared_broker.http_url + "/healthz", timeout=10) as answer:
+        assert answer.status == 200
+
+
+def test_per_test_broker_too(kafkalite_broker):
+    assert kafkalite_broker.http_url.startswith("http://")
+'''
+
+
+def test_ini_http_port_serves_the_http_api(pytester: pytest.Pytester) -> None:
+    project(pytester, "kafkalite_http_port = 0", test_http=HTTP_TESTS)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)
+
+
+def test_without_ini_http_port_the_http_api_is_off(pytester: pytest.Pytester) -> None:
+    project(
+        pytester,
+        test_off='''
+import pytest
+
+def test_off(kafkalite_broker):
+    with pytest.raises(RuntimeError):
+        kafkalite_broker.http_url
+''',
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_ini_http_port_must_be_a_number(pytester: pytest.Pytester) -> None:
+    project(pytester, "kafkalite_http_port = eighty", test_x="def test_x(kafkalite_broker):\n    pass\n")
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["*kafkalite_http_port must be a whole number*"])

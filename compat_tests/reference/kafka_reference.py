@@ -7,6 +7,14 @@ root (ignored by git). A broker is one KRaft node that is broker and controller 
 The configuration is Kafka's defaults except what a single-node test broker needs: internal
 topics with one replica, and kafkalite's 60 ms initial rebalance delay.
 
+Besides PLAINTEXT it has the listeners of the security compat tests (compat_tests/security.py):
+SASL_PLAINTEXT and SASL_SSL with PLAIN, SCRAM-SHA-512 and OAUTHBEARER (Kafka's unsecured JWT
+validator) for the users in `SASL_USERS`, and SSL asking for a client certificate, with
+certificates from ``kafkalite certs`` (PEM files; without the ``cryptography`` package there
+are no TLS listeners, and the tests that need them skip). ``run`` passes their addresses to
+the command as KAFKALITE_TEST_SSL, KAFKALITE_TEST_SASL_PLAINTEXT, KAFKALITE_TEST_SASL_SSL and
+the certificates' folder as KAFKALITE_TEST_CERTS.
+
 As a module (standard library only)::
 
     with reference_kafka() as bootstrap:    # "127.0.0.1:PORT", once it answers ApiVersions
@@ -51,6 +59,10 @@ START_TIMEOUT = 120.0  # a cold JVM on a busy 2-core machine can take a while
 STOP_TIMEOUT = 30.0
 
 API_VERSIONS = 18
+
+#: The SASL users of the security compat tests (compat_tests/security.py has the same).
+SASL_USERS = {"alice": "alice-secret", "admin": "admin-secret"}
+SECURE_LISTENERS = ("SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 
 class ReferenceKafkaError(RuntimeError):
@@ -141,15 +153,49 @@ def cluster_id() -> str:
             return text
 
 
-def server_properties(workdir: Path, port: int, controller_port: int) -> str:
+def write_certs(workdir: Path) -> Path | None:
+    """Certificates for the TLS listeners (``kafkalite certs``), or None without cryptography."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from kafkalite.tools.certs import write_certs as kafkalite_certs
+
+        files = kafkalite_certs(workdir / "certs", "localhost")
+    except Exception as exc:  # noqa: BLE001 - no certificates: no TLS listeners, said so
+        print(f"kafka-reference: no TLS listeners ({exc})", file=sys.stderr)
+        return None
+    finally:
+        sys.path.remove(str(ROOT))
+    # Kafka's PEM key store: the private key and its certificate chain in one file.
+    (workdir / "certs" / "broker.pem").write_bytes(files.broker_key.read_bytes() + files.broker_cert.read_bytes())
+    return workdir / "certs"
+
+
+def _sasl_settings(listener: str) -> dict[str, str]:
+    prefix = f"listener.name.{listener.lower()}"
+    plain_users = " ".join(f'user_{name}="{password}"' for name, password in SASL_USERS.items())
+    return {
+        f"{prefix}.plain.sasl.jaas.config":
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {plain_users};",
+        f"{prefix}.scram-sha-512.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        f"{prefix}.oauthbearer.sasl.jaas.config":
+            'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="admin";',
+    }
+
+
+def server_properties(
+    workdir: Path, port: int, controller_port: int, secure_ports: dict[str, int] | None = None, certs: Path | None = None
+) -> str:
+    listeners = {"PLAINTEXT": port, **(secure_ports or {})}
+    addresses = ",".join(f"{name}://127.0.0.1:{p}" for name, p in listeners.items())
+    protocols = ",".join(f"{name}:{name}" for name in listeners)
     settings = {
         # One node that is both the broker and the (single, standalone) KRaft controller.
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listeners": f"{addresses},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"{addresses},CONTROLLER://127.0.0.1:{controller_port}",
+        "listener.security.protocol.map": f"{protocols},CONTROLLER:PLAINTEXT",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(workdir / "data"),
@@ -164,6 +210,19 @@ def server_properties(workdir: Path, port: int, controller_port: int) -> str:
         "share.coordinator.state.topic.min.isr": "1",
         "num.partitions": "1",
     }
+    sasl = [name for name in listeners if name.startswith("SASL_")]
+    if sasl:
+        settings["sasl.enabled.mechanisms"] = "PLAIN,SCRAM-SHA-512,OAUTHBEARER"
+        for name in sasl:
+            settings.update(_sasl_settings(name))
+    if certs is not None:
+        settings.update({
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(certs / "broker.pem"),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(certs / "ca.crt"),
+            "listener.name.ssl.ssl.client.auth": "requested",
+        })
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 
@@ -238,12 +297,23 @@ class ReferenceKafka:
         self.workdir: Path | None = None
         self.proc: subprocess.Popen | None = None
         self.port = 0
+        self.secure_ports: dict[str, int] = {}  # listener name -> port (only those opened)
+        self.certs: Path | None = None
         self.startup_seconds = 0.0  # from the temp dir's creation to the first ApiVersions answer
         self.format_seconds = 0.0  # of which formatting the storage (a JVM of its own)
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def test_environment(self) -> dict[str, str]:
+        """What the compat tests read: the bootstrap, the security listeners, the certificates."""
+        env = {"KAFKALITE_TEST_BOOTSTRAP": self.bootstrap, "KAFKALITE_TEST_BROKER": f"kafka-{self.version}"}
+        for name, port in self.secure_ports.items():
+            env[f"KAFKALITE_TEST_{name}"] = f"127.0.0.1:{port}"
+        if self.certs is not None:
+            env["KAFKALITE_TEST_CERTS"] = str(self.certs)
+        return env
 
     def start(self, timeout: float = START_TIMEOUT) -> str:
         """Start the broker; return its bootstrap address once it answers ApiVersions.
@@ -265,14 +335,23 @@ class ReferenceKafka:
         classpath = str(libs / "*")
         started = time.monotonic()
         self.workdir = workdir = Path(tempfile.mkdtemp(prefix="kafka-reference-"))
-        self.port, controller_port = free_ports(2)
+        self.port, controller_port, *secure = free_ports(2 + len(SECURE_LISTENERS))
+        self.certs = write_certs(workdir)
+        self.secure_ports = {
+            name: p for name, p in zip(SECURE_LISTENERS, secure) if self.certs is not None or name == "SASL_PLAINTEXT"
+        }
         config = workdir / "server.properties"
-        config.write_text(server_properties(workdir, self.port, controller_port))
+        config.write_text(server_properties(workdir, self.port, controller_port, self.secure_ports, self.certs))
         (workdir / "log4j2.properties").write_text(log4j2_properties(workdir))
         jvm = [java, f"-Dlog4j2.configurationFile={workdir / 'log4j2.properties'}", "-cp", classpath]
         output = workdir / "stdout.log"
         fmt = subprocess.run(
-            [*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(config), "--standalone"],
+            [
+                *jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(config), "--standalone",
+                # SCRAM credentials are metadata records in KRaft: written when formatting.
+                *(arg for name, password in SASL_USERS.items()
+                  for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -358,11 +437,7 @@ def _run(command: Sequence[str]) -> int:
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         # KAFKALITE_TEST_BROKER names the broker in the tests' skip messages and reports.
-        env = {
-            **os.environ,
-            "KAFKALITE_TEST_BOOTSTRAP": broker.bootstrap,
-            "KAFKALITE_TEST_BROKER": f"kafka-{broker.version}",
-        }
+        env = {**os.environ, **broker.test_environment()}
         started = time.monotonic()
         child = subprocess.Popen(list(command), env=env)
         while True:

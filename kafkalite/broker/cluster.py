@@ -139,14 +139,27 @@ class ClusterState:
     nodes: dict[int, BrokerNode] = attrs.Factory(dict)
     topics: dict[str, Topic] = attrs.Factory(dict)
     topics_by_id: dict[uuid.UUID, Topic] = attrs.Factory(dict)
+    #: Each listener's advertised node addresses (``nodes`` holds the first listener's).
+    listener_nodes: dict[str, dict[int, BrokerNode]] = attrs.Factory(dict)
+    #: (listener, node id) -> the (host, port) it is bound to, for DescribeConfigs' "listeners".
+    listener_bound: dict[tuple[str, int], tuple[str, int]] = attrs.Factory(dict)
     _placement_counter: int = attrs.field(init=False, default=0)
 
     @property
     def controller_id(self) -> int:
         return self.node_ids[0]
 
-    def set_node(self, node: BrokerNode) -> None:
-        self.nodes[node.node_id] = node
+    def set_node(self, node: BrokerNode, listener: str | None = None) -> None:
+        """Record *node*'s address on *listener* (None or the first listener: also ``nodes``)."""
+        if listener is None or not self.listener_nodes:
+            self.nodes[node.node_id] = node
+        if listener is not None:
+            self.listener_nodes.setdefault(listener, {})[node.node_id] = node
+
+    def nodes_on(self, listener: str) -> dict[int, BrokerNode]:
+        """The node addresses a client that came in on *listener* is told (Kafka answers
+        Metadata, FindCoordinator and DescribeCluster with the request's own listener)."""
+        return self.listener_nodes.get(listener) or self.nodes
 
     def topic(self, name: str) -> Topic | None:
         return self.topics.get(name)

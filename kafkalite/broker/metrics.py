@@ -3,7 +3,10 @@
 Counted as requests are served (a few dict updates per request, always on):
 
 * requests per API, and error codes answered per API and code (every non-zero
-  ``error_code`` of a response, top-level and per topic / partition, one per occurrence);
+  ``error_code`` of a response, top-level and per topic / partition, one per occurrence).
+  Finding the codes walks the whole response (a Fetch of many partitions, a Metadata of many
+  topics), so it is done only where something can read the figures: with the HTTP API or
+  the journal on (``count_errors``); otherwise the family is rendered empty;
 * bytes received and sent on Kafka connections (frames with their size prefix), open
   connections and connections accepted.
 
@@ -43,8 +46,9 @@ class Metrics:
     """Counters of one broker; *broker* (its `kafkalite.broker.state.Broker`, not imported:
     the broker imports this module) is read at render time for the lag."""
 
-    def __init__(self, broker: Any = None) -> None:
+    def __init__(self, broker: Any = None, *, count_errors: bool = True) -> None:
         self.broker = broker
+        self.count_errors = count_errors
         self.requests: dict[str, int] = {}
         self.errors: dict[tuple[str, int], int] = {}
         self.bytes_received = 0
@@ -58,7 +62,7 @@ class Metrics:
         """Count one request of *api* and the error codes of its *response* (None: none sent)."""
         requests = self.requests
         requests[api] = requests.get(api, 0) + 1
-        if response is not None:
+        if response is not None and self.count_errors:
             codes = error_codes(response)
             if codes:
                 errors = self.errors

@@ -146,6 +146,9 @@ class ProducerStates:
     #: order is first offset order (a transaction opens at the log end offset, which only
     #: grows), so the first value is the first unstable offset.
     _open_txns: dict[tuple[str, int], dict[int, int]] = attrs.field(init=False, factory=dict)
+    #: (producer id, topic, partition) whose state `remove_expired` removed: their next batch
+    #: is taken at any sequence, as Kafka takes a producer with no current epoch.
+    _expired: set[tuple[int, str, int]] = attrs.field(init=False, factory=set)
 
     def new_producer_id(self) -> int:
         """Issue a fresh producer id (epoch 0)."""
@@ -179,7 +182,7 @@ class ProducerStates:
         """
         entry = self._entries.get((producer_id, topic, partition))
         if entry is None:
-            if first_seq == 0:
+            if first_seq == 0 or (producer_id, topic, partition) in self._expired:
                 return _APPEND
             if not self.is_known(producer_id):
                 return Check(
@@ -237,6 +240,7 @@ class ProducerStates:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = PartitionProducerEntry(epoch)
+            self._expired.discard(key)
         elif epoch != entry.epoch:
             entry.set_epoch(epoch)
         entry.batches.append(CachedBatch(first_seq, last_seq, base_offset, last_offset, timestamp))
@@ -435,11 +439,27 @@ class ProducerStates:
             if t == topic and p == partition
         }
 
+    def remove_expired(self, now_ms: int, expiration_ms: int) -> int:
+        """Remove the state of producers idle on a partition for *expiration_ms* (their last
+        batch or marker timestamped that long before *now_ms*), those with a transaction open
+        there excepted: Kafka's ProducerStateManager.removeExpiredProducers (KIP-854,
+        ``producer.id.expiration.ms``). Returns how many entries went."""
+        expired = [
+            key
+            for key, entry in self._entries.items()
+            if entry.current_txn_first_offset < 0 and now_ms - entry.last_timestamp >= expiration_ms
+        ]
+        for key in expired:
+            del self._entries[key]
+            self._expired.add(key)
+        return len(expired)
+
     def drop_partition(self, topic: str, partition: int | None = None) -> None:
         """Forget a deleted topic's (or one partition's) producer state, open transactions
         included."""
         for key in [k for k in self._entries if k[1] == topic and (partition is None or k[2] == partition)]:
             del self._entries[key]
+        self._expired = {k for k in self._expired if not (k[1] == topic and (partition is None or k[2] == partition))}
         for tp in [tp for tp in self._open_txns if tp[0] == topic and (partition is None or tp[1] == partition)]:
             del self._open_txns[tp]
 

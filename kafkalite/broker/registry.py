@@ -26,6 +26,15 @@ class RequestContext:
     header: RequestHeader
     node_id: int  # the emulated broker node whose listener received the request
     peer: str = ""
+    #: Who sent the request, as Kafka's KafkaPrincipal prints it ("User:alice"); set by the
+    #: connection's authentication state, ANONYMOUS on an unauthenticated listener.
+    principal: str = "User:ANONYMOUS"
+    #: The listener the request came in on, and its security protocol.
+    listener: str = "PLAINTEXT"
+    security_protocol: str = "PLAINTEXT"
+    #: The connection's authentication state (kafkalite.server.session.Session), for the
+    #: SASL handlers; None for requests that come from no connection.
+    session: Any = None
     #: Fetch only, set by a fault rule (kafkalite.server.faults): (topic, partition or None
     #: for every partition) -> the error to answer, or None to stall (read nothing).
     fetch_faults: dict[tuple[str, int | None], ErrorCode | None] | None = None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import attrs
 from attrs import validators as v
+
+from kafkalite.broker.listeners import Listener, parse_advertised, parse_listeners, parse_protocol_map
 
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
 # A new group's first rebalance: wait this long for more members, again for each that arrives,
@@ -23,6 +25,38 @@ CONSUMER_HEARTBEAT_INTERVAL_MS = 200
 # journal costs more than the 5 % the control plane may (bench/throughput.py, issue 12).
 JOURNAL_SIZE = 10_000
 JOURNAL_RECORD_BYTES = 64 * 1024 * 1024
+# SASL mechanisms kafkalite implements, and those on by default (Kafka's default is GSSAPI,
+# which kafkalite does not have).
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
+
+
+def _users(users: object) -> tuple[tuple[str, str], ...]:
+    """{"alice": "s3cret"} (or pairs) -> sorted (name, password) pairs: hashable, frozen."""
+    items = users.items() if isinstance(users, dict) else users
+    return tuple(sorted((str(name), str(password)) for name, password in items))  # type: ignore[union-attr]
+
+
+def _mechanisms(mechanisms: object) -> tuple[str, ...]:
+    if isinstance(mechanisms, str):
+        mechanisms = mechanisms.split(",")
+    result = tuple(str(m).strip().upper() for m in mechanisms if str(m).strip())  # type: ignore[union-attr]
+    for mechanism in result:
+        if mechanism not in SASL_MECHANISMS:
+            raise ValueError(f"SASL mechanism {mechanism} is not supported (one of {', '.join(SASL_MECHANISMS)})")
+    return result
+
+
+def _principals(names: Iterable[str] | str) -> tuple[str, ...]:
+    """Principals as Kafka writes them: "User:alice"; a plain name "alice" is a user. A
+    string is a comma- or semicolon-separated list, as super.users is."""
+    if isinstance(names, str):
+        names = names.replace(";", ",").split(",")
+    out = []
+    for name in names:
+        name = name.strip()
+        if name:
+            out.append(name if ":" in name else f"User:{name}")
+    return tuple(out)
 
 
 def parse_per_ip_overrides(value: Any) -> tuple[tuple[str, int], ...]:
@@ -143,8 +177,58 @@ class BrokerConfig:
     # JOURNAL_SIZE); their record sets hold at most journal_record_bytes.
     journal_size: int = attrs.field(default=0, validator=[v.instance_of(int), v.ge(0)])
     journal_record_bytes: int = attrs.field(default=JOURNAL_RECORD_BYTES, validator=[v.instance_of(int), v.ge(0)])
+    # Client quotas (kafkalite.broker.throttle): rates are measured over quota.window.num
+    # samples of quota.window.size.seconds each, Kafka's defaults.
+    quota_window_num: int = attrs.field(default=11, validator=[v.instance_of(int), v.ge(1)])
+    quota_window_size_seconds: int = attrs.field(default=1, validator=[v.instance_of(int), v.ge(1)])
+    # Producer id expiration (KIP-854): an idempotent producer's state with no write for
+    # producer.id.expiration.ms is removed, checked every producer.id.expiration.check.interval.ms.
+    producer_id_expiration_ms: int = attrs.field(default=86_400_000, validator=[v.instance_of(int), v.ge(1)])
+    producer_id_expiration_check_interval_ms: int = attrs.field(default=600_000, validator=[v.instance_of(int), v.ge(1)])
+    # The ACL authorizer (Kafka's authorizer.class.name set): off by default, every client may
+    # do everything. super_users (super.users) may do everything with it on; a plain name is
+    # taken as "User:name". allow_everyone_if_no_acl_found: a resource no ACL matches is open
+    # (Kafka's default with an authorizer is closed).
+    acls: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    super_users: tuple[str, ...] = attrs.field(default=(), converter=_principals)
+    allow_everyone_if_no_acl_found: bool = attrs.field(default=False, validator=v.instance_of(bool))
+    # Listeners (listeners, advertised.listeners, listener.security.protocol.map): None keeps
+    # the one PLAINTEXT listener on host:port (advertised_host / advertised_port apply to it).
+    listeners: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    advertised_listeners: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    listener_security_protocol_map: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    # TLS of the SSL and SASL_SSL listeners: PEM files; ssl_client_auth as ssl.client.auth.
+    ssl_certfile: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    ssl_keyfile: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    ssl_cafile: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    ssl_client_auth: str = attrs.field(default="none", validator=v.in_(("required", "requested", "none")))
+    # SASL (sasl.enabled.mechanisms) and its users: name -> password, from the fixture, a JSON
+    # file ({"alice": "s3cret"}) or both; SCRAM keeps only salted credentials derived from them.
+    sasl_mechanisms: tuple[str, ...] = attrs.field(default=SASL_MECHANISMS, converter=_mechanisms)
+    users: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_users)
+    users_file: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    scram_iterations: int = attrs.field(default=4096, validator=v.ge(4096))
+    # connections.max.reauth.ms (KIP-368): 0 means sessions never expire.
+    connections_max_reauth_ms: int = attrs.field(default=0, validator=v.ge(0))
+
+    @property
+    def listener_list(self) -> tuple[Listener, ...]:
+        """The listeners to open on the first node, in order (the first is the bootstrap one)."""
+        if self.listeners is None:
+            return (Listener("PLAINTEXT", "PLAINTEXT", self.host, self.port),)
+        return parse_listeners(self.listeners, parse_protocol_map(self.listener_security_protocol_map))
+
+    @property
+    def advertised_map(self) -> dict[str, tuple[str, int]]:
+        """advertised.listeners by listener name (empty: advertise what is bound)."""
+        if self.advertised_listeners is None:
+            return {}
+        return parse_advertised(
+            self.advertised_listeners, self.listener_list, parse_protocol_map(self.listener_security_protocol_map)
+        )
 
     def __attrs_post_init__(self) -> None:
+        self._check_listeners()
         if self.max_connections_per_ip == 0 and not self.max_connections_per_ip_overrides:
             raise ValueError("max_connections_per_ip can be 0 only with max_connections_per_ip_overrides (Kafka's rule)")
         if self.http_host is not None and self.http_port is None:
@@ -169,4 +253,25 @@ class BrokerConfig:
             raise ValueError(
                 f"group_min_session_timeout_ms {self.group_min_session_timeout_ms} is more than "
                 f"group_max_session_timeout_ms {self.group_max_session_timeout_ms}"
+            )
+
+    def _check_listeners(self) -> None:
+        listeners = self.listener_list  # raises ListenerConfigError (a ValueError) when malformed
+        self.advertised_map  # likewise
+        if self.listeners is not None and (self.advertised_host or self.advertised_port):
+            raise ValueError("advertised_host / advertised_port go with host / port; with listeners use advertised_listeners")
+        if self.advertised_listeners is not None and self.brokers > 1:
+            raise ValueError("advertised_listeners cannot be set with several emulated brokers")
+        if any(listener.uses_tls for listener in listeners) and (self.ssl_certfile is None or self.ssl_keyfile is None):
+            raise ValueError("an SSL or SASL_SSL listener needs ssl_certfile and ssl_keyfile")
+        if self.ssl_client_auth != "none" and self.ssl_cafile is None:
+            raise ValueError(f"ssl_client_auth {self.ssl_client_auth} needs ssl_cafile to check client certificates")
+        if any(listener.uses_sasl for listener in listeners) and not self.sasl_mechanisms:
+            raise ValueError("a SASL listener needs at least one SASL mechanism")
+        ports = [listener.port for listener in listeners if listener.port]
+        spread = {port + i for port in ports for i in range(self.brokers)}
+        if len(spread) != len(ports) * self.brokers:
+            raise ValueError(
+                f"with {self.brokers} brokers node i listens on each listener's port + i: "
+                "space the listeners' ports at least that far apart"
             )

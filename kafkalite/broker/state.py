@@ -26,12 +26,15 @@ import trio
 from kafkalite.broker.cleaning import run_cleaner
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
 from kafkalite.broker.coordinators import Coordinators
+from kafkalite.broker.acls import AclStore
 from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.faults import FaultRules
 from kafkalite.broker.journal import Journal
 from kafkalite.broker.metrics import Metrics
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
+from kafkalite.broker.quotas import ClientQuotas
 from kafkalite.broker.settings import BrokerConfig
+from kafkalite.broker.throttle import QuotaEnforcer
 from kafkalite.clock import BrokerClock
 from kafkalite.groups.port import OFFSETS_TOPIC
 from kafkalite.transactions.port import TRANSACTION_STATE_TOPIC
@@ -71,17 +74,31 @@ class Broker:
     coordinators: Coordinators = attrs.field(init=False)
     # Dynamic broker and group configs (AlterConfigs on BROKER / GROUP), from the data dir.
     dynamic: DynamicConfigStore = attrs.field(init=False)
+    # ACLs (CreateAcls, broker.acls.add), from the data dir; enforced with config.acls on.
+    acls: AclStore = attrs.field(init=False)
     # The request journal and the counters (kafkalite.broker.journal, .metrics).
     journal: Journal = attrs.field(init=False)
     metrics: Metrics = attrs.field(init=False)
+    # Client quotas (kafkalite.broker.quotas, durable) and their enforcement (.throttle).
+    quotas: ClientQuotas = attrs.field(init=False)
+    throttle: QuotaEnforcer = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
         self.dynamic = DynamicConfigStore.open(self.store)
+        self.acls = AclStore.open(self.store)
         # Retention, segment roll and flush by time follow the broker's clock.
         self.store.use_clock(self.clock.wall_ms)
         self.journal = Journal(self.config.journal_size, self.config.journal_record_bytes, self._topic_name)
-        self.metrics = Metrics(self)
+        # Error codes per API are counted where something can read them (kafkalite.broker.metrics).
+        self.metrics = Metrics(self, count_errors=self.config.http_port is not None or self.config.journal_size > 0)
+        self.quotas = ClientQuotas.open(self.store)
+        self.throttle = QuotaEnforcer(
+            self.quotas,
+            lambda: int(self.clock.monotonic() * 1000),
+            self.config.quota_window_num,
+            self.config.quota_window_size_seconds * 1000,
+        )
 
     def _topic_name(self, topic_id: uuid.UUID) -> str | None:
         topic = self.cluster.topics_by_id.get(topic_id)
@@ -133,6 +150,17 @@ class Broker:
         the log cleaner."""
         self.coordinators.start_background(spawn)
         spawn(lambda: run_cleaner(self))
+        spawn(self._expire_producers)
+
+    async def _expire_producers(self) -> None:
+        # KIP-854: every producer.id.expiration.check.interval.ms on the broker clock, the
+        # state of producers idle for producer.id.expiration.ms goes.
+        while True:
+            with self.clock.move_on_after(self.config.producer_id_expiration_check_interval_ms / 1000):
+                await trio.sleep_forever()
+            removed = self.producers.remove_expired(self.clock.wall_ms(), self.config.producer_id_expiration_ms)
+            if removed:
+                log.info("removed the state of %d idle producer(s) (producer.id.expiration.ms)", removed)
 
     def _restore(self, meta: dict[str, Any]) -> None:
         self.producers.next_producer_id = int(meta.get("next_producer_id", self.producers.next_producer_id))
@@ -515,6 +543,9 @@ class Broker:
                 self.notify(OFFSETS_TOPIC, p.partition_index)
         self.producers = ProducerStates(next_producer_id=self.producers.next_producer_id)
         self.dynamic.reset()
+        self.quotas.reset()
+        self.throttle.reset()
+        self.acls.clear()
         if config is not None:
             self.config = config
         self._refresh_log_configs()

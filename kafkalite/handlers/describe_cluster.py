@@ -7,12 +7,17 @@
 # * v2: include_fenced_brokers and is_fenced (KIP-1073). Kafka lists fenced brokers only when
 #       asked, marked is_fenced; kafkalite's emulated nodes are never fenced, so the answer is
 #       every node with is_fenced false whatever the flag
+#
+# cluster_authorized_operations (KIP-430) are those the ACLs allow the client (all of them
+# with the authorizer off).
 """DescribeCluster: the brokers, the controller and the cluster id."""
 
 from __future__ import annotations
 
+from kafkalite.broker.acls import CLUSTER_NAME, ResourceType
+from kafkalite.broker.authorizer import authorized_operations
+from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED
 from kafkalite.broker.registry import RequestContext, handles
-from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_OPERATIONS
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.describe_cluster import (
@@ -42,9 +47,11 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
         controller_id=cluster.controller_id,
         brokers=[
             DescribeClusterBroker(broker_id=n.node_id, host=n.host, port=n.port, rack=n.rack, is_fenced=False)
-            for n in sorted(cluster.nodes.values(), key=lambda n: n.node_id)
+            for n in sorted(cluster.nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
         ],
         cluster_authorized_operations=(
-            CLUSTER_OPERATIONS if req.include_cluster_authorized_operations else AUTHORIZED_OPERATIONS_OMITTED
+            authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
+            if req.include_cluster_authorized_operations
+            else AUTHORIZED_OPERATIONS_OMITTED
         ),
     )

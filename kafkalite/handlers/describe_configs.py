@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from kafkalite.broker.cluster import InvalidTopicName, validate_topic_name
+from kafkalite.broker.cluster import ClusterState, InvalidTopicName, validate_topic_name
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.broker.broker_configs import BrokerConfigRefused, broker_id_of, describe_cluster_defaults, describe_node_configs
@@ -60,6 +60,28 @@ def _rows(entries: list[ConfigEntry], keys: list[str] | None, synonyms: bool, do
         for e in entries
         if wanted is None or e.name in wanted
     ]
+
+
+def security_settings(config: BrokerConfig, cluster: ClusterState, node_id: int) -> dict[str, str]:
+    """The listeners of a node configured with ``listeners``, as Kafka describes them (a
+    broker with the one PLAINTEXT listener describes what `broker_settings` says)."""
+    if config.listeners is None:
+        return {}
+    listeners = config.listener_list
+    bound = [(l, cluster.listener_bound.get((l.name, node_id), (l.host, l.port))) for l in listeners]
+    advertised = [(l, cluster.listener_nodes.get(l.name, {}).get(node_id)) for l in listeners]
+    settings = {
+        "listeners": ",".join(f"{l.name}://{_host(h)}:{p}" for l, (h, p) in bound),
+        "advertised.listeners": ",".join(f"{l.name}://{_host(n.host)}:{n.port}" for l, n in advertised if n is not None),
+        "listener.security.protocol.map": ",".join(
+            [f"{l.name}:{l.security_protocol}" for l in listeners] + ["CONTROLLER:PLAINTEXT"]
+        ),
+    }
+    return settings
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def broker_settings(config: BrokerConfig, node_id: int, listen_host: str, host: str, port: int) -> dict[str, str]:
@@ -132,6 +154,7 @@ def _describe(ctx: RequestContext, resource_type: int, name: str) -> list[Config
         node = cluster.nodes[node_id]
         config = broker.config
         settings = broker_settings(config, node.node_id, config.host, node.host, node.port)
+        settings.update(security_settings(config, cluster, node_id))
         return describe_node_configs(settings, broker.dynamic.layers(node_id))
     if resource_type == ConfigResourceType.BROKER_LOGGER:
         if not name:

@@ -2,8 +2,9 @@
 #
 # Version notes:
 # * v1: throttle_time_ms
-# * v3: include_authorized_operations / authorized_operations (KIP-430): no ACLs here, so
-#       every group operation (READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS)
+# * v3: include_authorized_operations / authorized_operations (KIP-430): the group operations
+#       (READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS) the ACLs allow the client
+#       (all of them with the authorizer off)
 # * v4: group_instance_id per member (KIP-345)
 # * v5: flexible versions
 # * v6: error_message; an unknown group answers GROUP_ID_NOT_FOUND (KIP-1043) where older
@@ -16,7 +17,8 @@
 
 from __future__ import annotations
 
-from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED, GROUP_OPERATIONS
+from kafkalite.broker.acls import ResourceType
+from kafkalite.broker.authorizer import operations_if
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -62,7 +64,7 @@ async def describe_groups(ctx: RequestContext, req: DescribeGroupsRequest) -> De
                         error_code=ErrorCode.NONE,
                         group_id=group_id,
                         group_state="Dead",
-                        authorized_operations=GROUP_OPERATIONS if include_ops else AUTHORIZED_OPERATIONS_OMITTED,
+                        authorized_operations=operations_if(ctx, include_ops, ResourceType.GROUP, group_id),
                     )
                 )
             continue
@@ -84,7 +86,7 @@ async def describe_groups(ctx: RequestContext, req: DescribeGroupsRequest) -> De
                     )
                     for m in summary.members
                 ],
-                authorized_operations=GROUP_OPERATIONS if include_ops else AUTHORIZED_OPERATIONS_OMITTED,
+                authorized_operations=operations_if(ctx, include_ops, ResourceType.GROUP, group_id),
             )
         )
     return DescribeGroupsResponse(throttle_time_ms=0, groups=described)

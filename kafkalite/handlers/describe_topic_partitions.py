@@ -28,7 +28,18 @@ from __future__ import annotations
 
 import uuid
 
-from kafkalite.broker.cluster import INTERNAL_TOPICS, TOPIC_OPERATIONS, InvalidTopicName, Topic, validate_topic_name
+import attrs
+
+from kafkalite.broker.acls import AclOperation, ResourceType
+from kafkalite.broker.authorizer import allowed, authorized_operations
+from kafkalite.broker.cluster import (
+    AUTHORIZED_OPERATIONS_OMITTED,
+    INTERNAL_TOPICS,
+    TOPIC_OPERATIONS,
+    InvalidTopicName,
+    Topic,
+    validate_topic_name,
+)
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -145,11 +156,33 @@ def describe(
     return DescribeTopicPartitionsResponse(throttle_time_ms=0, topics=described, next_cursor=next_cursor)
 
 
+def _authorized(ctx: RequestContext, req: DescribeTopicPartitionsRequest) -> DescribeTopicPartitionsResponse:
+    # As Kafka: topics the client may not DESCRIBE are left out of "all topics", and answered
+    # TOPIC_AUTHORIZATION_FAILED when named; topic_authorized_operations are the client's.
+    def described(name: str) -> bool:
+        return allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
+
+    visible = {name: topic for name, topic in ctx.broker.cluster.topics.items() if described(name)}
+    response = describe(visible, req)
+    topics = [
+        attrs.evolve(t, topic_authorized_operations=authorized_operations(ctx, ResourceType.TOPIC, t.name))
+        if described(t.name)
+        else attrs.evolve(
+            t, error_code=ErrorCode.TOPIC_AUTHORIZATION_FAILED, is_internal=False,
+            topic_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
+        )
+        for t in response.topics
+    ]
+    return attrs.evolve(response, topics=topics)
+
+
 @handles(ApiKey.DESCRIBE_TOPIC_PARTITIONS, min_version=0, max_version=0, error_response=_error_response)
 async def describe_topic_partitions(
     ctx: RequestContext, req: DescribeTopicPartitionsRequest
 ) -> DescribeTopicPartitionsResponse:
     try:
-        return describe(ctx.broker.cluster.topics, req)
+        if not ctx.broker.config.acls:
+            return describe(ctx.broker.cluster.topics, req)
+        return _authorized(ctx, req)
     except InvalidCursor:
         return _error_response(req, ctx.api_version, ErrorCode.INVALID_REQUEST, "")

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from kafkalite.broker.acls import CLUSTER_NAME, AclOperation, ResourceType
+from kafkalite.broker.authorizer import allowed
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.groups.coordinator import GROUP_TYPE_CLASSIC, GROUP_TYPE_CONSUMER
 from kafkalite.wire.api_keys import ApiKey
@@ -43,8 +45,15 @@ async def list_groups(ctx: RequestContext, req: ListGroupsRequest) -> ListGroups
         )
         for g in coordinator.list_consumer_groups(states=states, types=types)
     ]
+    # With the authorizer on, as Kafka: DESCRIBE on the cluster lists every group, else only
+    # the groups the client may DESCRIBE.
+    every = allowed(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)
     return ListGroupsResponse(
         throttle_time_ms=0,
         error_code=ErrorCode.NONE,
-        groups=[g for g in listed if coordinator.coordinator_node(g.group_id) == ctx.node_id],
+        groups=[
+            g for g in listed
+            if coordinator.coordinator_node(g.group_id) == ctx.node_id
+            and (every or allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.group_id))
+        ],
     )

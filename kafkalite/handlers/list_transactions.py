@@ -23,6 +23,8 @@ import re._parser as re_parser
 import warnings
 from typing import Any
 
+from kafkalite.broker.acls import AclOperation, ResourceType
+from kafkalite.broker.authorizer import allowed
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -102,6 +104,7 @@ async def list_transactions(ctx: RequestContext, req: ListTransactionsRequest) -
                 transactional_id=t.transactional_id, producer_id=t.producer_id, transaction_state=t.state.kafka_name
             )
             for t in listed.transactions
-            if pattern is None or pattern.fullmatch(t.transactional_id)
+            if (pattern is None or pattern.fullmatch(t.transactional_id))
+            and allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactional_id)
         ],
     )

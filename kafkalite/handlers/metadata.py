@@ -19,15 +19,9 @@ from __future__ import annotations
 
 import uuid
 
-from kafkalite.broker.cluster import (
-    AUTHORIZED_OPERATIONS_OMITTED,
-    CLUSTER_OPERATIONS,
-    INTERNAL_TOPICS,
-    TOPIC_OPERATIONS,
-    Topic,
-    TopicError,
-    validate_topic_name,
-)
+from kafkalite.broker.acls import CLUSTER_NAME, AclOperation, ResourceType
+from kafkalite.broker.authorizer import allowed, authorized_operations
+from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED, INTERNAL_TOPICS, Topic, TopicError, validate_topic_name
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -42,7 +36,7 @@ from kafkalite.wire.messages.metadata import (
 ZERO_UUID = uuid.UUID(int=0)
 
 
-def topic_metadata(topic: Topic, include_operations: bool) -> MetadataResponseTopic:
+def topic_metadata(ctx: RequestContext, topic: Topic, include_operations: bool) -> MetadataResponseTopic:
     return MetadataResponseTopic(
         error_code=ErrorCode.NONE,
         name=topic.name,
@@ -60,7 +54,10 @@ def topic_metadata(topic: Topic, include_operations: bool) -> MetadataResponseTo
             )
             for p in topic.partitions
         ],
-        topic_authorized_operations=TOPIC_OPERATIONS if include_operations else AUTHORIZED_OPERATIONS_OMITTED,
+        topic_authorized_operations=(
+            authorized_operations(ctx, ResourceType.TOPIC, topic.name) if include_operations
+            else AUTHORIZED_OPERATIONS_OMITTED
+        ),
     )
 
 
@@ -104,9 +101,22 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
     # Before v4 there is no flag and every Metadata request may create topics.
     may_create = broker.config.auto_create_topics and (version < 4 or req.allow_auto_topic_creation)
 
+    # With the authorizer on (kafkalite.broker.authorizer): a topic the client may not
+    # DESCRIBE is left out of "all topics" and answered TOPIC_AUTHORIZATION_FAILED when named;
+    # auto-creation needs CREATE on the cluster or the topic.
+    acls = broker.config.acls
+
+    def described(name: str) -> bool:
+        return not acls or allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
+
+    def creatable(name: str) -> bool:
+        return allowed(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) or allowed(
+            ctx, AclOperation.CREATE, ResourceType.TOPIC, name
+        )
+
     topics: list[MetadataResponseTopic] = []
     if all_topics:
-        topics = [topic_metadata(t, include_ops) for t in cluster.topics.values()]
+        topics = [topic_metadata(ctx, t, include_ops) for t in cluster.topics.values() if not acls or described(t.name)]
     else:
         for wanted in req.topics:
             name = wanted.name
@@ -114,12 +124,20 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                 found = cluster.topics_by_id.get(wanted.topic_id)
                 if found is None:
                     topics.append(_error_topic(ErrorCode.UNKNOWN_TOPIC_ID, None, wanted.topic_id))
+                elif not described(found.name):
+                    topics.append(_error_topic(ErrorCode.TOPIC_AUTHORIZATION_FAILED, None, wanted.topic_id))
                 else:
-                    topics.append(topic_metadata(found, include_ops))
+                    topics.append(topic_metadata(ctx, found, include_ops))
+                continue
+            if not described(name):
+                topics.append(_error_topic(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name))
                 continue
             topic = cluster.topic(name)
             # Internal topics are created when asked for, whatever the client allows (as Kafka).
             if topic is None and (may_create or name in INTERNAL_TOPICS):
+                if not creatable(name):
+                    topics.append(_error_topic(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name))
+                    continue
                 try:
                     validate_topic_name(name)
                     topic = broker.auto_create_topic(name)
@@ -129,19 +147,19 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
             if topic is None:
                 topics.append(_error_topic(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name))
             else:
-                topics.append(topic_metadata(topic, include_ops))
+                topics.append(topic_metadata(ctx, topic, include_ops))
 
     return MetadataResponse(
         throttle_time_ms=0,
         brokers=[
             MetadataResponseBroker(node_id=n.node_id, host=n.host, port=n.port, rack=n.rack)
-            for n in sorted(cluster.nodes.values(), key=lambda n: n.node_id)
+            for n in sorted(cluster.nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
         ],
         cluster_id=cluster.cluster_id,
         controller_id=cluster.controller_id,
         topics=topics,
         cluster_authorized_operations=(
-            CLUSTER_OPERATIONS
+            authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)
             if 8 <= version <= 10 and req.include_cluster_authorized_operations
             else AUTHORIZED_OPERATIONS_OMITTED
         ),

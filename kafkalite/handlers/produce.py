@@ -130,7 +130,7 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
         return None
     node_endpoints = []
     if leaders_moved and version >= 10:
-        nodes = broker.cluster.nodes
+        nodes = broker.cluster.nodes_on(ctx.listener)
         node_endpoints = [
             NodeEndpoint(node_id=n, host=nodes[n].host, port=nodes[n].port, rack=nodes[n].rack)
             for n in sorted(leaders_moved)

@@ -1,7 +1,9 @@
 """One client connection: read size-prefixed frames, handle them in order, answer in order.
 
 A connection's trouble stays with it: an undecodable frame, an unknown API or a reset socket
-end this connection (logged with the reason) and never reach another one.
+end this connection (logged with the reason) and never reach another one. Its authentication
+state is a `Session` (kafkalite.server.session): on a SASL listener it admits only the SASL
+exchange until the client has authenticated.
 
 Limits (Kafka's names): a frame declaring more than ``socket.request.max.bytes`` closes the
 connection from its 4-byte size, before any of its body is buffered (`FrameBuffer`). A
@@ -26,7 +28,9 @@ import trio
 from kafkalite.broker.state import Broker
 from kafkalite.server.dispatch import UnsupportedRequest, dispatch
 from kafkalite.server.faults import CloseConnection, DropRequest
-from kafkalite.wire.headers import FrameBuffer, FrameTooLarge
+from kafkalite.server.session import Session, SessionClosed
+from kafkalite.server.throttle import Mute, wait_out
+from kafkalite.wire.headers import FrameBuffer, FrameTooLarge, read_request_header_prefix
 from kafkalite.wire.primitives import DecodeError
 
 log = logging.getLogger("kafkalite.connection")
@@ -55,18 +59,32 @@ async def _discard_until_closed(stream: trio.abc.Stream) -> None:
         pass
 
 
-async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: int) -> None:
+def _plaintext_session(broker: Broker, node_id: int, peer: str) -> Session:
+    from kafkalite.broker.listeners import Listener
+    from kafkalite.broker.credentials import CredentialStore
+    from kafkalite.server.session import Security
+
+    security = Security((), {}, CredentialStore(), broker.clock)  # a connection of a test
+    return Session(security, Listener("PLAINTEXT", "PLAINTEXT", "", 0), node_id, peer)
+
+
+async def handle_connection(
+    broker: Broker, stream: trio.abc.Stream, node_id: int, session: Session | None = None
+) -> None:
     """Serve requests from *stream* until the peer closes it or sends something undecodable.
 
     Requests are handled one at a time, so responses leave in request order. The stream is
-    closed on return.
+    closed on return. Without a *session* the connection is a PLAINTEXT one.
     """
     peer = _peer_name(stream)
+    if session is None:
+        session = _plaintext_session(broker, node_id, peer)
     frames = FrameBuffer(broker.config.max_request_bytes)
     metrics = broker.metrics  # bytes in and out, open connections
     idle_s = broker.config.connections_max_idle_ms / 1000
     metrics.connection_opened()
     log.debug("connection from %s on node %d", peer, node_id)
+    mute = Mute()  # client quotas: how long this connection is muted after an answer
     try:
         while True:
             with trio.move_on_after(idle_s) as waiting:  # real time (see the module docstring)
@@ -82,7 +100,14 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
             metrics.bytes_received += len(data)
             frames.feed(data)
             while (frame := frames.next_frame()) is not None:
-                response = await dispatch(broker, frame, node_id, peer)
+                if session.raw_tokens:  # after a v0 SaslHandshake: a raw SASL token
+                    answer = session.raw_token(bytes(frame))
+                    response = bytearray(len(answer).to_bytes(4, "big") + answer)
+                else:
+                    session.admit(read_request_header_prefix(frame)[0])
+                    response = await dispatch(broker, frame, node_id, peer, session, mute)
+                    if mute.throttle_ms and not mute.answer_first:  # an old client: the answer waits
+                        await wait_out(broker.clock, mute)
                 if response is not None:
                     metrics.bytes_sent += len(response)
                     with trio.move_on_after(idle_s) as sending:
@@ -91,8 +116,14 @@ async def handle_connection(broker: Broker, stream: trio.abc.Stream, node_id: in
                         log.info("closing connection from %s: a response of %d bytes not taken for %d ms "
                                  "(connections.max.idle.ms)", peer, len(response), broker.config.connections_max_idle_ms)
                         return
+                if session.close_after_response:
+                    raise SessionClosed(session.close_after_response)
+                if mute.throttle_ms:  # muted: nothing more is read until the throttle ends
+                    await wait_out(broker.clock, mute)
     except CloseConnection as exc:
         log.info("closing connection from %s: %s", peer, exc)
+    except SessionClosed as exc:
+        log.info("closing connection from %s on %s: %s", peer, session.listener.name, exc)
     except DropRequest as exc:
         log.info("connection from %s: %s; discarding what it sends until it closes", peer, exc)
         await _discard_until_closed(stream)

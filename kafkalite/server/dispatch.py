@@ -11,10 +11,12 @@ import logging
 import time
 from typing import Any, Callable
 
+from kafkalite.broker.authorizer import authorize
 from kafkalite.broker.registry import ADVERTISED, HANDLERS, HandlerSpec, RequestContext, advertise
 from kafkalite.broker.state import Broker
 from kafkalite.handlers import SERVED
 from kafkalite.server.faults import intercept
+from kafkalite.server.throttle import Mute, start_request_timer, throttle
 from kafkalite.storage import KafkaStorageError
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.headers import (
@@ -64,10 +66,20 @@ def load_handlers() -> dict[int, HandlerSpec]:
     return HANDLERS
 
 
-async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -> bytearray | None:
+async def dispatch(
+    broker: Broker,
+    frame: bytes,
+    node_id: int,
+    peer: str = "",
+    session: Any = None,
+    mute: Mute | None = None,
+) -> bytearray | None:
     """Handle one request frame (without its size prefix); return the response frame.
 
-    Returns None when no response is due (Produce with acks=0).
+    *session* (kafkalite.server.session.Session) gives the request its principal and listener.
+
+    Returns None when no response is due (Produce with acks=0). A client over its quota gets
+    the throttle time in the answer and in *mute*, for the connection to carry out.
 
     Raises:
         DecodeError: the frame cannot be decoded (the caller logs and closes).
@@ -91,6 +103,9 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     header, pos = read_request_header(frame, flexible)
     request, _end = decode(spec.request_cls, api_version, frame, pos)
     ctx = RequestContext(broker, header, node_id, peer)
+    if session is not None:
+        ctx.session, ctx.principal = session, session.principal
+        ctx.listener, ctx.security_protocol = session.listener.name, session.security_protocol
     for observe in REQUEST_OBSERVERS:
         observe(ctx, request)
     journal = broker.journal
@@ -103,7 +118,11 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
 
         tracer = tracer_for(broker)
         started = tracer.request(spec.name, header, request, peer, node_id)
-    if broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
+    quotas = broker.quotas.active  # client quotas (kafkalite.server.throttle)
+    timer = start_request_timer(quotas, broker)
+    if broker.config.acls:  # the ACL authorizer (kafkalite.broker.authorizer), then the rest
+        response = await authorize(spec, ctx, request, _run)
+    elif broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
         response = await intercept(spec, ctx, request, _handle)
     else:
         try:
@@ -112,6 +131,8 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
             response = _storage_error(spec, ctx, request, exc)
         except Exception as exc:  # noqa: BLE001 - a handler's bug must not take the broker down
             response = _internal_error(spec, ctx, request, exc)
+    if quotas:
+        response = throttle(ctx, request, response, len(frame), mute, timer)
     broker.metrics.request(spec.name, response)
     if journalled:
         journal.record(
@@ -128,6 +149,14 @@ async def dispatch(broker: Broker, frame: bytes, node_id: int, peer: str = "") -
     if tracing:
         tracer.response(spec.name, header, request, response, node_id, started)
     return finish_frame(out)
+
+
+async def _run(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
+    """The handler of *spec*, through a test's fault rules when there are any (what the
+    authorizer calls for what it lets through)."""
+    if ctx.broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
+        return await intercept(spec, ctx, request, _handle)
+    return await _handle(spec, ctx, request)
 
 
 async def _handle(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:

@@ -14,9 +14,14 @@ import trio
 
 from kafkalite.broker.state import Broker
 from kafkalite.broker.cluster import BrokerNode
+from kafkalite.broker.listeners import Listener
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.server.connection import handle_connection
 from kafkalite.server.listeners import ConnectionQuota, Connections
+from kafkalite.server.session import Security, Session
+
+#: How long a TLS handshake may take before the connection is dropped (real time).
+TLS_HANDSHAKE_TIMEOUT_S = 10.0
 
 log = logging.getLogger("kafkalite.server")
 
@@ -32,6 +37,8 @@ class ServerInfo:
     bound: tuple[tuple[str, int], ...]  # (host, port) each node's listener is bound to
     connections: Connections | None = attrs.field(default=None, repr=False, eq=False)
     http: tuple[str, int] | None = None  # (host, port) the HTTP API is reached at, when on
+    #: listener name -> (host, port) of each node on it, bound; the first listener's is `bound`.
+    listener_bound: dict[str, tuple[tuple[str, int], ...]] = attrs.field(factory=dict, eq=False)
 
     def shutdown(self, grace_s: float | None = None) -> None:
         """Stop gracefully: stop accepting, let in-flight requests finish (up to *grace_s*),
@@ -70,9 +77,18 @@ class ServerInfo:
         return ",".join(f"{host}:{port}" for host, port in self.bound)
 
     @property
+    def listener_addresses(self) -> dict[str, str]:
+        """listener name -> "host:port[,host:port...]" of its bound addresses, in listener order."""
+        return {name: ",".join(_address(h, p) for h, p in hosts) for name, hosts in self.listener_bound.items()}
+
+    @property
     def advertised_servers(self) -> str:
         """The addresses Metadata gives clients (differs with --advertised-host/port)."""
         return ",".join(f"{n.host}:{n.port}" for n in self.nodes)
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 async def _open_listeners(host: str, port: int) -> list[trio.SocketListener]:
@@ -100,17 +116,18 @@ async def _open_listeners(host: str, port: int) -> list[trio.SocketListener]:
     return result
 
 
-def _bound_host(config: BrokerConfig) -> str:
+def _bound_host(host: str) -> str:
     """The host to reach a listener at: the configured host, or localhost for a wildcard."""
-    return "localhost" if config.host in _WILDCARDS else config.host
+    return "localhost" if host in _WILDCARDS else host
 
 
-def _advertised_host(config: BrokerConfig) -> str:
-    if config.advertised_host:
-        return config.advertised_host
-    if config.host in _WILDCARDS:
-        return "localhost"
-    return config.host
+def _advertised(config: BrokerConfig, listener: Listener, bound_port: int) -> tuple[str, int]:
+    if config.listeners is None:  # the --host/--port shorthand and its advertised host/port
+        return config.advertised_host or _bound_host(listener.host), config.advertised_port or bound_port
+    advertised = config.advertised_map.get(listener.name)
+    if advertised is not None:
+        return advertised[0] or _bound_host(listener.host), advertised[1]
+    return _bound_host(listener.host), bound_port
 
 
 async def serve(
@@ -132,35 +149,42 @@ async def serve(
 
 
 async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskStatus[ServerInfo]) -> None:
-    listeners_by_node: list[tuple[int, list[trio.SocketListener]]] = []
+    security = Security.for_broker(broker)
+    opened: list[tuple[int, Listener, list[trio.SocketListener]]] = []
     nodes = []
-    bound = []
+    listener_bound: dict[str, list[tuple[str, int]]] = {}
     try:
         for i, node_id in enumerate(broker.cluster.node_ids):
-            port = config.port + i if config.port else 0
-            listeners = await _open_listeners(config.host, port)
-            bound_port = listeners[0].socket.getsockname()[1]
-            bound.append((_bound_host(config), bound_port))
-            listeners_by_node.append((node_id, listeners))
-            advertised_port = config.advertised_port or bound_port
-            node = BrokerNode(node_id, _advertised_host(config), advertised_port)
-            broker.cluster.set_node(node)
-            nodes.append(node)
+            for listener in config.listener_list:
+                port = listener.port + i if listener.port else 0
+                sockets = await _open_listeners(listener.host, port)
+                bound_port = sockets[0].socket.getsockname()[1]
+                listener_bound.setdefault(listener.name, []).append((_bound_host(listener.host), bound_port))
+                opened.append((node_id, listener, sockets))
+                host, advertised_port = _advertised(config, listener, bound_port)
+                node = BrokerNode(node_id, host, advertised_port)
+                broker.cluster.set_node(node, listener.name)
+                broker.cluster.listener_bound[(listener.name, node_id)] = (listener.host, bound_port)
+                if listener == config.listener_list[0]:
+                    nodes.append(node)
     except BaseException:
-        for _, listeners in listeners_by_node:
-            for listener in listeners:
-                await listener.aclose()
+        for _, _, sockets in opened:
+            for socket_listener in sockets:
+                await socket_listener.aclose()
         raise
+    bound = listener_bound[config.listener_list[0].name]
+    listeners_by_node = [(node_id, sockets) for node_id, _, sockets in opened]
     connections = Connections()
     http_stop = trio.Event()
     http_done = trio.Event()
     ready = False  # set once the listeners are reported; /readyz reads it through a closure
     async with trio.open_nursery() as nursery:
-        for node_id, listeners in listeners_by_node:
-            quota = ConnectionQuota(
+        quotas: dict[int, ConnectionQuota] = {}  # connection limits per broker node, all its listeners
+        for node_id, listener, sockets in opened:
+            quota = quotas.get(node_id) or quotas.setdefault(node_id, ConnectionQuota(
                 config.max_connections, config.max_connections_per_ip, config.max_connections_per_ip_overrides
-            )
-            connections.listen(listeners, functools.partial(_serve_stream, broker, node_id), quota)
+            ))
+            connections.listen(sockets, functools.partial(_serve_stream, broker, security, listener, node_id), quota)
         http = None
         if config.http_port is not None:
             try:
@@ -174,7 +198,10 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
                 raise
         nursery.start_soon(_housekeeping, broker)
         broker.start_background(nursery.start_soon)  # e.g. group session / rebalance deadlines
-        info = ServerInfo(broker, tuple(nodes), tuple(bound), connections, http)
+        info = ServerInfo(
+            broker, tuple(nodes), tuple(bound), connections, http,
+            {name: tuple(hosts) for name, hosts in listener_bound.items()},
+        )
         log.info(
             "kafkalite ready on %s, advertised as %s (cluster %s)",
             info.bootstrap_servers,
@@ -241,8 +268,32 @@ async def _housekeeping(broker: Broker) -> None:
         unsubscribe()
 
 
-async def _serve_stream(broker: Broker, node_id: int, stream: trio.abc.Stream) -> None:
+async def _serve_stream(
+    broker: Broker, security: Security, listener: Listener, node_id: int, stream: trio.abc.Stream
+) -> None:
     # Best effort: a socket that refuses TCP_NODELAY still works, only with Nagle's delay.
     with contextlib.suppress(OSError):
         stream.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
-    await handle_connection(broker, stream, node_id)
+    from kafkalite.server.connection import _peer_name
+
+    peer = _peer_name(stream)
+    session = Session(security, listener, node_id, peer)
+    if listener.uses_tls:
+        assert security.ssl_context is not None
+        tls = trio.SSLStream(stream, security.ssl_context, server_side=True)
+        try:
+            with trio.fail_after(TLS_HANDSHAKE_TIMEOUT_S):  # real time: a stuck peer, not a rule
+                await tls.do_handshake()
+        except (trio.BrokenResourceError, trio.TooSlowError, trio.ClosedResourceError) as exc:
+            cause = exc.__cause__ or exc
+            log.info("TLS handshake with %s on %s failed: %s", peer, listener.name, cause)
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(stream)
+            return
+        tls.socket = getattr(stream, "socket", None)  # for the peer name
+        if not listener.uses_sasl:
+            from kafkalite.server.tls import principal_of
+
+            session.principal = principal_of(tls.getpeercert())
+        stream = tls
+    await handle_connection(broker, stream, node_id, session)

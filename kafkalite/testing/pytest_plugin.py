@@ -16,7 +16,9 @@ Settings, from the most general to the most specific:
 * ini (``pytest.ini`` / ``[tool.pytest.ini_options]``): ``kafkalite_partitions`` (partitions
   of an auto-created topic), ``kafkalite_brokers`` (emulated broker nodes),
   ``kafkalite_log_level`` (level of kafkalite's own log records during tests, default
-  WARNING), ``kafkalite_trace`` (log every request and response, see ``--trace``);
+  WARNING), ``kafkalite_trace`` (log every request and response, see ``--trace``),
+  ``kafkalite_http_port`` (serve the HTTP control API, e.g. for the shared session broker:
+  0 picks a free port, its URL is ``broker.http_url``; off by default);
 * a marker on a test: ``@pytest.mark.kafkalite(partitions=4, auto_create_topics=False)``
   (any `BrokerConfig` field; a shared broker accepts only ``partitions`` and
   ``auto_create_topics``);
@@ -45,6 +47,7 @@ _INI = {
     "kafkalite_partitions": ("partitions of a topic created automatically (default 1)", "1"),
     "kafkalite_brokers": ("emulated broker nodes (default 1)", "1"),
     "kafkalite_log_level": ("level of kafkalite's log records during tests (default WARNING)", "WARNING"),
+    "kafkalite_http_port": ("port of the brokers' HTTP control API (0: a free port; default off)", ""),
 }
 
 
@@ -113,11 +116,14 @@ def _int_ini(config: pytest.Config, name: str) -> int:
 
 
 def _ini_overrides(config: pytest.Config) -> dict[str, Any]:
-    return {
+    overrides: dict[str, Any] = {
         "num_partitions": _int_ini(config, "kafkalite_partitions"),
         "brokers": _int_ini(config, "kafkalite_brokers"),
         "trace": bool(config.getini("kafkalite_trace")),
     }
+    if str(config.getini("kafkalite_http_port")).strip():
+        overrides["http_port"] = _int_ini(config, "kafkalite_http_port")
+    return overrides
 
 
 def _test_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:

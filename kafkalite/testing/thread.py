@@ -35,7 +35,9 @@ import trio
 from kafkalite.broker.settings import JOURNAL_SIZE, BrokerConfig
 from kafkalite.testing.assertions import BrokerAssertions, JournalProxy
 from kafkalite.testing.clock import ClockControl
+from kafkalite.testing.acls import BrokerAcls
 from kafkalite.testing.faults import BrokerFaults
+from kafkalite.testing.quotas import BrokerQuotas
 from kafkalite.testing.helpers import BrokerHelpers
 from kafkalite.testing.waits import BrokerWaits
 
@@ -184,6 +186,11 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
         return self.info.bootstrap_servers
 
     @property
+    def listener_addresses(self) -> dict[str, str]:
+        """listener name -> its "host:port" (several nodes: comma-separated), as bound."""
+        return self.info.listener_addresses
+
+    @property
     def host(self) -> str:
         return self.info.bound[0][0]
 
@@ -209,6 +216,17 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
     def faults(self) -> BrokerFaults:
         """The broker's fault rules, usable from this thread: see `kafkalite.testing.faults`."""
         return BrokerFaults(self)
+
+    @property
+    def quotas(self) -> BrokerQuotas:
+        """The broker's client quotas, from this thread: ``set(client_id=.., producer_byte_rate=..)``,
+        ``remove``, ``describe``, ``clear`` (`kafkalite.testing.quotas`)."""
+        return BrokerQuotas(self)
+
+    @property
+    def acls(self) -> BrokerAcls:
+        """The broker's ACLs, usable from this thread: see `kafkalite.testing.acls`."""
+        return BrokerAcls(self)
 
     @property
     def clock(self) -> ClockControl:

@@ -1,6 +1,6 @@
 """Command-line tools in the spirit of Kafka's scripts, for kafkalite or any Kafka cluster.
 
-``kafkalite topics | groups | produce | consume | transactions | dump-log | health | compat``:
+``kafkalite topics | groups | produce | consume | transactions | acls | dump-log | health | compat``:
 each is a module here with a ``main(argv) -> int``; `run` dispatches to it. ``fault``,
 ``journal`` and ``clock`` share `kafkalite.tools.control` (the broker's HTTP API), a
 function each (``"module:function"`` in `TOOLS`). They talk to brokers
@@ -24,9 +24,12 @@ TOOLS: dict[str, tuple[str, str]] = {
     "produce": ("produce", "send lines of stdin as records (like kafka-console-producer)"),
     "consume": ("consume", "print records as lines (like kafka-console-consumer)"),
     "transactions": ("transactions", "list and describe transactions (like kafka-transactions)"),
+    "quotas": ("quotas", "describe and alter client quotas (like kafka-configs --entity-type users/clients)"),
+    "acls": ("acls", "add, list and remove ACLs (like kafka-acls)"),
     "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
     "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
     "compat": ("compat", "which clients, API versions and scenarios the compat tests cover"),
+    "certs": ("certs", "write a test CA, broker and client certificates for the TLS listeners"),
     # The broker's HTTP control API (kafkalite serve --http-port): one module, a main each.
     "fault": ("control:fault_main", "add, list and remove fault rules (the broker's HTTP API)"),
     "journal": ("control:journal_main", "print the requests the broker recorded (the broker's HTTP API)"),

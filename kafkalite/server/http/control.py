@@ -1,4 +1,4 @@
-"""The ``/v1`` control routes: fault rules, the request journal, the broker clock, reset.
+"""The ``/v1`` control routes: fault rules, ACLs, the request journal, the broker clock, reset.
 
 Each route calls the broker's engine directly (`Broker.faults`, `Broker.journal`,
 `Broker.clock`, `Broker.reset`): the app runs in the broker's trio loop, so this is the same
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kafkalite.broker.acls import binding_from, filter_from
 from kafkalite.broker.faults import FaultSpecError, api_key_of
 from kafkalite.server.http.app import HttpError, Request, Response, Router, number_field, query_params
 
@@ -61,6 +62,28 @@ def add_control_routes(router: Router, broker: Broker) -> None:
         rule = _rule(broker, request)
         broker.faults.remove(rule.id)
         return Response.json(rule.to_dict())  # its final counters
+
+    @router.route("POST", "/v1/acls")
+    async def add_acl(request: Request) -> Response:
+        spec = request.json_object()
+        try:
+            acl = binding_from(**spec)
+        except TypeError as exc:  # an unknown or missing key
+            raise HttpError(400, f"bad ACL: {exc}") from None
+        except ValueError as exc:
+            raise HttpError(400, str(exc)) from None
+        broker.acls.add([acl])
+        return Response.json(acl.to_json(), 201)
+
+    @router.route("GET", "/v1/acls")
+    async def list_acls(request: Request) -> Response:
+        return Response.json([acl.to_json() for acl in broker.acls.matching(_acl_filter(request))])
+
+    @router.route("DELETE", "/v1/acls")
+    async def remove_acls(request: Request) -> Response:
+        matched = broker.acls.matching(_acl_filter(request))
+        broker.acls.remove(matched)
+        return Response.json({"removed": [acl.to_json() for acl in matched]})
 
     @router.route("GET", "/v1/journal")
     async def journal(request: Request) -> Response:
@@ -114,6 +137,19 @@ def add_control_routes(router: Router, broker: Broker) -> None:
 def clock_state(clock: BrokerClock) -> dict[str, Any]:
     """The clock as JSON: its wall-clock reading, how far ahead of real time, frozen or not."""
     return {"now_ms": clock.wall_ms(), "offset_s": clock.offset_s, "frozen": clock.frozen}
+
+
+#: The query parameters of GET and DELETE /v1/acls: a filter (absent: any).
+ACL_QUERY: dict[str, type] = {
+    "principal": str, "resource": str, "name": str, "pattern": str, "operation": str, "permission": str, "host": str,
+}
+
+
+def _acl_filter(request: Request) -> Any:
+    try:
+        return filter_from(**query_params(request, ACL_QUERY))
+    except ValueError as exc:
+        raise HttpError(400, str(exc)) from None
 
 
 def _rule(broker: Broker, request: Request) -> Any:

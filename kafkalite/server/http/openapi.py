@@ -58,6 +58,25 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["error", "field"],
         "properties": {"error": _STR, "field": {"type": ["string", "null"]}},
     },
+    "AclSpec": {
+        "type": "object",
+        "required": ["principal", "resource", "operation"],
+        "additionalProperties": False,
+        "properties": {
+            "principal": {**_STR, "description": "User:alice, User:* (a plain name is a user)"},
+            "resource": {"enum": ["topic", "group", "cluster", "transactional_id", "delegation_token", "user"]},
+            "name": {**_STR, "description": "the resource name or prefix; cluster: kafka-cluster (the default)"},
+            "operation": {**_STR, "description": "READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, ... ALL"},
+            "permission": {"enum": ["ALLOW", "DENY"], "description": "default ALLOW"},
+            "pattern": {"enum": ["LITERAL", "PREFIXED"], "description": "default LITERAL"},
+            "host": {**_STR, "description": "default *"},
+        },
+    },
+    "Acl": {
+        "type": "object",
+        "properties": {name: _STR for name in (
+            "resource_type", "resource_name", "pattern_type", "principal", "host", "operation", "permission")},
+    },
     "FaultSpec": {"type": "object", "additionalProperties": False, "properties": FAULT_SPEC_PROPERTIES},
     "FaultRule": {
         "type": "object",
@@ -116,6 +135,14 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
+_ACL_FILTER = [
+    {"name": name, "in": "query", "required": False, "schema": _STR, "description": description}
+    for name, description in (
+        ("principal", "User:alice (a plain name is a user)"), ("resource", "topic, group, cluster, transactional_id, ..."),
+        ("name", "the resource pattern's name"), ("pattern", "LITERAL, PREFIXED, MATCH (patterns covering name), ANY"),
+        ("operation", "READ, WRITE, ... ALL"), ("permission", "ALLOW, DENY"), ("host", "* or an IP"),
+    )
+]
 _RULE_ID = {"name": "id", "in": "path", "required": True, "schema": _INT, "description": "the rule's id"}
 _BAD = _error("bad input: the message names the field")
 _NO_RULE = _error("no rule with that id")
@@ -150,6 +177,24 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "delete": {
             "summary": "Remove every fault rule",
             "responses": {"200": _json({"type": "object", "properties": {"removed": _INT}}, "how many")},
+        },
+    },
+    "/v1/acls": {
+        "post": {
+            "summary": "Add an ACL (enforced when the broker runs with --acls)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AclSpec")}}},
+            "responses": {"201": _json(_ref("Acl"), "the ACL"), "400": _BAD},
+        },
+        "get": {
+            "summary": "The ACLs matching the filter, oldest first",
+            "parameters": _ACL_FILTER,
+            "responses": {"200": _json({"type": "array", "items": _ref("Acl")}, "the ACLs"), "400": _BAD},
+        },
+        "delete": {
+            "summary": "Remove the ACLs matching the filter (none given: every ACL)",
+            "parameters": _ACL_FILTER,
+            "responses": {"200": _json({"type": "object", "properties": {
+                "removed": {"type": "array", "items": _ref("Acl")}}}, "the removed ACLs"), "400": _BAD},
         },
     },
     "/v1/faults/{id}": {
@@ -199,7 +244,7 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "/v1/reset": {
         "post": {
-            "summary": "Empty the broker: topics, groups, offsets, producers, fault rules, journal; unfreeze the clock",
+            "summary": "Empty the broker: topics, groups, offsets, producers, fault rules, ACLs, journal; unfreeze the clock",
             "responses": {"200": _json({"type": "object", "properties": {
                 "topics_deleted": _INT, "clock": _ref("Clock")}}, "what was dropped")},
         },
