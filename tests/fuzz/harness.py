@@ -74,10 +74,14 @@ class Campaign:
     def close(self) -> None:
         self.canary.close()
 
-    def send(self, body: bytes, label: str, *, raw: bytes | None = None, decodable: bool = False) -> str:
+    def send(
+        self, body: bytes, label: str, *, raw: bytes | None = None, decodable: bool = False, frames: int = 1
+    ) -> str:
         """Send one case: *body* framed with its true size, or the bytes *raw* as they are.
 
         *decodable*: the request is well formed, so an answer must decode as its response.
+        *frames*: how many requests *raw* holds; the answers to all of them are waited for
+        (or the close), so that the broker handles every one before the next case.
         """
         with connect(self.bootstrap) as sock:
             peer = "%s:%d" % sock.getsockname()[:2]
@@ -86,6 +90,9 @@ class Campaign:
                 sock.settimeout(self.case_timeout)
                 answer = read_frame(sock)
                 outcome = "closed" if answer is None else "answered"
+                for _ in range(frames - 1):
+                    if answer is None or read_frame(sock) is None:
+                        break
             except (BrokenPipeError, ConnectionResetError):
                 outcome, answer = "closed", None
             except TimeoutError:
