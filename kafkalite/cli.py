@@ -20,6 +20,7 @@ from typing import Sequence
 from kafkalite.broker.settings import (
     SASL_MECHANISMS,
     CONSUMER_HEARTBEAT_INTERVAL_MS,
+    DEFAULT_MAX_REQUEST_BYTES,
     INITIAL_REBALANCE_DELAY_MAX_MS,
     INITIAL_REBALANCE_DELAY_MS,
     JOURNAL_SIZE,
@@ -134,6 +135,17 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                    help="how often transactions past their timeout are looked for and aborted (Kafka: 10000)")
     s.add_argument("--fetch-session-cache-slots", type=int, default=_env_int("FETCH_SESSION_CACHE_SLOTS", 1000),
                    help="most incremental fetch sessions kept at once (max.incremental.fetch.session.cache.slots)")
+    s.add_argument("--socket-request-max-bytes", type=int,
+                   default=_env_int("SOCKET_REQUEST_MAX_BYTES", DEFAULT_MAX_REQUEST_BYTES),
+                   help=f"largest request frame; a larger one closes the connection (default {DEFAULT_MAX_REQUEST_BYTES})")
+    s.add_argument("--max-connections", type=int, default=_env_int("MAX_CONNECTIONS", 2**31 - 1),
+                   help="most connections per broker node; over it, accepting waits until one closes")
+    s.add_argument("--max-connections-per-ip", type=int, default=_env_int("MAX_CONNECTIONS_PER_IP", 2**31 - 1),
+                   help="most connections from one address; over it, a new one is closed at once")
+    s.add_argument("--max-connections-per-ip-overrides", default=_env("MAX_CONNECTIONS_PER_IP_OVERRIDES") or "",
+                   metavar="HOST:N,...", help="per-address exceptions to --max-connections-per-ip")
+    s.add_argument("--connections-max-idle-ms", type=int, default=_env_int("CONNECTIONS_MAX_IDLE_MS", 600_000),
+                   help="close a connection idle this long (default 600000)")
     s.add_argument("--http-port", type=int, default=_env_int("HTTP_PORT", None),
                    help="serve the HTTP control API (faults, journal, clock, reset, health, metrics) on this port; "
                         f"0 picks a free one (default: off; the CLI's control commands look on {DEFAULT_HTTP_PORT})")
@@ -215,6 +227,11 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         transaction_abort_timed_out_interval_ms=args.transaction_abort_timed_out_interval_ms,
         max_incremental_fetch_session_cache_slots=args.fetch_session_cache_slots,
         journal_size=args.journal_size,
+        max_request_bytes=args.socket_request_max_bytes,
+        max_connections=args.max_connections,
+        max_connections_per_ip=args.max_connections_per_ip,
+        max_connections_per_ip_overrides=args.max_connections_per_ip_overrides,
+        connections_max_idle_ms=args.connections_max_idle_ms,
         quota_window_num=args.quota_window_num,
         quota_window_size_seconds=args.quota_window_size_seconds,
         producer_id_expiration_ms=args.producer_id_expiration_ms,

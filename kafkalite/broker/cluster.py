@@ -63,6 +63,21 @@ class InvalidReplicaAssignment(TopicError):
     """A manual assignment with gaps, duplicates, uneven sizes or unknown nodes."""
 
 
+class PolicyViolation(TopicError):
+    """An operation larger than one controller batch may be (`MAX_RECORDS_PER_USER_OP`)."""
+
+
+#: Kafka's controller refuses an operation that would write more metadata records than one
+#: batch holds (a record per new topic and per new partition): 10,000. Without it, a client
+#: asking for 2**31 - 1 partitions would stall the broker building them.
+MAX_RECORDS_PER_USER_OP = 10_000
+
+
+def _check_batch_size(records: int) -> None:
+    if records > MAX_RECORDS_PER_USER_OP:
+        raise PolicyViolation("Unable to perform excessively large batch operation.")
+
+
 def validate_topic_name(name: str) -> None:
     """Raise `InvalidTopicName` unless *name* is a topic name Kafka accepts."""
     if not name:
@@ -175,6 +190,7 @@ class ClusterState:
                 raise InvalidTopicName(
                     f"Topic '{name}' collides with existing topic: {existing}"
                 )
+        _check_batch_size(1 + (len(assignments) if assignments else num_partitions))
         if assignments:
             self._check_assignments(assignments, start=0)
         else:
@@ -273,6 +289,7 @@ class ClusterState:
             )
         if total == current:
             raise InvalidPartitions(f"Topic already has {current} partitions.")
+        _check_batch_size(total - current)
         if assignments is not None:
             if len(assignments) != total - current:
                 raise InvalidReplicaAssignment(

@@ -7,6 +7,7 @@ from kafkalite.broker.cluster import (
     InvalidReplicaAssignment,
     InvalidReplicationFactor,
     InvalidTopicName,
+    PolicyViolation,
     TopicAlreadyExists,
     UnknownTopic,
 )
@@ -21,6 +22,7 @@ _CODES: dict[type[Exception], ErrorCode] = {
     InvalidReplicationFactor: ErrorCode.INVALID_REPLICATION_FACTOR,
     InvalidReplicaAssignment: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
     InvalidConfig: ErrorCode.INVALID_CONFIG,
+    PolicyViolation: ErrorCode.POLICY_VIOLATION,
 }
 
 ANSWERABLE = tuple(_CODES)

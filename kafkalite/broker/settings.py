@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import attrs
 from attrs import validators as v
@@ -59,6 +59,27 @@ def _principals(names: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def parse_per_ip_overrides(value: Any) -> tuple[tuple[str, int], ...]:
+    """``max.connections.per.ip.overrides`` as Kafka writes it, ``"host:count,host:count"`` (the
+    count after the last colon, so an IPv6 address works), a dict or pairs; counts >= 0.
+    Kept as sorted (host, count) pairs: the config stays hashable."""
+    if not value:
+        return ()
+    if isinstance(value, str):
+        pairs = {}
+        for item in value.split(","):
+            host, sep, count = item.strip().rpartition(":")
+            if not sep or not host or not count.strip().isdigit():
+                raise ValueError(f"max_connections_per_ip_overrides: {item.strip()!r} is not host:count")
+            pairs[host.strip()] = int(count)
+        return tuple(sorted(pairs.items()))
+    result = dict(value)
+    for host, count in result.items():
+        if not isinstance(count, int) or count < 0:
+            raise ValueError(f"max_connections_per_ip_overrides: {host} has a count {count!r}, not an integer >= 0")
+    return tuple(sorted(result.items()))
+
+
 @attrs.frozen(kw_only=True)
 class BrokerConfig:
     """Everything a broker needs to start.
@@ -81,7 +102,19 @@ class BrokerConfig:
     auto_create_topics: bool = True
     num_partitions: int = attrs.field(default=1, validator=v.ge(1))
     default_replication_factor: int = attrs.field(default=1, validator=v.ge(1))
+    # socket.request.max.bytes: a frame declaring more is refused from its 4-byte size.
     max_request_bytes: int = attrs.field(default=DEFAULT_MAX_REQUEST_BYTES, validator=v.ge(1024))
+    # Connection limits, per broker node, Kafka's names and defaults (kafkalite.server.listeners):
+    # max.connections (over it, accepting waits until one closes), max.connections.per.ip (over
+    # it, a new connection is closed at once) and max.connections.per.ip.overrides ("host:n,...").
+    max_connections: int = attrs.field(default=2**31 - 1, validator=[v.instance_of(int), v.ge(1)])
+    max_connections_per_ip: int = attrs.field(default=2**31 - 1, validator=[v.instance_of(int), v.ge(0)])
+    max_connections_per_ip_overrides: tuple[tuple[str, int], ...] = attrs.field(
+        default=(), converter=lambda value: parse_per_ip_overrides(value)
+    )
+    # connections.max.idle.ms: a connection with no request arriving (or a response it does not
+    # read) for this long is closed; real time, not the broker clock (kafkalite.server.connection).
+    connections_max_idle_ms: int = attrs.field(default=600_000, validator=[v.instance_of(int), v.ge(1)])
     trace: bool = False
     # With trace on, also write every request and response to this file as JSON lines.
     trace_file: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
@@ -196,6 +229,8 @@ class BrokerConfig:
 
     def __attrs_post_init__(self) -> None:
         self._check_listeners()
+        if self.max_connections_per_ip == 0 and not self.max_connections_per_ip_overrides:
+            raise ValueError("max_connections_per_ip can be 0 only with max_connections_per_ip_overrides (Kafka's rule)")
         if self.http_host is not None and self.http_port is None:
             raise ValueError("http_host is only used with the HTTP API on: set http_port as well")
         if self.trace_file is not None and not self.trace:

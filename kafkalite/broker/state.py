@@ -431,11 +431,16 @@ class Broker:
         the broker defaults."""
         if name == OFFSETS_TOPIC:
             self.groups.ensure_offsets_topic()
-            return self.cluster.topics[name]
-        if name == TRANSACTION_STATE_TOPIC:
+        elif name == TRANSACTION_STATE_TOPIC:
             _ = self.transactions.num_partitions  # creates it
-            return self.cluster.topics[name]
-        return self.create_topic(name)
+        else:
+            return self.create_topic(name)
+        topic = self.cluster.topic(name)
+        if topic is None:  # deleted (DeleteTopics) after its coordinator learned its size
+            port = self.groups.offsets_topic if name == OFFSETS_TOPIC else self.transactions.state_topic
+            port.partition_count()  # creates it again, with its configured partitions
+            topic = self.cluster.topics[name]
+        return topic
 
     def check_new_topic(
         self,

@@ -62,6 +62,7 @@ def topic_metadata(ctx: RequestContext, topic: Topic, include_operations: bool) 
 
 
 def _error_topic(code: int, name: str | None, topic_id: uuid.UUID = ZERO_UUID) -> MetadataResponseTopic:
+    # (name None only from v12, where the response's name is nullable)
     return MetadataResponseTopic(
         error_code=code,
         name=name,
@@ -76,7 +77,10 @@ def _error_response(req: MetadataRequest, version: int, code: ErrorCode, message
     # As Kafka: every topic asked for carries the error (none, when all were asked for).
     return MetadataResponse(
         throttle_time_ms=0,
-        topics=[_error_topic(code, t.name, t.topic_id) for t in req.topics or []],
+        topics=[
+            _error_topic(code, t.name if t.name is not None or version >= 12 else "", t.topic_id)
+            for t in req.topics or []
+        ],
         cluster_authorized_operations=AUTHORIZED_OPERATIONS_OMITTED,
     )
 
@@ -88,6 +92,12 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
     version = ctx.api_version
     include_ops = version >= 8 and req.include_topic_authorized_operations
     all_topics = req.topics is None or (version == 0 and not req.topics)
+    if not all_topics and version < 12:
+        # v10-11 carry topic ids but may not use them: a topic is asked for by name (as Kafka).
+        for wanted in req.topics:
+            if wanted.name is None or wanted.topic_id != ZERO_UUID:
+                what = "a null topic name" if wanted.name is None else "a topic id"
+                return _error_response(req, version, ErrorCode.INVALID_REQUEST, f"{what} in Metadata v{version}")
     # Before v4 there is no flag and every Metadata request may create topics.
     may_create = broker.config.auto_create_topics and (version < 4 or req.allow_auto_topic_creation)
 

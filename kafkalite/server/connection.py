@@ -4,6 +4,19 @@ A connection's trouble stays with it: an undecodable frame, an unknown API or a 
 end this connection (logged with the reason) and never reach another one. Its authentication
 state is a `Session` (kafkalite.server.session): on a SASL listener it admits only the SASL
 exchange until the client has authenticated.
+
+Limits (Kafka's names): a frame declaring more than ``socket.request.max.bytes`` closes the
+connection from its 4-byte size, before any of its body is buffered (`FrameBuffer`). A
+connection on which nothing arrives, or whose response cannot be sent, for
+``connections.max.idle.ms`` is closed; that is real time, not the broker clock, because it
+frees the process's sockets, and a test that advances the broker clock by hours must not see
+its clients cut off. Requests are handled one at a time and the next is not read before the
+response of the previous one was handed to the socket, as Kafka mutes a channel while its
+request is in flight: a client that pipelines requests without reading its answers makes the
+send wait, and the broker stops reading it, so the bytes held for it stay at most the socket
+buffers, one response and one read of ``RECEIVE_SIZE`` (besides a partial frame, which
+socket.request.max.bytes bounds). A slow reader, or a client that sends half a frame and
+stalls, holds nothing but its own connection's task.
 """
 
 from __future__ import annotations
@@ -68,12 +81,19 @@ async def handle_connection(
         session = _plaintext_session(broker, node_id, peer)
     frames = FrameBuffer(broker.config.max_request_bytes)
     metrics = broker.metrics  # bytes in and out, open connections
+    idle_s = broker.config.connections_max_idle_ms / 1000
     metrics.connection_opened()
     log.debug("connection from %s on node %d", peer, node_id)
     mute = Mute()  # client quotas: how long this connection is muted after an answer
     try:
         while True:
-            data = await stream.receive_some(RECEIVE_SIZE)
+            with trio.move_on_after(idle_s) as waiting:  # real time (see the module docstring)
+                data = await stream.receive_some(RECEIVE_SIZE)
+            if waiting.cancelled_caught:
+                log.info("closing connection from %s: nothing received for %d ms (connections.max.idle.ms)%s",
+                         peer, broker.config.connections_max_idle_ms,
+                         f", {frames.buffered()} bytes of a request pending" if frames.buffered() else "")
+                return
             if not data:
                 log.debug("connection from %s closed by the peer", peer)
                 return
@@ -90,7 +110,12 @@ async def handle_connection(
                         await wait_out(broker.clock, mute)
                 if response is not None:
                     metrics.bytes_sent += len(response)
-                    await stream.send_all(response)
+                    with trio.move_on_after(idle_s) as sending:
+                        await stream.send_all(response)
+                    if sending.cancelled_caught:
+                        log.info("closing connection from %s: a response of %d bytes not taken for %d ms "
+                                 "(connections.max.idle.ms)", peer, len(response), broker.config.connections_max_idle_ms)
+                        return
                 if session.close_after_response:
                     raise SessionClosed(session.close_after_response)
                 if mute.throttle_ms:  # muted: nothing more is read until the throttle ends
@@ -110,6 +135,8 @@ async def handle_connection(
         log.warning("closing connection from %s: undecodable request: %s", peer, exc)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         log.debug("connection from %s reset", peer)
+    except Exception:  # a bug (a response that cannot be encoded...): this connection only
+        log.exception("closing connection from %s: internal error", peer)
     finally:
         metrics.connection_closed()
         with trio.CancelScope(shield=True):

@@ -129,6 +129,8 @@ async def dispatch(
             response = await spec.fn(ctx, request)
         except KafkaStorageError as exc:
             response = _storage_error(spec, ctx, request, exc)
+        except Exception as exc:  # noqa: BLE001 - a handler's bug must not take the broker down
+            response = _internal_error(spec, ctx, request, exc)
     if quotas:
         response = throttle(ctx, request, response, len(frame), mute, timer)
     broker.metrics.request(spec.name, response)
@@ -154,10 +156,7 @@ async def _run(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
     authorizer calls for what it lets through)."""
     if ctx.broker.faults.active:  # a test's fault rules (kafkalite.server.faults)
         return await intercept(spec, ctx, request, _handle)
-    try:
-        return await spec.fn(ctx, request)
-    except KafkaStorageError as exc:
-        return _storage_error(spec, ctx, request, exc)
+    return await _handle(spec, ctx, request)
 
 
 async def _handle(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
@@ -166,6 +165,19 @@ async def _handle(spec: HandlerSpec, ctx: RequestContext, request: Any) -> Any:
         return await spec.fn(ctx, request)
     except KafkaStorageError as exc:
         return _storage_error(spec, ctx, request, exc)
+    except Exception as exc:  # noqa: BLE001 - as in dispatch
+        return _internal_error(spec, ctx, request, exc)
+
+
+def _internal_error(spec: HandlerSpec, ctx: RequestContext, request: Any, exc: Exception) -> Any:
+    # A handler failed in a way nobody foresaw: as Kafka, answer UNKNOWN_SERVER_ERROR and keep
+    # serving; the traceback is logged, because this is a bug to fix.
+    log.error("%s v%d from %s failed; answered UNKNOWN_SERVER_ERROR", spec.name, ctx.api_version, ctx.peer,
+              exc_info=exc)
+    response = spec.answer_error(request, ctx.api_version, ErrorCode.UNKNOWN_SERVER_ERROR, repr(exc))
+    if response is None:
+        raise UnsupportedRequest(f"{spec.name} failed ({exc!r}) with no way to say so") from exc
+    return response
 
 
 def _storage_error(spec: HandlerSpec, ctx: RequestContext, request: Any, exc: KafkaStorageError) -> Any:

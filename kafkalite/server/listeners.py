@@ -15,6 +15,11 @@
 `run` returns once every connection is gone, and the server then closes the logs (index
 files written; with ``fsync`` also synced), so a restart finds everything acknowledged.
 
+Connection limits (`ConnectionQuota`, one per broker node) are Kafka's ConnectionQuotas:
+over ``max.connections`` the accept loop waits, with the new connection accepted but not
+served, until one closes (further clients wait in the OS backlog); over
+``max.connections.per.ip`` (or the address's override) the new connection is closed at once.
+
 The wrapper stream is the only coupling with `connection.py`: it reports end-of-stream once
 the shutdown began, and the connection loop needs no shutdown logic of its own.
 """
@@ -23,7 +28,8 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import Any, Awaitable, Callable
+import socket as _socket
+from typing import Any, Awaitable, Callable, Iterable
 
 import trio
 
@@ -38,6 +44,74 @@ DEFAULT_GRACE_S = 0.6
 _ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 
 Handler = Callable[[trio.abc.Stream], Awaitable[None]]
+
+
+UNLIMITED = 2**31 - 1  # Kafka's default of max.connections and max.connections.per.ip
+
+
+def _peer_ip(stream: trio.SocketStream) -> str:
+    try:
+        return str(stream.socket.getpeername()[0])
+    except OSError:
+        return "unknown"
+
+
+def _resolve(overrides: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Per-IP overrides by address: a host name stands for each of its addresses."""
+    by_ip: dict[str, int] = {}
+    for host, count in overrides:
+        try:
+            addresses = {info[4][0] for info in _socket.getaddrinfo(host, None)}
+        except OSError as exc:
+            log.warning("max.connections.per.ip.overrides: cannot resolve %s (%s); using it as written", host, exc)
+            addresses = {host}
+        for address in addresses:
+            by_ip[str(address)] = count
+    return by_ip
+
+
+class ConnectionQuota:
+    """``max.connections`` and ``max.connections.per.ip`` (with overrides) of one broker node."""
+
+    def __init__(
+        self,
+        max_connections: int = UNLIMITED,
+        max_per_ip: int = UNLIMITED,
+        overrides: Iterable[tuple[str, int]] = (),
+    ) -> None:
+        self.max_connections = max_connections
+        self.max_per_ip = max_per_ip
+        self.overrides = _resolve(overrides)
+        self.total = 0
+        self.per_ip: dict[str, int] = {}
+        self.rejected = 0  # connections closed for the per-IP limit
+        self._freed = trio.Event()
+
+    def limit_for(self, ip: str) -> int:
+        return self.overrides.get(ip, self.max_per_ip)
+
+    async def wait_for_slot(self) -> None:
+        """Return once the node has fewer than ``max_connections``."""
+        while self.total >= self.max_connections:
+            await self._freed.wait()
+
+    def admit(self, ip: str) -> bool:
+        """Count a connection from *ip*; False (not counted) if *ip* is at its limit."""
+        count = self.per_ip.get(ip, 0)
+        if count >= self.limit_for(ip):
+            self.rejected += 1
+            return False
+        self.per_ip[ip] = count + 1
+        self.total += 1
+        return True
+
+    def release(self, ip: str) -> None:
+        count = self.per_ip.pop(ip, 0) - 1
+        if count > 0:
+            self.per_ip[ip] = count
+        self.total -= 1
+        self._freed.set()
+        self._freed = trio.Event()
 
 
 class DrainingStream(trio.abc.HalfCloseableStream):
@@ -85,18 +159,21 @@ class Connections:
     def __init__(self, grace_s: float = DEFAULT_GRACE_S) -> None:
         self.grace_s = grace_s
         self.draining = False
-        self._listeners: list[tuple[list[trio.SocketListener], Handler]] = []
+        self._listeners: list[tuple[list[trio.SocketListener], Handler, ConnectionQuota]] = []
         self._idle: set[trio.CancelScope] = set()
         self._requested = trio.Event()
         self._changed = trio.Event()  # set when a connection ends
         self._open = 0
 
-    def listen(self, listeners: list[trio.SocketListener], handler: Handler) -> None:
-        """Serve connections of *listeners* with ``await handler(stream)`` once `run` runs.
+    def listen(
+        self, listeners: list[trio.SocketListener], handler: Handler, quota: ConnectionQuota | None = None
+    ) -> None:
+        """Serve connections of *listeners* with ``await handler(stream)`` once `run` runs,
+        within *quota* (one broker node's limits; none by default).
 
         `run` closes the listeners; *handler* must close the stream it is given.
         """
-        self._listeners.append((listeners, handler))
+        self._listeners.append((listeners, handler, quota or ConnectionQuota()))
 
     def shutdown(self, grace_s: float | None = None) -> None:
         """Ask for a graceful stop (see the module docstring); `run` then returns. Idempotent."""
@@ -113,14 +190,14 @@ class Connections:
         async with trio.open_nursery() as connections:
             try:
                 async with trio.open_nursery() as accepting:
-                    for listeners, handler in self._listeners:
+                    for listeners, handler, quota in self._listeners:
                         for listener in listeners:
-                            accepting.start_soon(self._accept_loop, listener, handler, connections)
+                            accepting.start_soon(self._accept_loop, listener, handler, quota, connections)
                     await self._requested.wait()
                     accepting.cancel_scope.cancel()
             finally:
                 with trio.CancelScope(shield=True):
-                    for listeners, _handler in self._listeners:
+                    for listeners, _handler, _quota in self._listeners:
                         for listener in listeners:
                             await listener.aclose()
             self.draining = True
@@ -137,7 +214,7 @@ class Connections:
             connections.cancel_scope.cancel()
 
     async def _accept_loop(
-        self, listener: trio.SocketListener, handler: Handler, connections: trio.Nursery
+        self, listener: trio.SocketListener, handler: Handler, quota: ConnectionQuota, connections: trio.Nursery
     ) -> None:
         while True:
             try:
@@ -148,12 +225,28 @@ class Connections:
                     await trio.sleep(0.1)  # real time: waits for the OS, not a broker rule
                     continue
                 raise
-            connections.start_soon(self._serve_one, stream, handler)
+            ip = _peer_ip(stream)
+            try:
+                await quota.wait_for_slot()  # max.connections: accept no more until one closes
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    await stream.aclose()
+                raise
+            if not quota.admit(ip):
+                log.info(
+                    "rejected connection from %s: the address already has the maximum of %d connections",
+                    ip, quota.limit_for(ip),
+                )
+                with trio.CancelScope(shield=True):
+                    await stream.aclose()
+                continue
+            connections.start_soon(self._serve_one, stream, handler, quota, ip)
 
-    async def _serve_one(self, stream: trio.SocketStream, handler: Handler) -> None:
+    async def _serve_one(self, stream: trio.SocketStream, handler: Handler, quota: ConnectionQuota, ip: str) -> None:
         self._open += 1
         try:
             await handler(DrainingStream(stream, self))
         finally:
             self._open -= 1
+            quota.release(ip)
             self._changed.set()

@@ -17,7 +17,7 @@ from kafkalite.broker.cluster import BrokerNode
 from kafkalite.broker.listeners import Listener
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.server.connection import handle_connection
-from kafkalite.server.listeners import Connections
+from kafkalite.server.listeners import ConnectionQuota, Connections
 from kafkalite.server.session import Security, Session
 
 #: How long a TLS handshake may take before the connection is dropped (real time).
@@ -179,8 +179,12 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
     http_done = trio.Event()
     ready = False  # set once the listeners are reported; /readyz reads it through a closure
     async with trio.open_nursery() as nursery:
+        quotas: dict[int, ConnectionQuota] = {}  # connection limits per broker node, all its listeners
         for node_id, listener, sockets in opened:
-            connections.listen(sockets, functools.partial(_serve_stream, broker, security, listener, node_id))
+            quota = quotas.get(node_id) or quotas.setdefault(node_id, ConnectionQuota(
+                config.max_connections, config.max_connections_per_ip, config.max_connections_per_ip_overrides
+            ))
+            connections.listen(sockets, functools.partial(_serve_stream, broker, security, listener, node_id), quota)
         http = None
         if config.http_port is not None:
             try:

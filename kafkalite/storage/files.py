@@ -256,11 +256,26 @@ class MemoryFile:
 @attrs.define(eq=False)
 class MemoryFiles:
     """`Files` kept in a dict: nothing touches the disk. Folders are implicit. A file's
-    modification time is read from *clock* (ms; the broker's, which tests move)."""
+    modification time is read from *clock* (ms; the broker's, which tests move). The names in
+    each folder are indexed, so that listing one costs its own entries, not every file's (a
+    topic of thousands of partitions lists thousands of folders)."""
 
     _files: dict[Path, _MemoryData] = attrs.field(factory=dict)
     _dirs: set[Path] = attrs.field(factory=set)
     clock: Callable[[], int] = attrs.field(default=system_wall_ms, kw_only=True)
+    _children: dict[Path, set[str]] = attrs.field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        for path in (*self._files, *self._dirs):
+            self._children.setdefault(path.parent, set()).add(path.name)
+
+    def _added(self, path: Path) -> None:
+        self._children.setdefault(path.parent, set()).add(path.name)
+
+    def _removed(self, path: Path) -> None:
+        names = self._children.get(path.parent)
+        if names is not None:
+            names.discard(path.name)
 
     def open(self, path: Path) -> MemoryFile:
         entry = self._files.get(path)
@@ -268,6 +283,7 @@ class MemoryFiles:
             if path.parent not in self._dirs:
                 raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
             entry = self._files[path] = _MemoryData(mtime_ms=self.clock())
+            self._added(path)
         return MemoryFile(self, path, entry)
 
     def read_bytes(self, path: Path) -> bytes | None:
@@ -278,12 +294,15 @@ class MemoryFiles:
         if path.parent not in self._dirs:
             raise FileNotFoundError(errno.ENOENT, "no such folder", str(path.parent))
         self._files[path] = _MemoryData(bytearray(data), self.clock())
+        self._added(path)
 
     def rename(self, src: Path, dst: Path) -> None:
         try:
             self._files[dst] = self._files.pop(src)
         except KeyError:
             raise FileNotFoundError(errno.ENOENT, "no such file", str(src)) from None
+        self._removed(src)
+        self._added(dst)
 
     def exists(self, path: Path) -> bool:
         return path in self._files or path in self._dirs
@@ -291,22 +310,24 @@ class MemoryFiles:
     def listdir(self, path: Path) -> list[str]:
         if path not in self._dirs:
             raise FileNotFoundError(errno.ENOENT, "no such folder", str(path))
-        names = {p.name for p in self._files if p.parent == path}
-        names.update(d.name for d in self._dirs if d.parent == path)
-        return sorted(names)
+        return sorted(self._children.get(path, ()))
 
     def makedirs(self, path: Path) -> None:
         while path not in self._dirs and path != path.parent:
             self._dirs.add(path)
+            self._added(path)
             path = path.parent
 
     def remove(self, path: Path) -> None:
-        self._files.pop(path, None)
+        if self._files.pop(path, None) is not None:
+            self._removed(path)
 
     def remove_tree(self, path: Path) -> None:
         for p in [p for p in self._files if p == path or path in p.parents]:
             del self._files[p]
         self._dirs = {d for d in self._dirs if not (d == path or path in d.parents)}
+        self._children = {d: names for d, names in self._children.items() if not (d == path or path in d.parents)}
+        self._removed(path)
 
     def fsync_dir(self, path: Path) -> None:
         """Nothing to make durable: in-memory directories live as long as the process."""
