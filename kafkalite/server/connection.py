@@ -36,6 +36,8 @@ from kafkalite.wire.primitives import DecodeError
 log = logging.getLogger("kafkalite.connection")
 
 RECEIVE_SIZE = 256 * 1024
+#: How long a connection closed after its answer waits for the client to close it first.
+CLOSE_LINGER_S = 0.5
 
 
 def _peer_name(stream: trio.abc.Stream) -> str:
@@ -124,6 +126,11 @@ async def handle_connection(
         log.info("closing connection from %s: %s", peer, exc)
     except SessionClosed as exc:
         log.info("closing connection from %s on %s: %s", peer, session.listener.name, exc)
+        # The answer (SASL_AUTHENTICATION_FAILED ...) is on its way: let the client read it and
+        # close first. Closing at once, with bytes of the client's unread, makes the kernel
+        # reset the connection, and the client may then see only the reset, not the answer.
+        with trio.move_on_after(CLOSE_LINGER_S):
+            await _discard_until_closed(stream)
     except DropRequest as exc:
         log.info("connection from %s: %s; discarding what it sends until it closes", peer, exc)
         await _discard_until_closed(stream)
