@@ -142,6 +142,24 @@ ENVIRONMENT_CONFIGS = {
     "node.id",
 }
 
+# Broker configs that follow the process's security set-up (which listeners, TLS files, SASL
+# mechanisms). The reference Kafka runs SSL and SASL listeners for the security compat tests,
+# kafkalite's differential run a PLAINTEXT one: these entries are left out of a DescribeConfigs
+# answer altogether (with ENVIRONMENT_CONFIGS' rule they would still differ in source).
+SECURITY_SETUP_CONFIGS = {
+    "listener.security.protocol.map",
+    "sasl.enabled.mechanisms",
+    "ssl.client.auth",
+    "ssl.keystore.location",
+    "ssl.keystore.type",
+    "ssl.truststore.location",
+    "ssl.truststore.type",
+}
+
+
+def _security_setup(config_name: str | None) -> bool:
+    return config_name is not None and (config_name in SECURITY_SETUP_CONFIGS or config_name.startswith("listener.name."))
+
 
 class Normaliser:
     """Turns decoded messages into JSON data, replacing what legitimately differs.
@@ -161,7 +179,8 @@ class Normaliser:
     - ``error_message``: Kafka's wording is not part of the protocol (clients show it, none
       parses it) -> "<message>"; whether there is one (null, "" or a text) is compared.
     - ``documentation`` of a config: Kafka's prose -> "<documentation>"; null or "" compared.
-    - broker config values that name the process (ENVIRONMENT_CONFIGS) -> "<environment>".
+    - broker config values that name the process (ENVIRONMENT_CONFIGS) -> "<environment>";
+      configs of the security set-up (SECURITY_SETUP_CONFIGS, ``listener.name.*``) left out.
     - ``finalized_features_epoch``: an offset in Kafka's metadata log -> "<epoch>" if >= 0.
     - ``leader_epoch`` and ``throttle_time_ms``: compared as they are. One replica, a fresh
       topic and no quotas: both brokers must answer epoch 0 and throttle 0, and a client acts
@@ -216,6 +235,8 @@ class Normaliser:
         if name == "records":
             return None if value is None else self.records(value)
         if isinstance(value, list):
+            if name == "configs":
+                value = [v for v in value if not _security_setup(getattr(v, "name", None))]
             items = [self._value(v, version, api, name, parent) for v in value]
             # Synonyms are in order of precedence, and may repeat a name: a list.
             if value and name != "synonyms" and all(isinstance(v, KafkaStruct) for v in value):
