@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 	$(BIN)/kafkalite serve --host localhost --port $(PORT)
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # compat_tests/ against the reference Apache Kafka of compat_tests/reference/ (Java 17+ and
 # Maven; the jars are fetched into .cache/ on first use), then the two brokers side by side:
