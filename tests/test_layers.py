@@ -28,6 +28,8 @@ LAYERS: dict[str, float] = {
     "kafkalite.broker": 3,
     "kafkalite.handlers": 4,
     "kafkalite.trace": 4,
+    "kafkalite.schemas": 4,  # the Schema Registry: its store (on the broker) and its rules
+    "kafkalite.console": 4.5,  # the web console's pages: broker state, trace and registry read
     "kafkalite.server": 5,
     "kafkalite.tools": 6,
     "kafkalite.testing": 6.5,  # uses the tools' partitioner, as a producing client would

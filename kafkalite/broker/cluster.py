@@ -9,15 +9,21 @@ epochs start at 0 and only grow. This module is pure bookkeeping: no trio, no st
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import uuid
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 import attrs
 
 from kafkalite.broker.topic_configs import validate_topic_configs
 
+log = logging.getLogger("kafkalite.cluster")
+
 MAX_TOPIC_NAME_LENGTH = 249
+
+#: The leader id of a partition that has none (every replica offline, no eligible one).
+NO_LEADER = -1
 _LEGAL_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
@@ -112,10 +118,22 @@ class BrokerNode:
 @attrs.define(eq=False)
 class PartitionState:
     partition_index: int
-    leader_id: int
+    leader_id: int  # NO_LEADER when the partition is offline
     replicas: list[int]
     isr: list[int]
     leader_epoch: int = 0
+    #: Grows with every change of leader, ISR or replicas (Kafka's partition epoch).
+    partition_epoch: int = 0
+    #: A reassignment in progress: replicas being added, and being removed once they caught up.
+    adding_replicas: list[int] = attrs.Factory(list)
+    removing_replicas: list[int] = attrs.Factory(list)
+
+
+#: Called after every partition change: (topic, partition state, reason).
+PartitionListener = Callable[["Topic", PartitionState, str], None]
+#: Commits one metadata record (type name, fields) to the metadata quorum; False when the
+#: quorum cannot (no majority of voters alive), and the change is then not made.
+MetadataSink = Callable[[str, dict[str, Any]], bool]
 
 
 @attrs.define(eq=False)
@@ -143,7 +161,17 @@ class ClusterState:
     listener_nodes: dict[str, dict[int, BrokerNode]] = attrs.Factory(dict)
     #: (listener, node id) -> the (host, port) it is bound to, for DescribeConfigs' "listeners".
     listener_bound: dict[tuple[str, int], tuple[str, int]] = attrs.Factory(dict)
+    #: The broker nodes that run now (all of ``node_ids`` until one is stopped).
+    live_nodes: set[int] = attrs.field(default=None)
+    #: Where partition changes are committed first (the metadata quorum); None: at once.
+    metadata_sink: MetadataSink | None = None
+    #: Told of every partition change once it is made (replication, persistence, trace).
+    partition_listeners: list[PartitionListener] = attrs.Factory(list)
     _placement_counter: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        if self.live_nodes is None:
+            self.live_nodes = set(self.node_ids)
 
     @property
     def controller_id(self) -> int:
@@ -315,6 +343,59 @@ class ClusterState:
             new = self._place(current, total - current, rf)
         topic.partitions.extend(new)
         return new
+
+    def change_partition(
+        self,
+        topic: Topic,
+        partition: PartitionState,
+        *,
+        reason: str,
+        leader: int | None = None,
+        isr: list[int] | None = None,
+        replicas: list[int] | None = None,
+        adding_replicas: list[int] | None = None,
+        removing_replicas: list[int] | None = None,
+    ) -> bool:
+        """Change one partition's leader, ISR or replicas, as Kafka's controller commits a
+        PartitionChangeRecord: the metadata quorum first (`metadata_sink`), then the state,
+        then the `partition_listeners`. A new leader (NO_LEADER included) starts a new leader
+        epoch; every change grows the partition epoch. *reason* says why, for the log and the
+        trace ("controlled shutdown of broker 1", "replica 2 caught up", ...).
+
+        Returns False, changing nothing, when the quorum cannot commit the change; True when
+        it was made (or there was nothing to change).
+        """
+        changes: dict[str, Any] = {}
+        if leader is not None and leader != partition.leader_id:
+            changes["leader"] = leader
+        for name, value in (
+            ("isr", isr), ("replicas", replicas),
+            ("adding_replicas", adding_replicas), ("removing_replicas", removing_replicas),
+        ):
+            if value is not None and list(value) != getattr(partition, name):
+                changes[name] = list(value)
+        if not changes:
+            return True
+        record = {"topic_id": str(topic.topic_id), "partition_id": partition.partition_index, **changes}
+        if self.metadata_sink is not None and not self.metadata_sink("PartitionChangeRecord", record):
+            log.info("%s-%d: change not committed, no metadata quorum (%s)", topic.name, partition.partition_index, reason)
+            return False
+        before = (partition.leader_id, partition.leader_epoch, list(partition.isr))
+        if "leader" in changes:
+            partition.leader_id = changes["leader"]
+            partition.leader_epoch += 1
+        for name in ("isr", "replicas", "adding_replicas", "removing_replicas"):
+            if name in changes:
+                setattr(partition, name, changes[name])
+        partition.partition_epoch += 1
+        log.info(
+            "%s-%d: leader %d -> %d (epoch %d -> %d), ISR %s -> %s: %s",
+            topic.name, partition.partition_index, before[0], partition.leader_id, before[1],
+            partition.leader_epoch, before[2], partition.isr, reason,
+        )
+        for listener in list(self.partition_listeners):
+            listener(topic, partition, reason)
+        return True
 
     def topics_led_by(self, node_id: int) -> Iterable[tuple[Topic, PartitionState]]:
         for topic in self.topics.values():
