@@ -102,6 +102,10 @@ class BrokerConfig:
     auto_create_topics: bool = True
     num_partitions: int = attrs.field(default=1, validator=v.ge(1))
     default_replication_factor: int = attrs.field(default=1, validator=v.ge(1))
+    # Automatic preferred leader election (kafkalite.broker.nodes): auto.leader.rebalance.enable
+    # and leader.imbalance.check.interval.seconds, Kafka's names and defaults (broker clock).
+    auto_leader_rebalance_enable: bool = True
+    leader_imbalance_check_interval_seconds: int = attrs.field(default=300, validator=v.ge(1))
     # socket.request.max.bytes: a frame declaring more is refused from its 4-byte size.
     max_request_bytes: int = attrs.field(default=DEFAULT_MAX_REQUEST_BYTES, validator=v.ge(1024))
     # Connection limits, per broker node, Kafka's names and defaults (kafkalite.server.listeners):

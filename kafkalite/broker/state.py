@@ -31,6 +31,7 @@ from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.faults import FaultRules
 from kafkalite.broker.journal import Journal
 from kafkalite.broker.metrics import Metrics
+from kafkalite.broker.nodes import Nodes
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
 from kafkalite.broker.quotas import ClientQuotas
 from kafkalite.broker.settings import BrokerConfig
@@ -82,9 +83,12 @@ class Broker:
     # Client quotas (kafkalite.broker.quotas, durable) and their enforcement (.throttle).
     quotas: ClientQuotas = attrs.field(init=False)
     throttle: QuotaEnforcer = attrs.field(init=False)
+    # Broker nodes stopping and starting, and the elections that follow (kafkalite.broker.nodes).
+    nodes: Nodes = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
+        self.nodes = Nodes(self)
         self.dynamic = DynamicConfigStore.open(self.store)
         self.acls = AclStore.open(self.store)
         # Retention, segment roll and flush by time follow the broker's clock.
@@ -151,6 +155,7 @@ class Broker:
         self.coordinators.start_background(spawn)
         spawn(lambda: run_cleaner(self))
         spawn(self._expire_producers)
+        spawn(self.nodes.run_balancer)
 
     async def _expire_producers(self) -> None:
         # KIP-854: every producer.id.expiration.check.interval.ms on the broker clock, the

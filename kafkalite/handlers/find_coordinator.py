@@ -37,7 +37,7 @@ def _lookup(ctx: RequestContext, key_type: int, key: str) -> tuple[ErrorCode, tu
         node_id = ctx.broker.transactions.coordinator_node(key)
     else:
         node_id = ctx.broker.groups.coordinator_node(key)
-    node = None if node_id is None else ctx.broker.cluster.nodes_on(ctx.listener).get(node_id)
+    node = None if node_id is None else ctx.broker.cluster.live_nodes_on(ctx.listener).get(node_id)
     if node is None:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE, NO_NODE
     return ErrorCode.NONE, (node.node_id, node.host, node.port)

@@ -13,6 +13,10 @@
 # * v10: topic_id in request and response
 # * v12: topic name nullable in the response (lookups by topic id)
 # * v13: no layout change (KIP-1102 rebootstrap hint only)
+#
+# Only live brokers are listed (Kafka leaves fenced ones out); a partition without a leader
+# answers LEADER_NOT_AVAILABLE with leader -1, and replicas on stopped brokers are its
+# offline_replicas (v5+).
 """Metadata: brokers, controller, topics, partitions, leaders; auto-creation."""
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ import uuid
 
 from kafkalite.broker.acls import CLUSTER_NAME, AclOperation, ResourceType
 from kafkalite.broker.authorizer import allowed, authorized_operations
-from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED, INTERNAL_TOPICS, Topic, TopicError, validate_topic_name
+from kafkalite.broker.cluster import (
+    AUTHORIZED_OPERATIONS_OMITTED,
+    INTERNAL_TOPICS,
+    NO_LEADER,
+    Topic,
+    TopicError,
+    validate_topic_name,
+)
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -37,6 +48,7 @@ ZERO_UUID = uuid.UUID(int=0)
 
 
 def topic_metadata(ctx: RequestContext, topic: Topic, include_operations: bool) -> MetadataResponseTopic:
+    live = ctx.broker.cluster.live_nodes
     return MetadataResponseTopic(
         error_code=ErrorCode.NONE,
         name=topic.name,
@@ -44,13 +56,13 @@ def topic_metadata(ctx: RequestContext, topic: Topic, include_operations: bool) 
         is_internal=topic.is_internal,
         partitions=[
             MetadataResponsePartition(
-                error_code=ErrorCode.NONE,
+                error_code=ErrorCode.LEADER_NOT_AVAILABLE if p.leader_id == NO_LEADER else ErrorCode.NONE,
                 partition_index=p.partition_index,
                 leader_id=p.leader_id,
                 leader_epoch=p.leader_epoch,
                 replica_nodes=list(p.replicas),
                 isr_nodes=list(p.isr),
-                offline_replicas=[],
+                offline_replicas=[r for r in p.replicas if r not in live],
             )
             for p in topic.partitions
         ],
@@ -153,7 +165,7 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
         throttle_time_ms=0,
         brokers=[
             MetadataResponseBroker(node_id=n.node_id, host=n.host, port=n.port, rack=n.rack)
-            for n in sorted(cluster.nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
+            for n in sorted(cluster.live_nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
         ],
         cluster_id=cluster.cluster_id,
         controller_id=cluster.controller_id,

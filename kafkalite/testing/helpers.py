@@ -97,8 +97,10 @@ class BrokerHelpers:
         *,
         configs: Mapping[str, str] | None = None,
         exist_ok: bool = False,
+        replication_factor: int | None = None,
     ) -> None:
-        """Create topic *name* (*partitions* defaults to the broker's num_partitions).
+        """Create topic *name* (*partitions* defaults to the broker's num_partitions,
+        *replication_factor* to its default.replication.factor).
 
         Raises:
             kafkalite.cluster.TopicError: the name is invalid, or it exists and not *exist_ok*.
@@ -106,7 +108,7 @@ class BrokerHelpers:
         def create() -> None:
             if exist_ok and self.broker.cluster.topic(name) is not None:
                 return
-            self.broker.create_topic(name, partitions or -1, configs=dict(configs or {}))
+            self.broker.create_topic(name, partitions or -1, replication_factor or -1, configs=dict(configs or {}))
 
         self.call(create)
 

@@ -234,6 +234,26 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
         ``unfreeze()``, ``frozen``, ``now_ms()`` (`kafkalite.testing.clock`)."""
         return ClockControl(lambda: self.broker.clock, self.call, self.run)
 
+    # -- broker nodes (kafkalite.broker.nodes) --------------------------------------------
+
+    def stop_node(self, node_id: int, clean: bool = True) -> bool:
+        """Stop broker node *node_id* while the others run: clean is Kafka's controlled
+        shutdown (leaderships move first), ``clean=False`` a kill -9 (its connections drop
+        at once). Returns False if it was stopped already.
+
+        Raises:
+            kafkalite.broker.nodes.UnknownNode: no broker node of that id.
+        """
+        return self.run(self.broker.nodes.stop, node_id, clean)
+
+    def start_node(self, node_id: int) -> bool:
+        """Start broker node *node_id* again, on the ports it had; False if it runs."""
+        return self.run(self.broker.nodes.start, node_id)
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every broker node: id, host, port, rack, live, leaders (count), role."""
+        return self.call(self.broker.nodes.describe)
+
     def __repr__(self) -> str:
         where = self._info.bootstrap_servers if self._info is not None else "not running"
         return f"<kafkalite BrokerThread {where}>"

@@ -1,0 +1,201 @@
+"""Broker nodes that stop and start while the others run, and the elections that follow.
+
+kafkalite runs every broker node of the emulated cluster in one process; `Nodes` makes each
+of them stop and start on its own, as a Kafka broker process does:
+
+* Clean stop (Kafka's controlled shutdown, SIGTERM): the controller first moves every
+  leadership the node holds to another live ISR member and takes it out of every ISR,
+  while the node still serves; then its listeners close (new connections refused) and its
+  connections end once their request in flight is answered.
+* Hard stop (kill -9): its listeners close and its connections drop at once; the controller
+  sees it gone at once (Kafka notices when broker.session.timeout.ms, 9 s by default, passes
+  without a heartbeat: in one process the stop is known) and fences it: new leaders from the
+  ISR, the node out of every ISR, offline partitions where it was the last one.
+* Start: its listeners open on the ports they had, its replica logs are opened again
+  (recovery, then truncation and catch-up by the data path), it rejoins the live nodes and
+  leads the offline partitions it was the last in-sync replica of.
+
+Metadata, DescribeCluster and FindCoordinator list live nodes only (Kafka's fenced brokers
+are absent). Automatic preferred leader election (auto.leader.rebalance.enable) runs every
+leader.imbalance.check.interval.seconds of the broker clock.
+
+The listeners belong to the server layer: it hands a `NodeListeners` in through
+``Nodes.listeners`` when it starts. The replica logs belong to the data path
+(``broker.replicas``: ``node_stopped(node_id, clean)``, ``node_started(node_id)``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import attrs
+import trio
+
+from kafkalite.broker.cluster import ClusterState, Topic
+from kafkalite.broker.elections import Elections
+from kafkalite.broker.settings import BrokerConfig
+from kafkalite.clock import BrokerClock
+
+log = logging.getLogger("kafkalite.cluster")
+
+#: How long a clean stop lets requests in flight on the node finish (real time).
+CLEAN_STOP_GRACE_S = 0.6
+
+
+class UnknownNode(LookupError):
+    """No broker node of that id."""
+
+
+class NodeListeners(Protocol):
+    """The server side of one node's listeners (kafkalite.server.serve)."""
+
+    async def close(self, node_id: int, grace_s: float) -> None: ...
+
+    async def open(self, node_id: int) -> None: ...
+
+
+class ReplicaHooks(Protocol):
+    """The data path's side of a node's stop and start (``broker.replicas``)."""
+
+    def node_stopped(self, node_id: int, clean: bool) -> None: ...
+
+    def node_started(self, node_id: int) -> None: ...
+
+
+class Broker(Protocol):
+    """What `Nodes` uses of `kafkalite.broker.state.Broker`."""
+
+    config: BrokerConfig
+    cluster: ClusterState
+    clock: BrokerClock
+    replicas: ReplicaHooks
+
+    def topic_configs(self, topic: Topic) -> dict[str, str]: ...
+
+    def save_metadata(self) -> None: ...
+
+
+def _unclean_allowed(broker: Broker) -> Any:
+    def allowed(topic: Topic) -> bool:
+        return broker.topic_configs(topic).get("unclean.leader.election.enable", "false").lower() == "true"
+
+    return allowed
+
+
+@attrs.define(eq=False)
+class Nodes:
+    """The broker nodes' lifecycle. Use from the broker's trio thread."""
+
+    broker: Broker
+    #: Set by the server once its listeners run; None in tests without sockets.
+    listeners: NodeListeners | None = None
+    elections: Elections = attrs.field(init=False)
+    _busy: set[int] = attrs.field(init=False, factory=set)
+
+    def __attrs_post_init__(self) -> None:
+        self.elections = Elections(self.broker.cluster, _unclean_allowed(self.broker))
+
+    @property
+    def cluster(self) -> ClusterState:
+        return self.broker.cluster
+
+    def _check(self, node_id: int) -> None:
+        if node_id not in self.cluster.node_ids:
+            raise UnknownNode(f"no broker node {node_id} (broker ids: {self.cluster.node_ids})")
+
+    def is_live(self, node_id: int) -> bool:
+        return node_id in self.cluster.live_nodes
+
+    def may_join_isr(self, node_id: int) -> bool:
+        """Whether *node_id* may (re)join an ISR: live, and not stopping (Kafka answers
+        INELIGIBLE_REPLICA to an ISR expansion with a fenced or shutting-down broker)."""
+        return self.is_live(node_id) and node_id not in self._busy
+
+    async def stop(self, node_id: int, clean: bool = True) -> bool:
+        """Stop broker node *node_id* (see the module docstring); False if it was stopped.
+
+        Raises:
+            UnknownNode: not a broker id.
+        """
+        self._check(node_id)
+        if not self.is_live(node_id) or node_id in self._busy:
+            return False
+        self._busy.add(node_id)
+        try:
+            how = "clean" if clean else "hard"
+            log.info("broker %d stopping (%s)", node_id, how)
+            if clean:
+                self.elections.controlled_shutdown(node_id)
+            if self.listeners is not None:
+                await self.listeners.close(node_id, CLEAN_STOP_GRACE_S if clean else 0.0)
+            self.cluster.live_nodes.discard(node_id)
+            if not clean:
+                self.elections.broker_fenced(node_id, f"broker {node_id} stopped (hard)")
+            else:
+                # Whatever came back meanwhile (Kafka refuses a broker in controlled shutdown
+                # into the ISR: `may_join_isr`) goes now.
+                self.elections.broker_fenced(node_id, f"broker {node_id} stopped (clean)")
+            self.broker.replicas.node_stopped(node_id, clean)
+            self.broker.save_metadata()
+            log.info("broker %d stopped (%s)", node_id, how)
+            return True
+        finally:
+            self._busy.discard(node_id)
+
+    async def start(self, node_id: int) -> bool:
+        """Start broker node *node_id* again; False if it runs.
+
+        Raises:
+            UnknownNode: not a broker id.
+            OSError: one of its ports is taken by now.
+        """
+        self._check(node_id)
+        if self.is_live(node_id) or node_id in self._busy:
+            return False
+        self._busy.add(node_id)
+        try:
+            log.info("broker %d starting", node_id)
+            self.broker.replicas.node_started(node_id)
+            if self.listeners is not None:
+                await self.listeners.open(node_id)
+            self.cluster.live_nodes.add(node_id)
+            self.elections.broker_unfenced(node_id)
+            self.broker.save_metadata()
+            log.info("broker %d started", node_id)
+            return True
+        finally:
+            self._busy.discard(node_id)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every broker node: id, host, port, rack, live, leader count, role."""
+        leaders: dict[int, int] = {}
+        for topic in self.cluster.topics.values():
+            for partition in topic.partitions:
+                leaders[partition.leader_id] = leaders.get(partition.leader_id, 0) + 1
+        rows = []
+        for node_id in self.cluster.node_ids:
+            node = self.cluster.nodes.get(node_id)
+            rows.append({
+                "id": node_id,
+                "host": node.host if node else None,
+                "port": node.port if node else None,
+                "rack": node.rack if node else None,
+                "live": self.is_live(node_id),
+                "leaders": leaders.get(node_id, 0),
+                "role": "broker",
+            })
+        return rows
+
+    async def run_balancer(self) -> None:
+        """Automatic preferred leader election, every leader.imbalance.check.interval.seconds
+        of the broker clock while auto.leader.rebalance.enable is on (Kafka's defaults: on,
+        300 s)."""
+        clock = self.broker.clock
+        while True:
+            with clock.move_on_after(self.broker.config.leader_imbalance_check_interval_seconds):
+                await trio.sleep_forever()
+            if not self.broker.config.auto_leader_rebalance_enable:
+                continue
+            if self.elections.balance():
+                self.broker.save_metadata()
