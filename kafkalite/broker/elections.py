@@ -25,12 +25,42 @@ The rules (Kafka's, with eligible leader replicas (KIP-966) off):
 from __future__ import annotations
 
 import enum
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import attrs
 
 from kafkalite.broker.cluster import NO_LEADER, ClusterState, PartitionState, Topic
 from kafkalite.wire.error_codes import ErrorCode
+
+
+def partition_snapshot(partition: PartitionState) -> dict[str, Any]:
+    """What cluster.json keeps of a partition: replicas, leader, ISR and both epochs."""
+    return {
+        "index": partition.partition_index, "replicas": partition.replicas, "leader": partition.leader_id,
+        "isr": partition.isr, "leader_epoch": partition.leader_epoch, "partition_epoch": partition.partition_epoch,
+    }
+
+
+def restore_partition(saved: dict[str, Any], node_ids: list[int]) -> PartitionState:
+    """The partition `partition_snapshot` saved, in a cluster of *node_ids*.
+
+    Leader, ISR and epochs come back as they were (a restart is not an election). A file
+    from before they were saved, or replicas on nodes the cluster no longer has (fewer
+    brokers), gives the first replica as leader and every replica in sync, with a new leader
+    epoch when the replicas changed.
+    """
+    replicas = [r for r in saved["replicas"] if r in node_ids] or [node_ids[saved["index"] % len(node_ids)]]
+    epoch = int(saved["leader_epoch"])
+    if replicas != saved["replicas"] or "isr" not in saved:
+        moved = replicas != saved["replicas"]
+        return PartitionState(saved["index"], replicas[0], replicas, list(replicas), epoch + int(moved))
+    leader = int(saved.get("leader", replicas[0]))
+    isr = [r for r in saved["isr"] if r in replicas] or list(replicas)
+    if leader != NO_LEADER and leader not in replicas:
+        leader = replicas[0]
+    return PartitionState(
+        saved["index"], leader, replicas, isr, epoch, partition_epoch=int(saved.get("partition_epoch", 0))
+    )
 
 
 class ElectionType(enum.IntEnum):

@@ -167,6 +167,12 @@ class Nodes:
         finally:
             self._busy.discard(node_id)
 
+    def restored(self) -> None:
+        """After a whole-process restart every node is live again: partitions left without a
+        leader get their last in-sync replica back (Kafka's brokers unfencing)."""
+        for node_id in self.cluster.node_ids:
+            self.elections.broker_unfenced(node_id)
+
     def describe(self) -> list[dict[str, Any]]:
         """Every broker node: id, host, port, rack, live, leader count, role."""
         leaders: dict[int, int] = {}

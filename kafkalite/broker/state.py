@@ -26,6 +26,7 @@ import trio
 from kafkalite.broker.cleaning import run_cleaner
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
 from kafkalite.broker.coordinators import Coordinators
+from kafkalite.broker.elections import partition_snapshot, restore_partition
 from kafkalite.broker.acls import AclStore
 from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.faults import FaultRules
@@ -129,6 +130,7 @@ class Broker:
             broker = cls(config=config, cluster=cluster, store=store)
             if meta:
                 broker._restore(meta)
+                broker.nodes.restored()
             broker._producer_id_limit = broker.producers.next_producer_id
             broker.coordinators.open_existing()
             broker.save_metadata()
@@ -171,13 +173,7 @@ class Broker:
         self.producers.next_producer_id = int(meta.get("next_producer_id", self.producers.next_producer_id))
         node_ids = self.cluster.node_ids
         for t in meta.get("topics", []):
-            partitions = []
-            for p in t["partitions"]:
-                replicas = [r for r in p["replicas"] if r in node_ids] or [node_ids[p["index"] % len(node_ids)]]
-                moved = replicas != p["replicas"]
-                partitions.append(
-                    PartitionState(p["index"], replicas[0], replicas, list(replicas), p["leader_epoch"] + int(moved))
-                )
+            partitions = [restore_partition(p, node_ids) for p in t["partitions"]]
             topic = Topic(
                 name=t["name"],
                 topic_id=uuid.UUID(t["topic_id"]),
@@ -201,10 +197,7 @@ class Broker:
                     "topic_id": str(t.topic_id),
                     "is_internal": t.is_internal,
                     "configs": t.configs,
-                    "partitions": [
-                        {"index": p.partition_index, "replicas": p.replicas, "leader_epoch": p.leader_epoch}
-                        for p in t.partitions
-                    ],
+                    "partitions": [partition_snapshot(p) for p in t.partitions],
                 }
                 for t in self.cluster.topics.values()
             ],

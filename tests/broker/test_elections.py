@@ -151,3 +151,31 @@ def test_a_change_the_quorum_refuses_changes_nothing_and_answers_request_timed_o
     cluster.metadata_sink = lambda kind, record: False
     assert elections.elect(topic, p, ElectionType.PREFERRED) is ErrorCode.REQUEST_TIMED_OUT
     assert p.leader_id == 1
+
+
+def test_a_restart_keeps_leaders_isrs_and_epochs(tmp_path):
+    from kafkalite.broker.settings import BrokerConfig
+    from kafkalite.broker.state import Broker
+
+    config = BrokerConfig(data_dir=tmp_path, brokers=3)
+    broker = Broker.create(config)
+    broker.create_topic("t", 2, 3, assignments={0: [0, 1, 2], 1: [1, 2, 0]})
+    broker.create_topic("solo", 1, 1, assignments={0: [2]})
+    broker.cluster.live_nodes.discard(0)
+    broker.nodes.elections.broker_fenced(0, "broker 0 stopped (hard)")
+    broker.cluster.live_nodes.discard(2)
+    broker.nodes.elections.broker_fenced(2, "broker 2 stopped (hard)")
+    broker.save_metadata()
+    before = [(p.leader_id, p.isr, p.leader_epoch, p.partition_epoch) for p in broker.cluster.topics["t"].partitions]
+    assert broker.cluster.topics["solo"].partitions[0].leader_id == NO_LEADER
+    broker.close()
+
+    again = Broker.create(config)
+    try:
+        after = [(p.leader_id, p.isr, p.leader_epoch, p.partition_epoch) for p in again.cluster.topics["t"].partitions]
+        assert after == before
+        solo = again.cluster.topics["solo"].partitions[0]
+        # Every node runs again: the offline partition's last in-sync replica leads it.
+        assert (solo.leader_id, solo.isr, solo.leader_epoch) == (2, [2], 2)
+    finally:
+        again.close()
