@@ -100,7 +100,8 @@ class Nodes:
     def cluster(self) -> ClusterState:
         return self.broker.cluster
 
-    def _check(self, node_id: int) -> None:
+    def check(self, node_id: int) -> None:
+        """Raise `UnknownNode` unless *node_id* is a broker node's id."""
         if node_id not in self.cluster.node_ids:
             raise UnknownNode(f"no broker node {node_id} (broker ids: {self.cluster.node_ids})")
 
@@ -118,7 +119,7 @@ class Nodes:
         Raises:
             UnknownNode: not a broker id.
         """
-        self._check(node_id)
+        self.check(node_id)
         if not self.is_live(node_id) or node_id in self._busy:
             return False
         self._busy.add(node_id)
@@ -150,7 +151,7 @@ class Nodes:
             UnknownNode: not a broker id.
             OSError: one of its ports is taken by now.
         """
-        self._check(node_id)
+        self.check(node_id)
         if self.is_live(node_id) or node_id in self._busy:
             return False
         self._busy.add(node_id)

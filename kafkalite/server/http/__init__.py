@@ -3,6 +3,7 @@ hypercorn's trio worker in the broker's own trio loop.
 
 * `app`: the router, requests and responses, JSON errors;
 * `control`: the ``/v1`` routes (fault rules, journal, clock, reset);
+* `nodes`: ``/v1/nodes`` (list, stop and start broker nodes);
 * `probes`: ``/healthz``, ``/readyz``, ``/metrics``;
 * `openapi`: the OpenAPI document of all of them, ``/openapi.json``;
 * `server`: running it under hypercorn (the only module that imports hypercorn, and only
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from kafkalite.server.http.app import App, Router
 from kafkalite.server.http.control import add_control_routes
+from kafkalite.server.http.nodes import add_node_routes
 from kafkalite.server.http.openapi import add_openapi_route
 from kafkalite.server.http.probes import add_probe_routes
 
@@ -31,6 +33,7 @@ def build_app(broker: Broker, ready: Callable[[], bool]) -> App:
     """The ASGI app of *broker*'s HTTP API; *ready()* says whether its Kafka listeners accept."""
     router = Router()
     add_control_routes(router, broker)
+    add_node_routes(router, broker)
     add_probe_routes(router, broker, ready)
     add_openapi_route(router, _version())
     return App(router)
