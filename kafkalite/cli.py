@@ -300,7 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         if (args.trace or args.trace_file) and args.log_level.upper() not in ("DEBUG", "INFO"):
-            logging.getLogger("kafkalite.trace").setLevel(logging.INFO)
+            # The trace, and the cluster events between its requests (kafkalite.trace.tracer).
+            for name in ("kafkalite.trace", "kafkalite.cluster", "kafkalite.quorum"):
+                logging.getLogger(name).setLevel(logging.INFO)
         try:
             config = config_from_args(args)
         except (ValueError, TypeError) as exc:

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import attrs
 import trio
 
-from kafkalite.broker.cluster import ClusterState, Topic
+from kafkalite.broker.cluster import ClusterState, PartitionState, Topic
 from kafkalite.broker.elections import Elections
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.clock import BrokerClock
@@ -91,10 +91,16 @@ class Nodes:
     #: Set by the server once its listeners run; None in tests without sockets.
     listeners: NodeListeners | None = None
     elections: Elections = attrs.field(init=False)
+    #: (topic, partition) -> why its leader, ISR or replicas last changed (for the trace)
+    last_change: dict[tuple[str, int], str] = attrs.field(init=False, factory=dict)
     _busy: set[int] = attrs.field(init=False, factory=set)
 
     def __attrs_post_init__(self) -> None:
         self.elections = Elections(self.broker.cluster, _unclean_allowed(self.broker))
+        self.broker.cluster.partition_listeners.append(self._changed)
+
+    def _changed(self, topic: Topic, partition: PartitionState, reason: str) -> None:
+        self.last_change[(topic.name, partition.partition_index)] = reason
 
     @property
     def cluster(self) -> ClusterState:

@@ -150,6 +150,10 @@ async def serve(
 
 async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskStatus[ServerInfo]) -> None:
     security = Security.for_broker(broker)
+    if config.trace:  # from the start, so that the trace file has the cluster events too
+        from kafkalite.trace.tracer import tracer_for
+
+        tracer_for(broker)
     opened: list[tuple[int, Listener, list[trio.SocketListener]]] = []
     nodes = []
     listener_bound: dict[str, list[tuple[str, int]]] = {}
