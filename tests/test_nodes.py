@@ -143,3 +143,14 @@ def test_clients_that_listed_every_broker_carry_on(broker):
         assert sorted(client.nodes) == [1, 2]
     with pytest.raises(ToolError, match="Connection refused"):
         Client(broker.bootstrap_servers.split(",")[0])
+
+
+def test_every_node_has_its_address_and_coordinates_what_it_leads(broker):
+    rows = broker.nodes()
+    assert [f"{row['host']}:{row['port']}" for row in rows] == broker.bootstrap_servers.split(",")
+    # A group whose __consumer_offsets partition another node than the first leads has a coordinator.
+    async def coordinator(group: str) -> int | None:
+        return broker.broker.groups.coordinator_node(group)
+
+    nodes = {broker.run(coordinator, f"g{i}") for i in range(20)}
+    assert nodes == {0, 1, 2}
