@@ -429,3 +429,82 @@ def test_kafka_python_two_of_three_stopped_acks_all_is_not_enough_replicas_acks_
     finally:
         strict.close(timeout=5)
         relaxed.close(timeout=5)
+
+
+# -- the whole process killed (kill -9) and started again ----------------------------------
+
+
+def free_ports(count: int) -> int:
+    """A port P with P..P+count-1 free (node i of `--brokers` listens on P+i)."""
+    import socket
+
+    for _attempt in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        try:
+            held = []
+            for port in range(base, base + count):
+                s = socket.socket()
+                held.append(s)
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+        return base
+    raise RuntimeError("no free run of ports")
+
+
+def test_whole_process_kill_9_loses_nothing_acknowledged_with_acks_all(tmp_path, topic: str) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from .conftest import start_broker, stop_broker
+
+    data, port = str(tmp_path / "data"), free_ports(3)
+    args = ("--brokers", "3", "--data-dir", data, "--port", str(port))
+    proc, bootstrap = start_broker(*args)
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    acks, done = Acks(), threading.Event()
+    try:
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        new = NewTopic(topic, num_partitions=1, replication_factor=3, config={"min.insync.replicas": "2"})
+        admin.create_topics([new])[topic].result(TIMEOUT)
+        producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+                             "linger.ms": 5, "message.timeout.ms": 60000})
+
+        def produce() -> None:
+            for n in range(5000):
+                producer.produce(topic, str(n).encode(), on_delivery=lambda err, msg: (
+                    acks.errors.append(str(err)) if err else acks.add(msg.offset(), int(msg.value()))))
+                producer.poll(0)
+            producer.flush(90)
+            done.set()
+
+        sender = threading.Thread(target=produce, daemon=True)
+        sender.start()
+        wait_until(lambda: acks.count() >= 1000, TIMEOUT, "the first acknowledgements")
+        proc.kill()  # kill -9 of the whole process: every broker at once
+        stop_broker(proc)
+        before = set(acks.values())
+        proc, again = start_broker(*args)
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        assert again == bootstrap
+        sender.join(120)
+        assert done.is_set() and acks.errors == []
+        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "check", "enable.auto.commit": False})
+        values: list[int] = []
+        try:
+            consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+            deadline = time.monotonic() + TIMEOUT
+            while len(values) < 5000 and time.monotonic() < deadline:
+                values += [int(m.value()) for m in consumer.consume(1000, 0.2) if m.error() is None]
+        finally:
+            consumer.close()
+        assert before <= set(values)  # acknowledged before the kill: still there
+        assert values == list(range(5000))  # and the idempotent producer's retries: once each
+    finally:
+        stop_broker(proc)
