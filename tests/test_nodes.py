@@ -154,3 +154,10 @@ def test_every_node_has_its_address_and_coordinates_what_it_leads(broker):
 
     nodes = {broker.run(coordinator, f"g{i}") for i in range(20)}
     assert nodes == {0, 1, 2}
+
+
+def test_reset_starts_the_stopped_nodes_again(broker):
+    broker.stop_node(1, clean=False)
+    broker.stop_node(2)
+    broker.reset()
+    assert [row["live"] for row in broker.nodes()] == [True, True, True]

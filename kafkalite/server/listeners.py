@@ -176,6 +176,7 @@ class Connections:
         self._accept_scopes: dict[int, list[trio.CancelScope]] = {}
         self._node_connections: dict[int, set[trio.CancelScope]] = {}
         self._stopping: set[int] = set()
+        self._stopped: set[int] = set()  # nodes whose listeners are closed until `listen` again
 
     def listen(
         self,
@@ -192,6 +193,7 @@ class Connections:
         """
         entry = (listeners, handler, quota or ConnectionQuota(), node_id)
         self._listeners.append(entry)
+        self._stopped.discard(node_id)
         if self._accepting is not None and self._connections is not None:
             self._start_accepting(entry, self._accepting, self._connections)
 
@@ -216,6 +218,7 @@ class Connections:
         connections: those idle at once, those busy with a request once it is answered or
         after *grace_s* (0: at once, a hard stop). Returns when none is left."""
         self._stopping.add(node_id)
+        self._stopped.add(node_id)
         try:
             for scope in self._accept_scopes.pop(node_id, []):
                 scope.cancel()
@@ -320,6 +323,11 @@ class Connections:
     async def _serve_one(
         self, stream: trio.SocketStream, handler: Handler, quota: ConnectionQuota, ip: str, node_id: int = -1
     ) -> None:
+        if node_id in self._stopped:  # accepted just before its node stopped
+            quota.release(ip)
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+            return
         self._open += 1
         mine = self._node_connections.setdefault(node_id, set())
         scope = trio.CancelScope()

@@ -310,8 +310,8 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
     # -- reset ---------------------------------------------------------------------------
 
     def reset(self, **config_overrides: Any) -> None:
-        """Drop every user topic, group, committed offset and producer state (see module
-        docstring); then apply *config_overrides* (only ``num_partitions`` / ``partitions``
+        """Start the broker nodes a test stopped; drop every user topic, group, committed
+        offset and producer state (see module docstring); then apply *config_overrides* (only ``num_partitions`` / ``partitions``
         and ``auto_create_topics``: they are read on use).
 
         Raises:
@@ -326,6 +326,10 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
                 f"(only {', '.join(sorted(RUNTIME_FIELDS))} can)"
             )
         config = attrs.evolve(self._base_config, **config_overrides) if config_overrides else self._base_config
+
+        stopped = [row["id"] for row in self.nodes() if not row["live"]]
+        for node_id in stopped:  # every node runs again, as at start
+            self.start_node(node_id)
 
         def reset() -> None:
             started = time.perf_counter()
