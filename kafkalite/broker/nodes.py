@@ -163,10 +163,11 @@ class Nodes:
         self._busy.add(node_id)
         try:
             log.info("broker %d starting", node_id)
-            self.broker.replicas.node_started(node_id)
             if self.listeners is not None:
                 await self.listeners.open(node_id)
+            # No await from here on: its first request finds its logs open and it live.
             self.cluster.live_nodes.add(node_id)
+            self.broker.replicas.node_started(node_id)  # recovery; its fetchers catch up
             self.elections.broker_unfenced(node_id)
             self.broker.save_metadata()
             log.info("broker %d started", node_id)

@@ -86,7 +86,7 @@ async def test_hard_stop_closes_at_once_and_elects_after():
     assert nodes.last_change[("t", 0)] == "broker 0 stopped (hard)"
 
 
-async def test_start_reopens_the_replicas_then_the_listeners_then_rejoins():
+async def test_start_opens_the_listeners_then_rejoins_and_reopens_the_replicas():
     nodes, broker, listeners = _nodes()
     for node in (0, 1, 2):
         await nodes.stop(node, clean=False)
@@ -95,7 +95,8 @@ async def test_start_reopens_the_replicas_then_the_listeners_then_rejoins():
     assert not await nodes.stop(2)  # stopped already
     assert await nodes.start(2)
     assert broker.replicas.calls[-1] == ("started", 2)
-    assert listeners.calls[-1] == ("open", 2, False)  # listening before it counts as live
+    assert listeners.calls[-1] == ("open", 2, False)  # listening before it counts as live, and
+    # its replicas are reopened once it is (its fetchers copy only for a live node)
     assert (p.leader_id, 2 in broker.cluster.live_nodes) == (2, True)
     assert not await nodes.start(2)
 
