@@ -118,3 +118,22 @@ async def test_find_coordinator_names_the_new_leader_and_committed_offsets_survi
     async with connect(broker, 0) as client:
         found = await client.request(FindCoordinatorRequest(key="g", key_type=0), 3)
     assert (found.error_code, found.node_id) == (ErrorCode.COORDINATOR_NOT_AVAILABLE, -1)
+
+
+async def test_an_open_transaction_survives_its_coordinator_moving(broker: Broker) -> None:
+    first = broker.transactions.coordinator_node("tx")
+    async with connect(broker, first) as client:
+        init = await client.request(InitProducerIdRequest(transactional_id="tx", transaction_timeout_ms=60000), 2)
+        assert init.error_code == ErrorCode.NONE
+        added = await client.request(AddOffsetsToTxnRequest(
+            transactional_id="tx", producer_id=init.producer_id, producer_epoch=init.producer_epoch, group_id="g",
+        ), 3)
+        assert added.error_code == ErrorCode.NONE
+    _stop(broker, first)
+    second = broker.transactions.coordinator_node("tx")
+    assert second not in (first, None)
+    async with connect(broker, second) as client:
+        ended = await client.request(EndTxnRequest(
+            transactional_id="tx", producer_id=init.producer_id, producer_epoch=init.producer_epoch, committed=True,
+        ), 3)
+    assert ended.error_code == ErrorCode.NONE
