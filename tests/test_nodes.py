@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -161,3 +162,39 @@ def test_reset_starts_the_stopped_nodes_again(broker):
     broker.stop_node(2)
     broker.reset()
     assert [row["live"] for row in broker.nodes()] == [True, True, True]
+
+
+def _parked_fetch(broker, node: int, topic: str):
+    from kafkalite.wire.messages.fetch import FetchPartition, FetchRequest, FetchTopic
+
+    conn = Connection(*_address(broker, node))
+    request = FetchRequest(max_wait_ms=400, min_bytes=1, max_bytes=1 << 20, topics=[FetchTopic(
+        topic=topic, partitions=[FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=1 << 20)]
+    )])
+    correlation_id = conn.send(request, 12)
+    # Wait until the broker holds it (a Fetch waiting for records), so it is in flight.
+    deadline = time.monotonic() + 5
+    while not broker.call(lambda: (topic, 0) in broker.broker._waiters):
+        assert time.monotonic() < deadline, "the Fetch never reached the broker"
+        time.sleep(0.005)
+    return conn, correlation_id
+
+
+def test_a_clean_stop_answers_the_request_in_flight_a_hard_stop_drops_it(broker):
+    broker.create_topic("inflight", 1, replication_factor=1)
+    leader = _partition(broker, "inflight")[0]
+    conn, correlation_id = _parked_fetch(broker, leader, "inflight")  # parked: no records yet
+    try:
+        broker.stop_node(leader)
+        answer = conn.receive(1, 12, correlation_id, timeout=5)
+        assert answer.responses[0].topic == "inflight"
+    finally:
+        conn.close()
+    broker.start_node(leader)
+    conn, correlation_id = _parked_fetch(broker, leader, "inflight")
+    try:
+        broker.stop_node(leader, clean=False)
+        with pytest.raises(ToolError):
+            conn.receive(1, 12, correlation_id, timeout=5)
+    finally:
+        conn.close()
