@@ -21,7 +21,11 @@ leader.imbalance.check.interval.seconds of the broker clock.
 
 The listeners belong to the server layer: it hands a `NodeListeners` in through
 ``Nodes.listeners`` when it starts. The replica logs belong to the data path
-(``broker.replicas``: ``node_stopped(node_id, clean)``, ``node_started(node_id)``).
+(``broker.replicas``: ``node_stopped(node_id, clean)``, ``node_started(node_id)``). The
+controller quorum, once there is one, is ``Nodes.controllers`` (its ``voter_ids``,
+``stop_voter``, ``start_voter``): a dedicated controller's id stops and starts its voter
+through the same `Nodes.stop` / `Nodes.start`, and a combined broker and controller stops
+and starts both, as one process.
 """
 
 from __future__ import annotations
@@ -53,6 +57,18 @@ class NodeListeners(Protocol):
     async def close(self, node_id: int, grace_s: float) -> None: ...
 
     async def open(self, node_id: int) -> None: ...
+
+
+class Controllers(Protocol):
+    """The controller quorum's voters (kafkalite.broker.quorum), when it has a port here:
+    dedicated controllers stop and start through the same `Nodes.stop` / `Nodes.start`."""
+
+    @property
+    def voter_ids(self) -> list[int]: ...
+
+    def stop_voter(self, voter_id: int, clean: bool = True) -> None: ...
+
+    def start_voter(self, voter_id: int) -> None: ...
 
 
 class ReplicaHooks(Protocol):
@@ -90,10 +106,13 @@ class Nodes:
     broker: Broker
     #: Set by the server once its listeners run; None in tests without sockets.
     listeners: NodeListeners | None = None
+    #: The controller quorum's voters, once the broker has one (None: brokers only).
+    controllers: Controllers | None = None
     elections: Elections = attrs.field(init=False)
     #: (topic, partition) -> why its leader, ISR or replicas last changed (for the trace)
     last_change: dict[tuple[str, int], str] = attrs.field(init=False, factory=dict)
     _busy: set[int] = attrs.field(init=False, factory=set)
+    _stopped_controllers: set[int] = attrs.field(init=False, factory=set)
 
     def __attrs_post_init__(self) -> None:
         self.elections = Elections(self.broker.cluster, _unclean_allowed(self.broker))
@@ -106,10 +125,18 @@ class Nodes:
     def cluster(self) -> ClusterState:
         return self.broker.cluster
 
+    def _voter_ids(self) -> list[int]:
+        return list(self.controllers.voter_ids) if self.controllers is not None else []
+
+    def _dedicated_controller(self, node_id: int) -> bool:
+        return node_id in self._voter_ids() and node_id not in self.cluster.node_ids
+
     def check(self, node_id: int) -> None:
-        """Raise `UnknownNode` unless *node_id* is a broker node's id."""
-        if node_id not in self.cluster.node_ids:
-            raise UnknownNode(f"no broker node {node_id} (broker ids: {self.cluster.node_ids})")
+        """Raise `UnknownNode` unless *node_id* is a broker's or a controller's id."""
+        if node_id not in self.cluster.node_ids and node_id not in self._voter_ids():
+            raise UnknownNode(
+                f"no node {node_id} (brokers: {self.cluster.node_ids}, controllers: {self._voter_ids()})"
+            )
 
     def is_live(self, node_id: int) -> bool:
         return node_id in self.cluster.live_nodes
@@ -126,6 +153,8 @@ class Nodes:
             UnknownNode: not a broker id.
         """
         self.check(node_id)
+        if self._dedicated_controller(node_id):
+            return self._stop_controller(node_id, clean)
         if not self.is_live(node_id) or node_id in self._busy:
             return False
         self._busy.add(node_id)
@@ -144,6 +173,8 @@ class Nodes:
                 # into the ISR: `may_join_isr`) goes now.
                 self.elections.broker_fenced(node_id, f"broker {node_id} stopped (clean)")
             self.broker.replicas.node_stopped(node_id, clean)
+            if node_id in self._voter_ids():  # a combined broker and controller: both stop
+                self._stop_controller(node_id, clean)
             self.broker.save_metadata()
             log.info("broker %d stopped (%s)", node_id, how)
             return True
@@ -158,11 +189,15 @@ class Nodes:
             OSError: one of its ports is taken by now.
         """
         self.check(node_id)
+        if self._dedicated_controller(node_id):
+            return self._start_controller(node_id)
         if self.is_live(node_id) or node_id in self._busy:
             return False
         self._busy.add(node_id)
         try:
             log.info("broker %d starting", node_id)
+            if node_id in self._voter_ids():  # combined: its controller first, as the process
+                self._start_controller(node_id)
             if self.listeners is not None:
                 await self.listeners.open(node_id)
             # No await from here on: its first request finds its logs open and it live.
@@ -175,6 +210,20 @@ class Nodes:
         finally:
             self._busy.discard(node_id)
 
+    def _stop_controller(self, node_id: int, clean: bool) -> bool:
+        if node_id in self._stopped_controllers or self.controllers is None:
+            return False
+        self.controllers.stop_voter(node_id, clean)
+        self._stopped_controllers.add(node_id)
+        return True
+
+    def _start_controller(self, node_id: int) -> bool:
+        if node_id not in self._stopped_controllers or self.controllers is None:
+            return False
+        self.controllers.start_voter(node_id)
+        self._stopped_controllers.discard(node_id)
+        return True
+
     def restored(self) -> None:
         """After a whole-process restart every node is live again: partitions left without a
         leader get their last in-sync replica back (Kafka's brokers unfencing)."""
@@ -182,7 +231,8 @@ class Nodes:
             self.elections.broker_unfenced(node_id)
 
     def describe(self) -> list[dict[str, Any]]:
-        """Every broker node: id, host, port, rack, live, leader count, role."""
+        """Every node: id, host, port, rack, live, leader count, role ("broker", "controller",
+        or "broker,controller" combined); brokers first."""
         leaders: dict[int, int] = {}
         for topic in self.cluster.topics.values():
             for partition in topic.partitions:
@@ -197,8 +247,14 @@ class Nodes:
                 "rack": node.rack if node else None,
                 "live": self.is_live(node_id),
                 "leaders": leaders.get(node_id, 0),
-                "role": "broker",
+                "role": "broker,controller" if node_id in self._voter_ids() else "broker",
             })
+        for node_id in self._voter_ids():
+            if node_id not in self.cluster.node_ids:
+                rows.append({
+                    "id": node_id, "host": None, "port": None, "rack": None,
+                    "live": node_id not in self._stopped_controllers, "leaders": 0, "role": "controller",
+                })
         return rows
 
     async def run_balancer(self) -> None:

@@ -49,18 +49,22 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _address(row: dict[str, Any]) -> str:
+    return f"{row['host']}:{row['port']}" if row.get("host") else "-"  # controllers: no client listener
+
+
 def describe_node(row: dict[str, Any]) -> str:
     """``broker 1 localhost:9093 stopped, leads 0 partition(s)``."""
     rack = f" rack {row['rack']}" if row.get("rack") else ""
     state = "running" if row["live"] else "stopped"
-    return f"{row['role']} {row['id']} {row['host']}:{row['port']}{rack} {state}, leads {row['leaders']} partition(s)"
+    return f"{row['role']} {row['id']} {_address(row)}{rack} {state}, leads {row['leaders']} partition(s)"
 
 
 def describe_nodes(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'ID':>5}  {'ROLE':<10}  {'ADDRESS':<22}  {'RACK':<8}  {'STATE':<8}  LEADERS"]
     for row in rows:
         lines.append(
-            f"{row['id']:>5}  {row['role']:<10}  {str(row['host']) + ':' + str(row['port']):<22}  "
+            f"{row['id']:>5}  {row['role']:<10}  {_address(row):<22}  "
             f"{row.get('rack') or '-':<8}  {'running' if row['live'] else 'stopped':<8}  {row['leaders']}"
         )
     return "\n".join(lines)

@@ -150,3 +150,40 @@ async def test_the_balancer_runs_on_the_broker_clock(autojump_clock: trio.abc.Cl
         assert p.leader_id == 0
         assert nodes.last_change[("t", 0)] == "preferred leader election"
         nursery.cancel_scope.cancel()
+
+
+@attrs.define
+class Quorum:
+    voter_ids: list[int]
+    calls: list[tuple[Any, ...]] = attrs.Factory(list)
+
+    def stop_voter(self, voter_id: int, clean: bool = True) -> None:
+        self.calls.append(("stop", voter_id, clean))
+
+    def start_voter(self, voter_id: int) -> None:
+        self.calls.append(("start", voter_id))
+
+
+async def test_dedicated_controllers_stop_and_start_through_the_same_calls():
+    nodes, broker, listeners = _nodes()
+    nodes.controllers = quorum = Quorum([3000, 3001, 3002])
+    assert await nodes.stop(3001, clean=False)
+    assert not await nodes.stop(3001)
+    assert quorum.calls == [("stop", 3001, False)] and listeners.calls == []
+    assert broker.cluster.live_nodes == {0, 1, 2}  # no broker moved
+    rows = {row["id"]: row for row in nodes.describe()}
+    assert (rows[3001]["role"], rows[3001]["live"], rows[3000]["live"]) == ("controller", False, True)
+    assert await nodes.start(3001)
+    assert quorum.calls[-1] == ("start", 3001)
+    with pytest.raises(UnknownNode):
+        await nodes.stop(3003)
+
+
+async def test_a_combined_broker_and_controller_stops_and_starts_as_one_process():
+    nodes, broker, listeners = _nodes()
+    nodes.controllers = quorum = Quorum([0])
+    assert await nodes.stop(0, clean=False)
+    assert quorum.calls == [("stop", 0, False)] and 0 not in broker.cluster.live_nodes
+    assert [row["role"] for row in nodes.describe()] == ["broker,controller", "broker", "broker"]
+    assert await nodes.start(0)
+    assert quorum.calls[-1] == ("start", 0) and 0 in broker.cluster.live_nodes

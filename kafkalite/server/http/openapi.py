@@ -130,7 +130,7 @@ _SCHEMAS: dict[str, Any] = {
             "rack": {"type": ["string", "null"]},
             "live": {**_BOOL, "description": "running (false: stopped)"},
             "leaders": {**_INT, "description": "partitions it leads"},
-            "role": {"enum": ["broker", "controller"]},
+            "role": {"enum": ["broker", "controller", "broker,controller"]},
         },
     },
 }
