@@ -94,6 +94,12 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--cluster-id", default=_env("CLUSTER_ID"),
                    help="cluster id (default: the data dir's, or a new one); a data dir of another cluster is refused")
     s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
+    s.add_argument("--no-auto-leader-rebalance", action="store_true", default=_env_bool("NO_AUTO_LEADER_REBALANCE"),
+                   help="auto.leader.rebalance.enable=false: leadership goes back to preferred replicas only "
+                        "through ElectLeaders")
+    s.add_argument("--leader-imbalance-check-interval-seconds", type=int,
+                   default=_env_int("LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS", 300),
+                   help="how often (broker clock) leadership goes back to preferred replicas (default 300)")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
     s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
@@ -204,6 +210,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         node_id=args.node_id,
         cluster_id=args.cluster_id or None,
         brokers=args.brokers,
+        auto_leader_rebalance_enable=not args.no_auto_leader_rebalance,
+        leader_imbalance_check_interval_seconds=args.leader_imbalance_check_interval_seconds,
         data_dir=args.data_dir,
         memory=args.memory,
         fsync=args.fsync,

@@ -198,3 +198,14 @@ def test_a_clean_stop_answers_the_request_in_flight_a_hard_stop_drops_it(broker)
             conn.receive(1, 12, correlation_id, timeout=5)
     finally:
         conn.close()
+
+
+def test_serve_options_of_automatic_leader_balancing(monkeypatch):
+    from kafkalite.cli import build_parser, config_from_args
+
+    default = config_from_args(build_parser().parse_args(["serve"]))
+    assert (default.auto_leader_rebalance_enable, default.leader_imbalance_check_interval_seconds) == (True, 300)
+    monkeypatch.setenv("KAFKALITE_LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS", "30")
+    args = build_parser().parse_args(["serve", "--no-auto-leader-rebalance"])
+    config = config_from_args(args)
+    assert (config.auto_leader_rebalance_enable, config.leader_imbalance_check_interval_seconds) == (False, 30)
