@@ -536,6 +536,7 @@ class Broker:
         self.coordinators.reset()
         self.faults.clear()
         self.journal.clear()
+        self.replicas.delays.clear()
         deleted = 0
         for name, topic in list(self.cluster.topics.items()):
             if not topic.is_internal:

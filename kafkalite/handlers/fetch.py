@@ -144,8 +144,8 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
     any_error = False
     read_committed = req.isolation_level == READ_COMMITTED
     old_client = ctx.api_version < 10
-    replica_state = req.replica_state
-    from_follower = (req.replica_id if replica_state is None else replica_state.replica_id) >= 0
+    replica_id = req.replica_id if ctx.api_version < 15 else getattr(req.replica_state, "replica_id", -1)
+    from_follower = replica_id >= 0
     answers: list[Answer] = []
     # A topic id nobody knows is UNKNOWN_TOPIC_ID; a missing partition of a known topic, or
     # a missing topic named by name, UNKNOWN_TOPIC_OR_PARTITION.

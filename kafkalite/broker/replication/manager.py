@@ -179,6 +179,11 @@ class ReplicaManager:
         ]
         if not ends or not leader.set_high_watermark(min(ends)):
             return False
+        hw = leader.high_watermark
+        for node_id in state.replicas:  # followers learn it with their next fetch in Kafka
+            copy = self.log(node_id, topic, index) if node_id != state.leader_id else None
+            if copy is not None:
+                copy.set_high_watermark(min(hw, copy.log_end_offset))
         self.broker.notify(topic, index)
         self._wake_hw((topic, index))
         return True
@@ -246,7 +251,7 @@ class ReplicaManager:
             return 0
         for key in (
             (node_id, topic, partition), (None, topic, partition), (node_id, topic, None),
-            (None, topic, None), (node_id, None, None),
+            (None, topic, None), (node_id, None, None), (None, None, None),
         ):
             if key in delays:
                 return delays[key]
