@@ -115,7 +115,7 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
                     raise _Refused(
                         ErrorCode.NOT_ENOUGH_REPLICAS,
                         f"the ISR of {name}-{index} has {len(partition.isr)} replica(s), fewer than "
-                        f"min.insync.replicas {broker.replicas.min_insync_replicas(topic)}",
+                        f"min.insync.replicas {broker.replicas.min_insync_replicas(topic, partition)}",
                     )
                 answer = _append(ctx, topic, index, data.records, req.transactional_id)
                 if req.acks == -1 and answer.error_code == ErrorCode.NONE:

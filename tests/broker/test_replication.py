@@ -199,14 +199,25 @@ async def test_min_insync_replicas_above_the_isr_refuses_acks_all_before_appendi
     assert ack1.responses[0].partition_responses[0].error_code == 0
 
 
-async def test_min_insync_replicas_on_one_replica_refuses_acks_all() -> None:
+async def test_min_insync_replicas_above_the_replication_factor_counts_as_the_replication_factor() -> None:
+    # Kafka 4's effectiveMinIsr: min(min.insync.replicas, replicas).
     broker = make_broker()
     broker.create_topic("one", 1, configs={"min.insync.replicas": "2"})
     async with trio.open_nursery() as nursery:
         client = await connect(broker, nursery, 0)
         response = await client.request(produce_request("one", batch(b"a")), 9)
-        assert response.responses[0].partition_responses[0].error_code == ErrorCode.NOT_ENOUGH_REPLICAS
+        assert response.responses[0].partition_responses[0].error_code == ErrorCode.NONE
         nursery.cancel_scope.cancel()
+
+
+async def test_min_insync_replicas_counts_against_the_isr_of_two_replicas(nursery) -> None:
+    broker = make_broker(brokers=2)
+    broker.create_topic("two", 1, 2, configs={"min.insync.replicas": "3"})  # effective: 2
+    s = broker.cluster.partition("two", 0)
+    broker.cluster.change_partition(broker.cluster.topics["two"], s, isr=[s.leader_id], reason="test")
+    client = await connect(broker, nursery, s.leader_id)
+    response = await client.request(produce_request("two", batch(b"a")), 9)
+    assert response.responses[0].partition_responses[0].error_code == ErrorCode.NOT_ENOUGH_REPLICAS
 
 
 async def test_isr_shrinking_below_min_insync_while_waiting_answers_after_append(broker: Broker, nursery) -> None:

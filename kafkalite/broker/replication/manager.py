@@ -188,13 +188,18 @@ class ReplicaManager:
         self._wake_hw((topic, index))
         return True
 
-    def min_insync_replicas(self, topic: Topic) -> int:
-        return int(self.broker.topic_configs(topic).get("min.insync.replicas", "1"))
+    def min_insync_replicas(self, topic: Topic, state: PartitionState) -> int:
+        """The effective min.insync.replicas of a partition: the topic's, but never more than
+        its replicas (Kafka 4's effectiveMinIsr: a setting above the replication factor
+        counts as the replication factor)."""
+        configured = int(self.broker.topic_configs(topic).get("min.insync.replicas", "1"))
+        return min(configured, len(state.replicas))
 
     def enough_replicas(self, topic: Topic, state: PartitionState) -> bool:
-        """Whether an acks=all produce may append: the ISR has at least min.insync.replicas
-        members (Kafka answers NOT_ENOUGH_REPLICAS before appending otherwise)."""
-        return len(state.isr) >= self.min_insync_replicas(topic)
+        """Whether an acks=all produce may append: the ISR has at least the effective
+        min.insync.replicas members (Kafka answers NOT_ENOUGH_REPLICAS before appending
+        otherwise)."""
+        return len(state.isr) >= self.min_insync_replicas(topic, state)
 
     async def wait_for_acks(self, topic: Topic, index: int, required_offset: int, leader_epoch: int, deadline: float) -> ErrorCode:
         """Wait until the partition's high watermark reaches *required_offset* (acks=all):
