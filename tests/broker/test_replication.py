@@ -279,6 +279,21 @@ async def test_an_old_leader_truncates_what_the_new_leader_never_had(broker: Bro
     assert broker.replicas.log(old, "r", 0).leader_epochs == [(0, 0), (1, 1)]
 
 
+async def test_a_follower_cuts_an_epoch_its_leader_never_had(broker: Broker, cluster_topic: str) -> None:
+    first, second = followers(broker)
+    topic = broker.cluster.topics["r"]
+    broker.append("r", 0, batch(b"a"))
+    fetch_all(broker)
+    # Only the second follower gets a batch of a leader epoch the first one never had.
+    follower_log = broker.replicas.log(second, "r", 0)
+    follower_log.append(batch(b"stray"), leader_epoch=5)
+    broker.cluster.change_partition(topic, state(broker), leader=first, reason="test")
+    broker.append("r", 0, batch(b"b"))  # offset 1 in the new epoch
+    broker.replicas.fetch_round(second)
+    data = b"".join(bytes(c) for c in broker.replicas.log(second, "r", 0).read(0, 1 << 20))
+    assert values_of(data) == [b"a", b"b"]
+
+
 async def test_a_new_leader_rebuilds_producer_state_from_its_own_log(broker: Broker, cluster_topic: str) -> None:
     def idempotent(seq: int, value: bytes) -> bytes:
         return build_batch([NewRecord(None, value)], producer_id=7, producer_epoch=0, base_sequence=seq)

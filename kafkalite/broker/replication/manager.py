@@ -363,8 +363,13 @@ class ReplicaManager:
         epoch: the leader's end offset of the follower's latest epoch bounds what it keeps."""
         epochs = follower.leader_epochs
         if epochs:
-            _epoch, end = leader.leader_epoch_end_offset(epochs[-1][0])
+            asked = epochs[-1][0]
+            epoch, end = leader.leader_epoch_end_offset(asked)
             target = min(end, follower.log_end_offset) if end >= 0 else follower.log_end_offset
+            if epoch != asked:
+                # The leader never had the follower's last epoch: keep at most what the
+                # follower has of the epoch the leader answered with.
+                target = min(target, follower.leader_epoch_end_offset(epoch)[1])
         else:
             target = follower.log_end_offset
         target = min(target, leader.log_end_offset)
