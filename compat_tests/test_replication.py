@@ -145,6 +145,34 @@ def test_rf3_acks_all_with_kafka_python(brokers: kafkalite.BrokerThread, topic_n
 
 
 @CLUSTER
+def test_consumer_groups_on_the_cluster(brokers: kafkalite.BrokerThread, topic_name: str) -> None:
+    # The group coordinator is the leader of the group's __consumer_offsets partition (RF 3),
+    # on whichever node that is.
+    bootstrap = brokers.bootstrap_servers
+    create(bootstrap, topic_name, replication_factor=3)
+    assert confluent_produce(bootstrap, topic_name, [b"a", b"b"], "all") == [None, None]
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": topic_name, "auto.offset.reset": "earliest"})
+    try:
+        consumer.subscribe([topic_name])
+        got: list[bytes] = []
+        deadline = time.monotonic() + 15
+        while len(got) < 2 and time.monotonic() < deadline:
+            message = consumer.poll(0.3)
+            if message is not None and message.error() is None:
+                got.append(message.value())
+        assert got == [b"a", b"b"]
+        consumer.commit(asynchronous=False)
+    finally:
+        consumer.close()
+    kp = KafkaConsumer(topic_name, bootstrap_servers=bootstrap, group_id=topic_name + "-kp",
+                       auto_offset_reset="earliest", consumer_timeout_ms=15_000)
+    try:
+        assert [r.value for _, r in zip(range(2), kp)] == [b"a", b"b"]
+    finally:
+        kp.close()
+
+
+@CLUSTER
 def test_a_lagging_follower_leaves_the_isr_and_min_insync_replicas_refuses_acks_all(
     brokers: kafkalite.BrokerThread, topic_name: str
 ) -> None:

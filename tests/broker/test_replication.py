@@ -381,3 +381,15 @@ def test_several_brokers_keep_their_copies_under_node_dirs(tmp_path) -> None:
         assert all(reopened.replicas.log(n, "spread", 0) is not None for n in p["replicas"])
     finally:
         reopened.close()
+
+
+def test_every_node_of_the_first_listener_is_a_cluster_node() -> None:
+    # What FindCoordinator and the coordinators' leader checks read (`ClusterState.nodes`).
+    from kafkalite.broker.cluster import BrokerNode, ClusterState
+
+    cluster = ClusterState("id", [0, 1, 2])
+    for node_id in (0, 1, 2):
+        cluster.set_node(BrokerNode(node_id, "h", 9000 + node_id), "PLAINTEXT")
+        cluster.set_node(BrokerNode(node_id, "h", 9100 + node_id), "SSL")
+    assert {n: node.port for n, node in cluster.nodes.items()} == {0: 9000, 1: 9001, 2: 9002}
+    assert cluster.nodes_on("SSL")[2].port == 9102
