@@ -116,6 +116,7 @@ class Broker:
             InconsistentClusterId: the data dir was written by another cluster.
         """
         store = LogStore.open(None if config.memory else config.data_dir)
+        broker = None
         try:
             meta = store.load_metadata()
             if meta and config.cluster_id and meta.get("cluster_id") != config.cluster_id:
@@ -133,6 +134,8 @@ class Broker:
             broker.coordinators.open_existing()
             broker.save_metadata()
         except BaseException:
+            if broker is not None:
+                broker.replicas.close()  # the nodes' own stores (their dir locks)
             store.close()
             raise
         return broker
