@@ -323,6 +323,13 @@ async def test_added_partitions_get_a_copy_on_each_replica(broker: Broker, clust
     assert all(broker.replicas.log(n, "r", 1) is not None for n in s.replicas)
 
 
+async def test_a_replica_reassigned_away_loses_its_copy(broker: Broker, cluster_topic: str) -> None:
+    gone = followers(broker)[0]
+    broker.replicas.remove_replica(gone, "r", 0)
+    assert broker.replicas.log(gone, "r", 0) is None
+    assert broker.log_for("r", 0) is not None
+
+
 async def test_delete_records_reaches_the_followers(broker: Broker, cluster_topic: str, nursery) -> None:
     from kafkalite.wire.messages.delete_records import DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic
 

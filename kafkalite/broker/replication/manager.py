@@ -143,6 +143,18 @@ class ReplicaManager:
         self._wake_hw(key)
         self.nodes.drop(topic, partition)
 
+    def remove_replica(self, node_id: int, topic: str, partition: int) -> None:
+        """Delete node *node_id*'s copy of the partition (a replica reassigned away).
+
+        Raises:
+            KafkaStorageError: its files could not be removed.
+        """
+        for name in ("_caught_up", "_follower_epoch", "_due"):
+            getattr(self, name).pop((topic, partition, node_id), None)
+        store = self.nodes.stores.get(node_id)
+        if store is not None and not self.nodes.shared:
+            store.drop(topic, partition)
+
     def close(self) -> None:
         self.nodes.close()
 
