@@ -74,7 +74,7 @@ class Controllers(Protocol):
 class ReplicaHooks(Protocol):
     """The data path's side of a node's stop and start (``broker.replicas``)."""
 
-    def node_stopped(self, node_id: int, clean: bool) -> None: ...
+    def node_stopped(self, node_id: int, *, clean: bool = True) -> None: ...
 
     def node_started(self, node_id: int) -> None: ...
 
@@ -172,7 +172,7 @@ class Nodes:
                 # Whatever came back meanwhile (Kafka refuses a broker in controlled shutdown
                 # into the ISR: `may_join_isr`) goes now.
                 self.elections.broker_fenced(node_id, f"broker {node_id} stopped (clean)")
-            self.broker.replicas.node_stopped(node_id, clean)
+            self.broker.replicas.node_stopped(node_id, clean=clean)
             if node_id in self._voter_ids():  # a combined broker and controller: both stop
                 self._stop_controller(node_id, clean)
             self.broker.save_metadata()

@@ -101,7 +101,13 @@ class BrokerConfig:
     cluster_id: str | None = None
     auto_create_topics: bool = True
     num_partitions: int = attrs.field(default=1, validator=v.ge(1))
-    default_replication_factor: int = attrs.field(default=1, validator=v.ge(1))
+    # default.replication.factor: min(3, brokers) unless given (1 for one broker).
+    default_replication_factor: int = attrs.field(
+        default=attrs.Factory(lambda self: min(3, self.brokers), takes_self=True), validator=v.ge(1)
+    )
+    # replica.lag.time.max.ms: a follower not caught up with its leader for this long (broker
+    # clock) leaves the ISR.
+    replica_lag_time_max_ms: int = attrs.field(default=30_000, validator=v.ge(1))
     # Automatic preferred leader election (kafkalite.broker.nodes): auto.leader.rebalance.enable
     # and leader.imbalance.check.interval.seconds, Kafka's names and defaults (broker clock).
     auto_leader_rebalance_enable: bool = True

@@ -20,7 +20,7 @@ from kafkalite.clock import BrokerClock
 class Replicas:
     calls: list[tuple[Any, ...]] = attrs.Factory(list)
 
-    def node_stopped(self, node_id: int, clean: bool) -> None:
+    def node_stopped(self, node_id: int, *, clean: bool = True) -> None:
         self.calls.append(("stopped", node_id, clean))
 
     def node_started(self, node_id: int) -> None:
