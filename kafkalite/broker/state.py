@@ -28,6 +28,7 @@ from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, Unknow
 from kafkalite.broker.coordinators import Coordinators
 from kafkalite.broker.acls import AclStore
 from kafkalite.broker.dynamic_store import DynamicConfigStore
+from kafkalite.broker.reassignments import Reassignments
 from kafkalite.broker.faults import FaultRules
 from kafkalite.broker.journal import Journal
 from kafkalite.broker.metrics import Metrics
@@ -82,6 +83,8 @@ class Broker:
     # Client quotas (kafkalite.broker.quotas, durable) and their enforcement (.throttle).
     quotas: ClientQuotas = attrs.field(init=False)
     throttle: QuotaEnforcer = attrs.field(init=False)
+    # Partition reassignments in progress (kafkalite.broker.reassignments).
+    reassignments: Reassignments = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
@@ -93,6 +96,7 @@ class Broker:
         # Error codes per API are counted where something can read them (kafkalite.broker.metrics).
         self.metrics = Metrics(self, count_errors=self.config.http_port is not None or self.config.journal_size > 0)
         self.quotas = ClientQuotas.open(self.store)
+        self.reassignments = Reassignments(self.cluster, lambda t: self.topic_configs(self.cluster.topics[t]).get("unclean.leader.election.enable") == "true")
         self.throttle = QuotaEnforcer(
             self.quotas,
             lambda: int(self.clock.monotonic() * 1000),
