@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
+from kafkalite.broker.racks import place_replicas, rack_alternated
 from kafkalite.broker.topic_configs import validate_topic_configs
 
 log = logging.getLogger("kafkalite.cluster")
@@ -167,6 +168,8 @@ class ClusterState:
     metadata_sink: MetadataSink | None = None
     #: Told of every partition change once it is made (replication, persistence, trace).
     partition_listeners: list[PartitionListener] = attrs.Factory(list)
+    #: Each node's rack (broker.rack), when racks are set: placement spreads over them.
+    racks: dict[int, str] = attrs.Factory(dict)
     _placement_counter: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
@@ -254,13 +257,13 @@ class ClusterState:
                 )
 
     def _place(self, start: int, count: int, replication_factor: int) -> list[PartitionState]:
-        nodes = self.node_ids
+        nodes = rack_alternated(self.node_ids, self.racks) if self.racks else self.node_ids
         offset = self._placement_counter
         self._placement_counter += 1
         partitions = []
         for index in range(start, start + count):
             first = (index + offset) % len(nodes)
-            replicas = [nodes[(first + k) % len(nodes)] for k in range(replication_factor)]
+            replicas = place_replicas(nodes, self.racks, first, replication_factor)
             partitions.append(PartitionState(index, replicas[0], replicas, list(replicas)))
         return partitions
 

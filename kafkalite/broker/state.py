@@ -123,9 +123,8 @@ class Broker:
                     f"{config.data_dir} belongs to cluster {meta.get('cluster_id')}, not {config.cluster_id}"
                 )
             cluster_id = config.cluster_id or (meta or {}).get("cluster_id") or new_cluster_id()
-            cluster = ClusterState(
-                cluster_id=cluster_id, node_ids=[config.node_id + i for i in range(config.brokers)]
-            )
+            node_ids = [config.node_id + i for i in range(config.brokers)]
+            cluster = ClusterState(cluster_id=cluster_id, node_ids=node_ids, racks=dict(zip(node_ids, config.broker_racks)))
             broker = cls(config=config, cluster=cluster, store=store)
             if meta:
                 broker._restore(meta)
