@@ -192,3 +192,24 @@ def test_the_most_caught_up_follower_of_the_rack_wins() -> None:
     cluster.live_nodes.discard(3)
     assert preferred_read_replica(cluster, "t", p, "b", 5, logs) == 2
     assert preferred_read_replica(cluster, "t", p, "b", 6, lambda n, _t, _p: Copy(ends[n]) if n == 1 else None) == -1
+
+
+# DescribeLogDirs answers each node's own copies, in its own log dir.
+
+
+async def test_describe_log_dirs_per_node(broker: ReplicatedBroker, nursery: trio.Nursery) -> None:
+    from kafkalite.wire.messages.describe_log_dirs import DescribeLogDirsRequest
+
+    short = LogStore.open(None).log("t", 0, LogConfig())
+    short.append(batch(b"one", b"two"))
+    broker.replicas.copies[(2, "t", 0)] = FollowerCopy(short, 2)
+    sizes = {}
+    for node_id in (0, 1, 2):
+        client = await _client(broker, nursery, node_id)
+        result = (await client.request(DescribeLogDirsRequest(topics=None), 4)).results[0]
+        assert result.log_dir.endswith(f"node-{node_id}")
+        (topic,) = [t for t in result.topics if t.name == "t"]
+        sizes[node_id] = (topic.partitions[0].partition_size, topic.partitions[0].offset_lag)
+    assert sizes[0] == sizes[1] == (broker.log_for("t", 0).size_in_bytes, 0)
+    assert sizes[2] == (short.size_in_bytes, 0)
+    assert sizes[2][0] < sizes[0][0]
