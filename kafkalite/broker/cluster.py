@@ -182,7 +182,7 @@ class ClusterState:
 
     def set_node(self, node: BrokerNode, listener: str | None = None) -> None:
         """Record *node*'s address on *listener* (None or the first listener: also ``nodes``)."""
-        if listener is None or not self.listener_nodes:
+        if listener is None or next(iter(self.listener_nodes), listener) == listener:
             self.nodes[node.node_id] = node
         if listener is not None:
             self.listener_nodes.setdefault(listener, {})[node.node_id] = node
