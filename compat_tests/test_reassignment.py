@@ -221,3 +221,28 @@ def test_a_consumer_with_client_rack_fetches_from_its_racks_follower(kafkalite_b
     assert _rack_consumer(kafkalite_broker, topic, "c") == [b"1", b"2", b"3"]
     fetches = kafkalite_broker.journal.query(api="Fetch", topic=topic)
     assert any(entry["node_id"] == 2 for entry in fetches), fetches
+
+
+# -- kafkalite topics describe's replica reports, against either broker --------------------
+
+
+def test_topics_describe_replica_reports_of_a_healthy_topic(admin: KafkaAdminClient, bootstrap: str,
+                                                            topic_name: str) -> None:
+    import subprocess
+    import sys
+
+    _create(admin, topic_name, replication_factor=1)
+
+    def run(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kafkalite", "topics", "describe", topic_name, *flags, "--bootstrap-server", bootstrap],
+            capture_output=True, text=True, timeout=60,
+        )
+
+    # A healthy partition is neither under-replicated nor unavailable: nothing is printed,
+    # not even the topic line (kafka-topics' replica reports print partitions only).
+    for flag in ("--under-replicated-partitions", "--unavailable-partitions"):
+        result = run(flag)
+        assert (result.returncode, result.stdout) == (0, ""), result.stderr
+    full = run()
+    assert full.returncode == 0 and full.stdout.startswith(f"Topic: {topic_name}\t"), full.stderr
