@@ -165,6 +165,26 @@ def test_replication_factor_guard_and_racks_over_the_wire(kafkalite_broker) -> N
     assert racks == {0: "a", 1: "b", 2: "c"}
 
 
+@only_kafkalite
+@cluster
+def test_each_broker_describes_its_own_log_dir(kafkalite_broker) -> None:
+    broker = kafkalite_broker
+    topic = f"dirs-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers, request_timeout_ms=10000)
+    try:
+        admin.create_topics({topic: {"assignments": {0: [0, 1], 1: [2, 0]}}})
+        eventually(lambda: _assert(topic in admin.list_topics()))
+        answers = {a["broker"]: a["log_dirs"] for a in admin.describe_log_dirs({topic: [0, 1]})}
+    finally:
+        admin.close()
+    hosted = {}
+    for node_id, (log_dir,) in answers.items():
+        assert log_dir["log_dir"].endswith(f"node-{node_id}")
+        hosted[node_id] = sorted(p["partition_index"] for t in log_dir["topics"] if t["name"] == topic
+                                 for p in t["partitions"])
+    assert hosted == {0: [0, 1], 1: [0], 2: [1]}
+
+
 def _rack_consumer(broker, topic: str, rack: str) -> list[bytes]:
     consumer = Consumer({
         "bootstrap.servers": broker.bootstrap_servers, "group.id": f"g-{uuid.uuid4().hex[:8]}",
