@@ -75,3 +75,17 @@ async def test_metadata_and_describe_cluster_report_racks(broker: Broker, client
     assert [(b.node_id, b.rack) for b in metadata.brokers] == [(0, "x"), (1, "y"), (2, "z")]
     cluster = await client.request(DescribeClusterRequest(), 0)
     assert [(b.broker_id, b.rack) for b in cluster.brokers] == [(0, "x"), (1, "y"), (2, "z")]
+
+
+async def test_describe_configs_shows_each_nodes_rack_and_no_selector(client: Client) -> None:
+    from kafkalite.wire.messages.describe_configs import DescribeConfigsRequest, DescribeConfigsResource
+
+    keys = ["broker.rack", "replica.selector.class"]
+    request = DescribeConfigsRequest(resources=[
+        DescribeConfigsResource(resource_type=4, resource_name=str(n), configuration_keys=keys) for n in (0, 2)
+    ])
+    results = (await client.request(request, 4)).results
+    assert [[(c.name, c.value) for c in r.configs] for r in results] == [
+        [("broker.rack", "x"), ("replica.selector.class", None)],
+        [("broker.rack", "z"), ("replica.selector.class", None)],
+    ]
