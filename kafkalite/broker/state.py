@@ -96,7 +96,10 @@ class Broker:
         # Error codes per API are counted where something can read them (kafkalite.broker.metrics).
         self.metrics = Metrics(self, count_errors=self.config.http_port is not None or self.config.journal_size > 0)
         self.quotas = ClientQuotas.open(self.store)
-        self.reassignments = Reassignments(self.cluster, lambda t: self.topic_configs(self.cluster.topics[t]).get("unclean.leader.election.enable") == "true")
+        self.reassignments = Reassignments(
+            self.cluster,
+            lambda t: self.topic_configs(self.cluster.topics[t]).get("unclean.leader.election.enable") == "true",
+        )
         self.throttle = QuotaEnforcer(
             self.quotas,
             lambda: int(self.clock.monotonic() * 1000),
@@ -124,7 +127,8 @@ class Broker:
                 )
             cluster_id = config.cluster_id or (meta or {}).get("cluster_id") or new_cluster_id()
             node_ids = [config.node_id + i for i in range(config.brokers)]
-            cluster = ClusterState(cluster_id=cluster_id, node_ids=node_ids, racks=dict(zip(node_ids, config.broker_racks)))
+            racks = dict(zip(node_ids, config.broker_racks))
+            cluster = ClusterState(cluster_id=cluster_id, node_ids=node_ids, racks=racks)
             broker = cls(config=config, cluster=cluster, store=store)
             if meta:
                 broker._restore(meta)
