@@ -98,6 +98,11 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--cluster-id", default=_env("CLUSTER_ID"),
                    help="cluster id (default: the data dir's, or a new one); a data dir of another cluster is refused")
     s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
+    s.add_argument("--broker-racks", "--rack", default=_env("BROKER_RACKS", ""), metavar="RACK,...",
+                   help="broker.rack of each node, comma-separated, one per broker (replicas spread over racks)")
+    s.add_argument("--replica-selector-class", default=_env("REPLICA_SELECTOR_CLASS"),
+                   help="replica.selector.class: org.apache.kafka.common.replica.RackAwareReplicaSelector lets "
+                        "consumers with client.rack fetch from a replica in their rack (KIP-392)")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
     s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
@@ -208,6 +213,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         node_id=args.node_id,
         cluster_id=args.cluster_id or None,
         brokers=args.brokers,
+        broker_racks=args.broker_racks,
+        replica_selector_class=args.replica_selector_class or None,
         data_dir=args.data_dir,
         memory=args.memory,
         fsync=args.fsync,
