@@ -104,6 +104,11 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--leader-imbalance-check-interval-seconds", type=int,
                    default=_env_int("LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS", 300),
                    help="how often (broker clock) leadership goes back to preferred replicas (default 300)")
+    s.add_argument("--broker-racks", "--rack", default=_env("BROKER_RACKS", ""), metavar="RACK,...",
+                   help="broker.rack of each node, comma-separated, one per broker (replicas spread over racks)")
+    s.add_argument("--replica-selector-class", default=_env("REPLICA_SELECTOR_CLASS"),
+                   help="replica.selector.class: org.apache.kafka.common.replica.RackAwareReplicaSelector lets "
+                        "consumers with client.rack fetch from a replica in their rack (KIP-392)")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
     s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
@@ -216,6 +221,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         brokers=args.brokers,
         auto_leader_rebalance_enable=not args.no_auto_leader_rebalance,
         leader_imbalance_check_interval_seconds=args.leader_imbalance_check_interval_seconds,
+        broker_racks=args.broker_racks,
+        replica_selector_class=args.replica_selector_class or None,
         data_dir=args.data_dir,
         memory=args.memory,
         fsync=args.fsync,

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
+from kafkalite.broker.racks import place_replicas, rack_alternated
 from kafkalite.broker.topic_configs import validate_topic_configs
 
 log = logging.getLogger("kafkalite.cluster")
@@ -167,6 +168,8 @@ class ClusterState:
     metadata_sink: MetadataSink | None = None
     #: Told of every partition change once it is made (replication, persistence, trace).
     partition_listeners: list[PartitionListener] = attrs.Factory(list)
+    #: Each node's rack (broker.rack), when racks are set: placement spreads over them.
+    racks: dict[int, str] = attrs.Factory(dict)
     _placement_counter: int = attrs.field(init=False, default=0)
 
     def __attrs_post_init__(self) -> None:
@@ -260,13 +263,13 @@ class ClusterState:
                 )
 
     def _place(self, start: int, count: int, replication_factor: int) -> list[PartitionState]:
-        nodes = self.node_ids
+        nodes = rack_alternated(self.node_ids, self.racks) if self.racks else self.node_ids
         offset = self._placement_counter
         self._placement_counter += 1
         partitions = []
         for index in range(start, start + count):
             first = (index + offset) % len(nodes)
-            replicas = [nodes[(first + k) % len(nodes)] for k in range(replication_factor)]
+            replicas = place_replicas(nodes, self.racks, first, replication_factor)
             partitions.append(PartitionState(index, replicas[0], replicas, list(replicas)))
         return partitions
 
@@ -361,12 +364,15 @@ class ClusterState:
         replicas: list[int] | None = None,
         adding_replicas: list[int] | None = None,
         removing_replicas: list[int] | None = None,
+        bump_leader_epoch: bool = False,
     ) -> bool:
         """Change one partition's leader, ISR or replicas, as Kafka's controller commits a
         PartitionChangeRecord: the metadata quorum first (`metadata_sink`), then the state,
         then the `partition_listeners`. A new leader (NO_LEADER included) starts a new leader
         epoch; every change grows the partition epoch. *reason* says why, for the log and the
         trace ("controlled shutdown of broker 1", "replica 2 caught up", ...).
+        *bump_leader_epoch* starts a new leader epoch even when the leader stays (Kafka does
+        so when the replica list loses a member).
 
         Returns False, changing nothing, when the quorum cannot commit the change; True when
         it was made (or there was nothing to change).
@@ -374,6 +380,8 @@ class ClusterState:
         changes: dict[str, Any] = {}
         if leader is not None and leader != partition.leader_id:
             changes["leader"] = leader
+        elif bump_leader_epoch:
+            changes["leader"] = partition.leader_id
         for name, value in (
             ("isr", isr), ("replicas", replicas),
             ("adding_replicas", adding_replicas), ("removing_replicas", removing_replicas),
@@ -387,7 +395,7 @@ class ClusterState:
             log.info("%s-%d: change not committed, no metadata quorum (%s)", topic.name, partition.partition_index, reason)
             return False
         before = (partition.leader_id, partition.leader_epoch, list(partition.isr))
-        if "leader" in changes:
+        if "leader" in changes:  # a new leader, or the same one in a new epoch
             partition.leader_id = changes["leader"]
             partition.leader_epoch += 1
         for name in ("isr", "replicas", "adding_replicas", "removing_replicas"):

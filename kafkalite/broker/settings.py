@@ -11,6 +11,8 @@ from attrs import validators as v
 from kafkalite.broker.listeners import Listener, parse_advertised, parse_listeners, parse_protocol_map
 
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
+#: replica.selector.class: Kafka's rack-aware selector (KIP-392), the one kafkalite implements.
+RACK_AWARE_SELECTOR = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 # A new group's first rebalance: wait this long for more members, again for each that arrives,
 # at most the cap in all (bench/group_start.py measures the choice).
 INITIAL_REBALANCE_DELAY_MS = 60
@@ -57,6 +59,13 @@ def _principals(names: Iterable[str] | str) -> tuple[str, ...]:
         if name:
             out.append(name if ":" in name else f"User:{name}")
     return tuple(out)
+
+
+def _racks(racks: object) -> tuple[str, ...]:
+    """Racks as a tuple: from a comma-separated string ("a,b,c") or any iterable."""
+    if isinstance(racks, str):
+        racks = racks.split(",") if racks else ()
+    return tuple(str(r).strip() for r in racks)  # type: ignore[attr-defined]
 
 
 def parse_per_ip_overrides(value: Any) -> tuple[tuple[str, int], ...]:
@@ -112,6 +121,9 @@ class BrokerConfig:
     # and leader.imbalance.check.interval.seconds, Kafka's names and defaults (broker clock).
     auto_leader_rebalance_enable: bool = True
     leader_imbalance_check_interval_seconds: int = attrs.field(default=300, validator=v.ge(1))
+    # broker.rack of each node, in node id order (empty: no racks); KIP-392 replica selection.
+    broker_racks: tuple[str, ...] = attrs.field(default=(), converter=_racks)
+    replica_selector_class: str | None = attrs.field(default=None, validator=v.optional(v.in_((RACK_AWARE_SELECTOR,))))
     # socket.request.max.bytes: a frame declaring more is refused from its 4-byte size.
     max_request_bytes: int = attrs.field(default=DEFAULT_MAX_REQUEST_BYTES, validator=v.ge(1024))
     # Connection limits, per broker node, Kafka's names and defaults (kafkalite.server.listeners):
@@ -249,6 +261,10 @@ class BrokerConfig:
             raise ValueError(
                 f"default_replication_factor {self.default_replication_factor} is more than "
                 f"the {self.brokers} emulated broker(s)"
+            )
+        if self.broker_racks and (len(self.broker_racks) != self.brokers or not all(self.broker_racks)):
+            raise ValueError(
+                f"broker_racks needs one non-empty rack per broker node ({self.brokers}), got {list(self.broker_racks)}"
             )
         if self.advertised_port is not None and self.brokers > 1:
             raise ValueError("advertised_port cannot be set with several emulated brokers")

@@ -29,6 +29,7 @@ from kafkalite.broker.coordinators import Coordinators
 from kafkalite.broker.elections import partition_snapshot, restore_partition
 from kafkalite.broker.acls import AclStore
 from kafkalite.broker.dynamic_store import DynamicConfigStore
+from kafkalite.broker.reassignments import Reassignments
 from kafkalite.broker.faults import FaultRules
 from kafkalite.broker.journal import Journal
 from kafkalite.broker.metrics import Metrics
@@ -89,6 +90,8 @@ class Broker:
     nodes: Nodes = attrs.field(init=False)
     # Every node's copies of the partitions, followers, high watermarks, ISRs (replication/).
     replicas: ReplicaManager = attrs.field(init=False)
+    # Partition reassignments in progress (kafkalite.broker.reassignments).
+    reassignments: Reassignments = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
@@ -102,6 +105,10 @@ class Broker:
         # Error codes per API are counted where something can read them (kafkalite.broker.metrics).
         self.metrics = Metrics(self, count_errors=self.config.http_port is not None or self.config.journal_size > 0)
         self.quotas = ClientQuotas.open(self.store)
+        self.reassignments = Reassignments(
+            self.cluster,
+            lambda t: self.topic_configs(self.cluster.topics[t]).get("unclean.leader.election.enable") == "true",
+        )
         self.throttle = QuotaEnforcer(
             self.quotas,
             lambda: int(self.clock.monotonic() * 1000),
@@ -129,9 +136,9 @@ class Broker:
                     f"{config.data_dir} belongs to cluster {meta.get('cluster_id')}, not {config.cluster_id}"
                 )
             cluster_id = config.cluster_id or (meta or {}).get("cluster_id") or new_cluster_id()
-            cluster = ClusterState(
-                cluster_id=cluster_id, node_ids=[config.node_id + i for i in range(config.brokers)]
-            )
+            node_ids = [config.node_id + i for i in range(config.brokers)]
+            racks = dict(zip(node_ids, config.broker_racks))
+            cluster = ClusterState(cluster_id=cluster_id, node_ids=node_ids, racks=racks)
             broker = cls(config=config, cluster=cluster, store=store)
             if meta:
                 broker._restore(meta)

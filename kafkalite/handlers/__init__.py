@@ -49,6 +49,8 @@ SERVED: dict[int, tuple[str, int, int]] = {
     ApiKey.DESCRIBE_TRANSACTIONS: ("describe_transactions", 0, 0),
     ApiKey.LIST_TRANSACTIONS: ("list_transactions", 0, 2),
     ApiKey.DESCRIBE_LOG_DIRS: ("describe_log_dirs", 0, 5),
+    ApiKey.ALTER_PARTITION_REASSIGNMENTS: ("alter_partition_reassignments", 0, 1),
+    ApiKey.LIST_PARTITION_REASSIGNMENTS: ("list_partition_reassignments", 0, 0),
     ApiKey.DESCRIBE_TOPIC_PARTITIONS: ("describe_topic_partitions", 0, 0),
     ApiKey.CONSUMER_GROUP_HEARTBEAT: ("consumer_group_heartbeat", 0, 1),
     ApiKey.CONSUMER_GROUP_DESCRIBE: ("consumer_group_describe", 0, 1),

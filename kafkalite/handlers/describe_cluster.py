@@ -5,8 +5,8 @@
 # * v1: endpoint_type (1 brokers, 2 controllers); a broker answers controllers with
 #       UNSUPPORTED_ENDPOINT_TYPE
 # * v2: include_fenced_brokers and is_fenced (KIP-1073). Kafka lists fenced brokers only when
-#       asked, marked is_fenced: a stopped node is one (it stays registered, as a Kafka
-#       broker whose process stopped)
+#       asked, marked is_fenced; a stopped kafkalite node is a fenced broker (before v2, and
+#       without the flag, the running nodes only)
 #
 # cluster_authorized_operations (KIP-430) are those the ACLs allow the client (all of them
 # with the authorizer off).
@@ -38,6 +38,7 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
             error_message="The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
             endpoint_type=req.endpoint_type,
         )
+    fenced_too = ctx.api_version >= 2 and req.include_fenced_brokers
     return DescribeClusterResponse(
         throttle_time_ms=0,
         error_code=ErrorCode.NONE,
@@ -50,7 +51,7 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
                 broker_id=n.node_id, host=n.host, port=n.port, rack=n.rack, is_fenced=n.node_id not in cluster.live_nodes
             )
             for n in sorted(cluster.nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
-            if n.node_id in cluster.live_nodes or req.include_fenced_brokers
+            if fenced_too or n.node_id in cluster.live_nodes
         ],
         cluster_authorized_operations=(
             authorized_operations(ctx, ResourceType.CLUSTER, CLUSTER_NAME)

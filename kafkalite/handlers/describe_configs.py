@@ -97,6 +97,8 @@ def broker_settings(config: BrokerConfig, node_id: int, listen_host: str, host: 
         "log.dirs": "(memory)" if config.memory else str(config.data_dir),
         "num.partitions": str(config.num_partitions),
         "default.replication.factor": str(config.default_replication_factor),
+        **({"broker.rack": config.broker_racks[node_id - config.node_id]} if config.broker_racks else {}),
+        **({"replica.selector.class": config.replica_selector_class} if config.replica_selector_class else {}),
         "auto.create.topics.enable": str(config.auto_create_topics).lower(),
         "socket.request.max.bytes": str(config.max_request_bytes),
         "log.retention.check.interval.ms": str(config.retention_check_interval_ms),

@@ -8,13 +8,17 @@
 # * v4: total_bytes / usable_bytes of the log dir's volume (KIP-827)
 # * v5: is_cordoned (KIP-1066); a kafkalite log dir is never cordoned
 #
-# As Kafka's ReplicaManager.describeLogDirs: one result per log dir, kafkalite's data dir (its
-# absolute path), listing the partitions asked for (null topics: every partition on this
-# node, internal topics too) that have a replica on the node that received the request. A
-# partition or topic that does not exist is left out, not an error; a topic none of whose
-# asked partitions is here is left out. partition_size is the size of the partition's segment
-# files (the .log files, not the indexes); offset_lag is 0 (the log end offset of a leader is
-# its high watermark's); is_future_key false (no AlterReplicaLogDirs). total_bytes and
+# As Kafka's ReplicaManager.describeLogDirs: one result per log dir, the log dir of the node
+# that received the request (its absolute path: the data dir with one broker,
+# DATA_DIR/node-<id> with several), listing the partitions asked for (null topics: every
+# partition on this node, internal topics too) that have a replica on that node, each from
+# the node's own copy (broker.replicas.log, where the replica data path keeps one per node).
+# A partition or topic that does not exist is left out, not an error; a topic none of whose
+# asked partitions is here is left out. partition_size is the size of the copy's segment
+# files (the .log files, not the indexes); offset_lag is Kafka's max(high watermark - log end
+# offset, 0) of the copy, a follower's high watermark being the leader's as last learnt
+# (never past its own end, so 0 unless a copy is behind what it knows is committed);
+# is_future_key false (no AlterReplicaLogDirs). total_bytes and
 # usable_bytes come from the data dir's file system; with --memory there is none, so they are
 # -1 (Kafka's "unknown") and log_dir names the data dir that would have been used.
 """DescribeLogDirs: the data dir and the size of each partition in it."""
@@ -23,8 +27,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from kafkalite.broker.replication import node_dir
+from kafkalite.broker.read_replicas import follower_high_watermark, replica_logs
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -46,6 +52,24 @@ def volume_bytes(directory: Path) -> tuple[int, int]:
     return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
 
 
+def _copy(broker: Any, node_id: int, topic: str, index: int, leader_id: int) -> tuple[Any, int]:
+    """(node *node_id*'s copy of the partition, its high watermark): the node's own replica
+    where the broker keeps one per node, else the partition's one log."""
+    logs = replica_logs(broker)
+    if logs is not None and node_id != leader_id:
+        copy = logs(node_id, topic, index)
+        return copy, follower_high_watermark(copy) if copy is not None else 0
+    copy = broker.log_for(topic, index)
+    return copy, copy.high_watermark if copy is not None else 0
+
+
+def _existing(directory: Path) -> Path:
+    """*directory*, or its nearest existing parent (a node's folder before its first log)."""
+    while not directory.exists() and directory.parent != directory:
+        directory = directory.parent
+    return directory
+
+
 @handles(ApiKey.DESCRIBE_LOG_DIRS, min_version=0, max_version=5)
 async def describe_log_dirs(ctx: RequestContext, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse:
     broker = ctx.broker
@@ -61,12 +85,12 @@ async def describe_log_dirs(ctx: RequestContext, req: DescribeLogDirsRequest) ->
                 continue
             if wanted is not None and (name, p.partition_index) not in wanted:
                 continue
-            log = broker.replicas.log(ctx.node_id, name, p.partition_index)  # this node's copy
+            copy, hw = _copy(broker, ctx.node_id, name, p.partition_index, p.leader_id)
             partitions.append(
                 DescribeLogDirsPartition(
                     partition_index=p.partition_index,
-                    partition_size=log.size_in_bytes if log is not None else 0,
-                    offset_lag=0,
+                    partition_size=copy.size_in_bytes if copy is not None else 0,
+                    offset_lag=max(hw - copy.log_end_offset, 0) if copy is not None else 0,
                     is_future_key=False,
                 )
             )
@@ -76,7 +100,7 @@ async def describe_log_dirs(ctx: RequestContext, req: DescribeLogDirsRequest) ->
     if broker.config.brokers > 1:
         data_dir = node_dir(data_dir, ctx.node_id)  # each node's own log dir
     try:
-        total, usable = (-1, -1) if broker.store.in_memory else volume_bytes(data_dir)
+        total, usable = (-1, -1) if broker.store.in_memory else volume_bytes(_existing(data_dir))
     except OSError:
         # Kafka answers a log dir it cannot read with KAFKA_STORAGE_ERROR and nothing else.
         result = DescribeLogDirsResult(error_code=ErrorCode.KAFKA_STORAGE_ERROR, log_dir=str(data_dir))

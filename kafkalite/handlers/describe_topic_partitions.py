@@ -19,14 +19,16 @@
 #   the budget;
 # * every topic carries Kafka's topic operations (no authorizer: all of them).
 #
-# kafkalite's nodes are never fenced and its partitions keep one copy, so offline replicas,
-# eligible leader replicas and last known ELR are always empty (Kafka answers empty lists, not
-# null, for partitions without them).
+# Replicas on stopped nodes (Kafka's fenced brokers) are offline replicas; a partition without
+# a running leader has leader -1 (and error NONE, as Kafka's handler). kafkalite keeps no
+# eligible leader replicas (KIP-966's ELR; it finalizes no eligible.leader.replicas.version),
+# so they and the last known ELR are empty lists, as Kafka answers them without ELR.
 """DescribeTopicPartitions: topics and their partitions, paged by a cursor."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Collection
 
 import attrs
 
@@ -35,6 +37,7 @@ from kafkalite.broker.authorizer import allowed, authorized_operations
 from kafkalite.broker.cluster import (
     AUTHORIZED_OPERATIONS_OMITTED,
     INTERNAL_TOPICS,
+    NO_LEADER,
     TOPIC_OPERATIONS,
     InvalidTopicName,
     Topic,
@@ -69,8 +72,11 @@ def _error_response(
     )
 
 
-def _partitions(topic: Topic, start: int, budget: int) -> tuple[list[DescribeTopicPartitionsResponsePartition], int]:
-    """The topic's partitions from *start*, at most *budget*, and the next index (-1: none)."""
+def _partitions(
+    topic: Topic, start: int, budget: int, live: Collection[int] | None
+) -> tuple[list[DescribeTopicPartitionsResponsePartition], int]:
+    """The topic's partitions from *start*, at most *budget*, and the next index (-1: none);
+    *live*: the running nodes (None: all of them)."""
     count = len(topic.partitions)
     upper = min(count, start + budget)
     next_index = upper if upper < count else -1
@@ -78,13 +84,13 @@ def _partitions(topic: Topic, start: int, budget: int) -> tuple[list[DescribeTop
         DescribeTopicPartitionsResponsePartition(
             error_code=ErrorCode.NONE,
             partition_index=p.partition_index,
-            leader_id=p.leader_id,
+            leader_id=p.leader_id if live is None or p.leader_id in live else NO_LEADER,
             leader_epoch=p.leader_epoch,
             replica_nodes=list(p.replicas),
             isr_nodes=list(p.isr),
             eligible_leader_replicas=[],
             last_known_elr=[],
-            offline_replicas=[],
+            offline_replicas=[] if live is None else [r for r in p.replicas if r not in live],
         )
         for p in topic.partitions[start:upper]
     ], next_index
@@ -107,9 +113,10 @@ def _unknown(name: str) -> DescribeTopicPartitionsResponseTopic:
 
 
 def describe(
-    topics: dict[str, Topic], req: DescribeTopicPartitionsRequest
+    topics: dict[str, Topic], req: DescribeTopicPartitionsRequest, live: Collection[int] | None = None
 ) -> DescribeTopicPartitionsResponse:
-    """The answer to *req* over *topics* (by name), paged as Kafka pages it.
+    """The answer to *req* over *topics* (by name), paged as Kafka pages it; *live*: the
+    broker nodes that run (None: all), the others' replicas being offline.
 
     Raises:
         InvalidCursor: as Kafka's handler, for the whole request.
@@ -138,7 +145,7 @@ def describe(
                 described.append(_unknown(name))
             continue
         start = cursor.partition_index if cursor is not None and name == cursor_topic else 0
-        partitions, next_index = _partitions(topic, start, remaining)
+        partitions, next_index = _partitions(topic, start, remaining, live)
         described.append(
             DescribeTopicPartitionsResponseTopic(
                 error_code=ErrorCode.NONE,
@@ -163,7 +170,7 @@ def _authorized(ctx: RequestContext, req: DescribeTopicPartitionsRequest) -> Des
         return allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)
 
     visible = {name: topic for name, topic in ctx.broker.cluster.topics.items() if described(name)}
-    response = describe(visible, req)
+    response = describe(visible, req, ctx.broker.cluster.live_nodes)
     topics = [
         attrs.evolve(t, topic_authorized_operations=authorized_operations(ctx, ResourceType.TOPIC, t.name))
         if described(t.name)
@@ -182,7 +189,7 @@ async def describe_topic_partitions(
 ) -> DescribeTopicPartitionsResponse:
     try:
         if not ctx.broker.config.acls:
-            return describe(ctx.broker.cluster.topics, req)
+            return describe(ctx.broker.cluster.topics, req, ctx.broker.cluster.live_nodes)
         return _authorized(ctx, req)
     except InvalidCursor:
         return _error_response(req, ctx.api_version, ErrorCode.INVALID_REQUEST, "")

@@ -14,7 +14,9 @@
 # * v5: log_start_offset in request and response
 # * v7: fetch sessions (KIP-227): session_id / session_epoch, forgotten topics
 # * v9: current_leader_epoch (KIP-320 fencing)
-# * v11: rack_id and preferred_read_replica (KIP-392)
+# * v11: rack_id and preferred_read_replica (KIP-392): with replica.selector.class set, a
+#   leader names a follower in the consumer's rack instead of answering records; a follower
+#   serves consumers from its own copy up to its own high watermark
 # * v12: flexible versions; last_fetched_epoch, diverging_epoch (KIP-595)
 # * v13: topics addressed by topic_id instead of name (KIP-516)
 # * v15: replica_state replaces replica_id (KIP-903)
@@ -48,6 +50,13 @@ from kafkalite.broker.fetch_sessions import (
     cache_of,
     next_epoch,
     partition_key,
+)
+from kafkalite.broker.read_replicas import (
+    NO_PREFERRED_REPLICA,
+    follower_copy,
+    follower_high_watermark,
+    preferred_read_replica,
+    replica_logs,
 )
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.storage import KafkaStorageError, OffsetOutOfRange
@@ -112,6 +121,11 @@ Wanted = tuple[PartitionKey, "str | None", uuid.UUID, Any]
 Answer = tuple[PartitionKey, str, uuid.UUID, PartitionData]
 
 
+def _replica_id(req: FetchRequest, version: int) -> int:
+    """The fetching replica's id (v15+: in replica_state); below 0 for a consumer."""
+    return req.replica_state.replica_id if version >= 15 else req.replica_id
+
+
 def _requested(req: FetchRequest, by_id: bool) -> list[Wanted]:
     """The partitions a request names, keyed as Kafka keys them (topic id from v13)."""
     out = []
@@ -144,8 +158,12 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
     any_error = False
     read_committed = req.isolation_level == READ_COMMITTED
     old_client = ctx.api_version < 10
-    replica_id = req.replica_id if ctx.api_version < 15 else getattr(req.replica_state, "replica_id", -1)
+    replica_id = _replica_id(req, ctx.api_version)
     from_follower = replica_id >= 0
+    # Fetch from follower (KIP-392, kafkalite.broker.read_replicas): consumers of v11+ only.
+    consumer_v11 = ctx.api_version >= 11 and not from_follower
+    selector = consumer_v11 and broker.config.replica_selector_class is not None
+    logs = replica_logs(broker) if consumer_v11 else None
     answers: list[Answer] = []
     # A topic id nobody knows is UNKNOWN_TOPIC_ID; a missing partition of a known topic, or
     # a missing topic named by name, UNKNOWN_TOPIC_OR_PARTITION.
@@ -160,7 +178,12 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
         out_name = topic.name if topic is not None else (name or "")
         out_id = topic.topic_id if topic is not None else topic_id
         index = fp.partition
-        error, _state, plog = broker.leader_partition(topic, index, ctx.node_id, fp.current_leader_epoch, missing=missing)
+        error, state, plog = broker.leader_partition(topic, index, ctx.node_id, fp.current_leader_epoch, missing=missing)
+        hw = None
+        if error == ErrorCode.NOT_LEADER_OR_FOLLOWER and consumer_v11:
+            # KIP-392: a follower serves a consumer from its own copy, to its own HW.
+            error, plog = follower_copy(broker, topic, state, ctx.node_id, fp.current_leader_epoch)
+            hw = follower_high_watermark(plog) if plog is not None else None
         if plog is None:
             any_error = True
             answers.append((key, out_name, out_id, _error(index, error, unknown=error is missing)))
@@ -180,7 +203,16 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
             any_error = True
             answers.append((key, out_name, out_id, _error(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE)))
             continue
-        hw = plog.high_watermark
+        if hw is None and selector and req.rack_id and logs is not None and (
+            preferred := preferred_read_replica(cluster, topic.name, state, req.rack_id, fp.fetch_offset, logs)
+        ) != NO_PREFERRED_REPLICA:
+            # The leader names the replica to read instead of records, and answers at once.
+            any_error = True
+            answers.append((key, out_name, out_id, attrs.evolve(
+                _stalled(ctx, topic.name, index, plog), preferred_read_replica=preferred
+            )))
+            continue
+        hw = plog.high_watermark if hw is None else hw
         start = plog.log_start_offset
         lso = broker.producers.last_stable_offset(topic.name, index, hw)
         # The first batch of the response is always whole, whatever the limits: a
@@ -189,8 +221,9 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
         if total == 0:
             limit = max(limit, 1)
         try:
-            # read_committed stops at the LSO, a consumer at the high watermark; a follower
-            # (replica_id >= 0) reads the leader's whole log, as Kafka serves it.
+            # read_committed stops at the LSO, a consumer at the high watermark (a follower's
+            # own when it serves a consumer, KIP-392); a follower (replica_id >= 0) reads the
+            # leader's whole log, as Kafka serves it.
             upper = lso if read_committed else (None if from_follower else hw)
             chunks = plog.read(fp.fetch_offset, limit, max_offset=upper) if limit > 0 else []
         except OffsetOutOfRange:

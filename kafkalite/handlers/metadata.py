@@ -14,9 +14,10 @@
 # * v12: topic name nullable in the response (lookups by topic id)
 # * v13: no layout change (KIP-1102 rebootstrap hint only)
 #
-# Only live brokers are listed (Kafka leaves fenced ones out); a partition without a leader
-# answers LEADER_NOT_AVAILABLE with leader -1, and replicas on stopped brokers are its
-# offline_replicas (v5+).
+# Partitions as Kafka's KRaft metadata cache answers them (kafkalite.broker.replica_status):
+# replicas on stopped nodes are offline replicas; no running leader is leader -1 with
+# LEADER_NOT_AVAILABLE; v0 leaves stopped nodes out of replicas and ISR (REPLICA_NOT_AVAILABLE
+# when it did). The broker list holds the running nodes only (Kafka's alive brokers).
 """Metadata: brokers, controller, topics, partitions, leaders; auto-creation."""
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from kafkalite.broker.authorizer import allowed, authorized_operations
 from kafkalite.broker.cluster import (
     AUTHORIZED_OPERATIONS_OMITTED,
     INTERNAL_TOPICS,
-    NO_LEADER,
+    PartitionState,
     Topic,
     TopicError,
     validate_topic_name,
 )
 from kafkalite.broker.registry import RequestContext, handles
+from kafkalite.broker.replica_status import metadata_view
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.metadata import (
@@ -47,25 +49,26 @@ from kafkalite.wire.messages.metadata import (
 ZERO_UUID = uuid.UUID(int=0)
 
 
+def _partition(ctx: RequestContext, p: PartitionState) -> MetadataResponsePartition:
+    code, leader, replicas, isr, offline = metadata_view(ctx.broker.cluster, p, v0=ctx.api_version == 0)
+    return MetadataResponsePartition(
+        error_code=code,
+        partition_index=p.partition_index,
+        leader_id=leader,
+        leader_epoch=p.leader_epoch,
+        replica_nodes=replicas,
+        isr_nodes=isr,
+        offline_replicas=offline,
+    )
+
+
 def topic_metadata(ctx: RequestContext, topic: Topic, include_operations: bool) -> MetadataResponseTopic:
-    live = ctx.broker.cluster.live_nodes
     return MetadataResponseTopic(
         error_code=ErrorCode.NONE,
         name=topic.name,
         topic_id=topic.topic_id,
         is_internal=topic.is_internal,
-        partitions=[
-            MetadataResponsePartition(
-                error_code=ErrorCode.LEADER_NOT_AVAILABLE if p.leader_id == NO_LEADER else ErrorCode.NONE,
-                partition_index=p.partition_index,
-                leader_id=p.leader_id,
-                leader_epoch=p.leader_epoch,
-                replica_nodes=list(p.replicas),
-                isr_nodes=list(p.isr),
-                offline_replicas=[r for r in p.replicas if r not in live],
-            )
-            for p in topic.partitions
-        ],
+        partitions=[_partition(ctx, p) for p in topic.partitions],
         topic_authorized_operations=(
             authorized_operations(ctx, ResourceType.TOPIC, topic.name) if include_operations
             else AUTHORIZED_OPERATIONS_OMITTED
@@ -165,7 +168,8 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
         throttle_time_ms=0,
         brokers=[
             MetadataResponseBroker(node_id=n.node_id, host=n.host, port=n.port, rack=n.rack)
-            for n in sorted(cluster.live_nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
+            for n in sorted(cluster.nodes_on(ctx.listener).values(), key=lambda n: n.node_id)
+            if n.node_id in cluster.live_nodes
         ],
         cluster_id=cluster.cluster_id,
         controller_id=cluster.controller_id,

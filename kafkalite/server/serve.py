@@ -166,7 +166,7 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
                 listener_bound.setdefault(listener.name, []).append((_bound_host(listener.host), bound_port))
                 opened.append((node_id, listener, sockets))
                 host, advertised_port = _advertised(config, listener, bound_port)
-                node = BrokerNode(node_id, host, advertised_port)
+                node = BrokerNode(node_id, host, advertised_port, broker.cluster.racks.get(node_id))
                 broker.cluster.set_node(node, listener.name)
                 broker.cluster.listener_bound[(listener.name, node_id)] = (listener.host, bound_port)
                 if listener == config.listener_list[0]:

@@ -2,6 +2,7 @@
 
     kafkalite topics list
     kafkalite topics describe orders
+    kafkalite topics describe --under-replicated-partitions
     kafkalite topics create orders --partitions 3 --config retention.ms=60000
     kafkalite topics delete orders
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from kafkalite.tools import add_connection_options, parser
 from kafkalite.tools.client import Client, ToolError, check_topic, error_text, uuid_text
@@ -47,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("topics", nargs="*", metavar="TOPIC", help="topics to describe (default: all)")
     a.add_argument("--topic", action="append", default=[], help=argparse.SUPPRESS)
     a.add_argument("--exclude-internal", action="store_true")
+    a.add_argument("--under-replicated-partitions", action="store_true",
+                   help="only partitions with fewer in-sync replicas than replicas")
+    a.add_argument("--unavailable-partitions", action="store_true",
+                   help="only partitions whose leader is none or a broker that does not run")
     a = action("create", "create topics")
     a.add_argument("topics", nargs="*", metavar="TOPIC")
     a.add_argument("--topic", action="append", default=[], help=argparse.SUPPRESS)
@@ -68,7 +74,10 @@ def main(argv: list[str]) -> int:
             return list_topics(client, args)
         topics = [*args.topics, *args.topic]
         if args.action == "describe":
-            return describe(client, topics, args.exclude_internal)
+            return describe(
+                client, topics, args.exclude_internal,
+                under_replicated=args.under_replicated_partitions, unavailable=args.unavailable_partitions,
+            )
         if not topics:
             raise ToolError(f"{args.action}: name at least one topic")
         if args.action == "create":
@@ -85,8 +94,15 @@ def list_topics(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(client: Client, topics: list[str], exclude_internal: bool) -> int:
+def describe(
+    client: Client, topics: list[str], exclude_internal: bool, *, under_replicated: bool = False, unavailable: bool = False
+) -> int:
+    """Print topics and partitions as kafka-topics --describe does. With
+    *under_replicated* / *unavailable* only the partitions that are so are printed, without
+    the topic lines (Kafka's rule: a replica report is not a config report)."""
     response = client.metadata(topics or None)
+    live = {b.node_id for b in response.brokers}
+    report = under_replicated or unavailable
     found = []
     for name in topics:
         found.append(check_topic(response, name))
@@ -94,23 +110,68 @@ def describe(client: Client, topics: list[str], exclude_internal: bool) -> int:
         found = sorted(
             (t for t in response.topics if not (exclude_internal and t.is_internal)), key=lambda t: t.name or ""
         )
-    configs = _topic_configs(client, [t.name for t in found])
+    configs = {} if report else _topic_configs(client, [t.name for t in found])
+    moving = _reassignments(client, [t.name for t in found])
     for t in found:
         partitions = sorted(t.partitions, key=lambda p: p.partition_index)
-        replication = len(partitions[0].replica_nodes) if partitions else 0
-        config_text = ",".join(f"{k}={v}" for k, v in configs.get(t.name, []))
-        topic_id = uuid_text(t.topic_id) if getattr(t, "topic_id", None) is not None else "-"
-        print(
-            f"Topic: {t.name}\tTopicId: {topic_id}\tPartitionCount: {len(partitions)}\t"
-            f"ReplicationFactor: {replication}\tConfigs: {config_text}"
-        )
+        if not report:
+            replication = _replication_factor(partitions[0], moving.get((t.name, 0))) if partitions else 0
+            config_text = ",".join(f"{k}={v}" for k, v in configs.get(t.name, []))
+            topic_id = uuid_text(t.topic_id) if getattr(t, "topic_id", None) is not None else "-"
+            print(
+                f"Topic: {t.name}\tTopicId: {topic_id}\tPartitionCount: {len(partitions)}\t"
+                f"ReplicationFactor: {replication}\tConfigs: {config_text}"
+            )
         for p in partitions:
+            reassignment = moving.get((t.name, p.partition_index))
+            shown = not report or (
+                under_replicated and _replication_factor(p, reassignment) > len(p.isr_nodes)
+            ) or (unavailable and (p.leader_id < 0 or p.leader_id not in live))
+            if not shown:
+                continue
+            moves = "" if reassignment is None else (
+                f"\tAdding Replicas: {_ids(reassignment.adding_replicas)}"
+                f"\tRemoving Replicas: {_ids(reassignment.removing_replicas)}"
+            )
             print(
                 f"\tTopic: {t.name}\tPartition: {p.partition_index}\tLeader: "
                 f"{p.leader_id if p.leader_id >= 0 else 'none'}\t"
-                f"Replicas: {','.join(map(str, p.replica_nodes))}\tIsr: {','.join(map(str, p.isr_nodes))}"
+                f"Replicas: {_ids(p.replica_nodes)}\tIsr: {_ids(p.isr_nodes)}{moves}"
             )
     return 0
+
+
+def _ids(ids: list[int]) -> str:
+    return ",".join(map(str, ids))
+
+
+def _replication_factor(partition: Any, reassignment: Any | None) -> int:
+    """As kafka-topics: during a reassignment, the replicas not being added."""
+    if reassignment is None:
+        return len(partition.replica_nodes)
+    return len(reassignment.replicas) - len(reassignment.adding_replicas)
+
+
+def _reassignments(client: Client, topics: list[str]) -> dict[tuple[str, int], Any]:
+    """The reassignments in progress among *topics*, by (topic, partition); none when the
+    broker does not serve ListPartitionReassignments (kafka-topics carries on the same way)."""
+    if not topics:
+        return {}
+    from kafkalite.wire.messages.list_partition_reassignments import (
+        ListPartitionReassignmentsRequest,
+        ListPartitionReassignmentsTopics,
+    )
+
+    try:
+        response = client.bootstrap_connection.request(ListPartitionReassignmentsRequest(topics=None))
+    except ToolError:
+        return {}
+    wanted = set(topics)
+    return {
+        (t.name, p.partition_index): p
+        for t in response.topics if t.name in wanted
+        for p in t.partitions
+    }
 
 
 def _topic_configs(client: Client, topics: list[str]) -> dict[str, list[tuple[str, str]]]:

@@ -53,3 +53,14 @@ def test_a_refused_commit_changes_nothing():
 
 def test_live_nodes_start_as_every_node():
     assert _cluster().live_nodes == {0, 1, 2}
+
+
+def test_every_node_of_the_first_listener_is_a_cluster_node():
+    from kafkalite.broker.cluster import BrokerNode
+
+    cluster = _cluster()
+    for node_id in (0, 1, 2):
+        cluster.set_node(BrokerNode(node_id, "h", 9092 + node_id), "PLAINTEXT")
+        cluster.set_node(BrokerNode(node_id, "h", 9192 + node_id), "SSL")
+    assert sorted(cluster.nodes) == [0, 1, 2]
+    assert cluster.nodes[2].port == 9094
