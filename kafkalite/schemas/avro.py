@@ -56,7 +56,10 @@ class AvroSchema:
             for ref_text in dict(references).values():
                 fastavro.parse_schema(json.loads(ref_text), named_schemas=self.named, _write_hint=False)
             self.raw = json.loads(text)
+            _check_records(self.raw)
             self.parsed = fastavro.parse_schema(self.raw, named_schemas=self.named, _write_hint=False)
+        except InvalidSchema:
+            raise
         except json.JSONDecodeError as exc:
             raise InvalidSchema(f"Invalid schema {text}: not JSON: {exc}") from None
         except UnknownType as exc:
@@ -77,6 +80,28 @@ class AvroSchema:
         walk = _Resolution(self.named, writer.named, new_is_reader)
         walk.check(self.parsed, writer.parsed, "/")
         return walk.found
+
+
+def _check_records(schema: Any) -> None:
+    """fastavro lets a record without ``fields`` through; the specification (and Confluent's
+    Java parser) require them."""
+    if isinstance(schema, list):
+        for branch in schema:
+            _check_records(branch)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind in ("record", "error"):
+            if not isinstance(schema.get("fields"), list):
+                raise InvalidSchema(f"Invalid schema: record {schema.get('name')!r} has no fields")
+            for field in schema["fields"]:
+                if isinstance(field, dict):
+                    _check_records(field.get("type"))
+        elif kind == "array":
+            _check_records(schema.get("items"))
+        elif kind == "map":
+            _check_records(schema.get("values"))
+        elif isinstance(kind, (dict, list)):
+            _check_records(kind)
 
 
 def _kind(schema: Any) -> str:
