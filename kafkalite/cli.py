@@ -279,6 +279,8 @@ async def run_until_signalled(config: BrokerConfig) -> None:
                     print(f"kafkalite listener {name} on {address}", flush=True)
             if info.http is not None:
                 print(f"kafkalite HTTP API on {info.http_url}", flush=True)
+            if info.schema_registry is not None or info.http is not None:
+                print(f"kafkalite Schema Registry on {info.schema_registry_url}", flush=True)
             async for signum in signals:
                 logging.getLogger("kafkalite").info("received %s, shutting down", signal.Signals(signum).name)
                 info.shutdown()
