@@ -336,23 +336,23 @@ class SchemaRegistry:
             raise errors.operation_not_permitted(f"Subject {subject} is not in import mode")
         parsed = self.parse(schema, schema_type, references)
         text = parsed.normalized() if normalize else schema
-        identity = parsed.identity()
+        identity = _key(parsed, normalize)
         current = self.state.versions(subject)
         for existing in current:
             if existing.schema_type == schema_type and tuple(existing.references) == tuple(references) \
-                    and self._identity(existing) == identity:
+                    and self._identity(existing, normalize) == identity:
                 if schema_id is None or schema_id == existing.schema_id:
                     return existing
         if mode != "IMPORT":
             problems = self._problems(subject, parsed, schema_type, current, self.compatibility(subject))
             if problems:
                 raise errors.incompatible(_incompatible_message(subject, problems))
-        same = self._same_schema_id(schema_type, identity, references)
+        same = self._same_schema_id(schema_type, identity, references, normalize)
         if schema_id is None:
             schema_id = same if same is not None else self.state.max_id + 1
         else:
             taken = self.state.by_id(schema_id)
-            if taken and self._identity(taken[0]) != identity:
+            if taken and self._identity(taken[0], normalize) != identity:
                 raise errors.id_does_not_match(
                     f"Overwrite new schema with id {schema_id} is not permitted."
                 )
@@ -363,14 +363,15 @@ class SchemaRegistry:
         self._write([(schema_key(subject, version), schema_value(record))])
         return record
 
-    def _identity(self, version: SchemaVersion) -> str:
-        return self.parse(version.schema, version.schema_type, version.references).identity()
+    def _identity(self, version: SchemaVersion, normalize: bool = False) -> str:
+        return _key(self.parse(version.schema, version.schema_type, version.references), normalize)
 
-    def _same_schema_id(self, schema_type: str, identity: str, references: Sequence[Reference]) -> int | None:
+    def _same_schema_id(self, schema_type: str, identity: str, references: Sequence[Reference],
+                        normalize: bool) -> int | None:
         for v in self.state.all_versions():
             if v.schema_type == schema_type and tuple(v.references) == tuple(references):
                 try:
-                    if self._identity(v) == identity:
+                    if self._identity(v, normalize) == identity:
                         return v.schema_id
                 except errors.RegistryError:
                     continue
@@ -387,9 +388,10 @@ class SchemaRegistry:
         versions = self.state.versions(subject, deleted=deleted)
         if not versions:
             raise errors.subject_not_found(subject)
-        identity = self.parse(schema, schema_type, references).identity()
+        identity = _key(self.parse(schema, schema_type, references), normalize)
         for v in reversed(versions):
-            if v.schema_type == schema_type and tuple(v.references) == tuple(references) and self._identity(v) == identity:
+            if v.schema_type == schema_type and tuple(v.references) == tuple(references) \
+                    and self._identity(v, normalize) == identity:
                 return v
         raise errors.schema_not_found()
 
@@ -515,6 +517,12 @@ class SchemaRegistry:
                     f"One or more references exist to the schema "
                     f"{{magic=1,keytype=SCHEMA,subject={target.subject},version={target.version}}}."
                 )
+
+
+def _key(parsed: ParsedSchema, normalize: bool) -> str:
+    """What makes two schemas the same: their identity, or with *normalize* their normalised
+    forms (Protobuf's identity, its descriptor, is normalised already)."""
+    return parsed.normalized() if normalize and parsed.schema_type != PROTOBUF else parsed.identity()
 
 
 def _deleted(v: SchemaVersion) -> SchemaVersion:

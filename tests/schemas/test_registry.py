@@ -445,3 +445,14 @@ def test_registry_for_is_none_until_attached() -> None:
     registry = attach(broker, MemoryTopic())
     assert registry_for(broker) is registry
     assert attach(broker, MemoryTopic()) is registry
+
+
+def test_normalize_finds_the_same_schema_written_another_way(registry: SchemaRegistry) -> None:
+    qualified = json.dumps({"type": "record", "name": "x.R", "fields": []})
+    namespaced = json.dumps({"type": "record", "name": "R", "namespace": "x", "fields": []})
+    first = registry.register("s", qualified, normalize=True)
+    assert registry.register("s", namespaced, normalize=True) == first  # no new version
+    assert registry.lookup("s", namespaced, normalize=True).version == 1
+    with pytest.raises(RegistryError):
+        registry.lookup("s", namespaced)  # without normalize, another text
+    assert registry.register("t", namespaced, normalize=True).schema_id == first.schema_id
