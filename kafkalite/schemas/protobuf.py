@@ -84,7 +84,11 @@ class ProtobufSchema:
         self.deps: dict[str, descriptor_pb2.FileDescriptorProto] = {}
         for name, ref in dict(references).items():
             self.deps.update(ref.deps)
-            self.deps[name] = ref.file
+            # The import path is the file's name here, whatever it was registered as.
+            imported = descriptor_pb2.FileDescriptorProto()
+            imported.CopyFrom(ref.file)
+            imported.name = name
+            self.deps[name] = imported
         self.file = _from_base64(text) or self._compile(text)
         for dep in self.file.dependency:
             if dep not in self.deps:

@@ -456,3 +456,19 @@ def test_normalize_finds_the_same_schema_written_another_way(registry: SchemaReg
     with pytest.raises(RegistryError):
         registry.lookup("s", namespaced)  # without normalize, another text
     assert registry.register("t", namespaced, normalize=True).schema_id == first.schema_id
+
+
+def test_protobuf_imports_resolve_through_references(registry: SchemaRegistry) -> None:
+    common = 'syntax = "proto3";\npackage common;\nmessage Money { int64 cents = 1; string currency = 2; }\n'
+    registry.register("common.proto", common, "PROTOBUF")
+    order = ('syntax = "proto3";\nimport "common/money.proto";\n'
+             "message Order { string id = 1; common.Money total = 2; }\n")
+    with pytest.raises(RegistryError) as exc:
+        registry.register("orders-value", order, "PROTOBUF")
+    assert code(exc) == (422, 42201)
+    ref = Reference("common/money.proto", "common.proto", 1)
+    stored = registry.register("orders-value", order, "PROTOBUF", [ref])
+    # id "o1", total {cents: 1000}
+    data = b"\x00" + stored.schema_id.to_bytes(4, "big") + b"\x00" + b"\x0a\x02o1" + b"\x12\x03\x08\xe8\x07"
+    decoded = registry.decode(data)
+    assert decoded is not None and decoded.value == {"id": "o1", "total": {"cents": "1000"}}
