@@ -3,13 +3,15 @@
 Each operation checks what Confluent checks, in Confluent's order, and raises a
 `RegistryError` with Confluent's code; a change is appended to ``_schemas`` through the
 `SchemasTopic` port (the broker's one append path) and applied once it is in the log. The
-topic is created on the first write. If the topic disappears or is created anew under the
-registry (a broker reset deletes it with the other user topics), the state is rebuilt from
-whatever the topic now holds.
+topic is created on the first write. If the topic disappears, is created anew or is written
+to by anyone else (a broker reset deletes it with the other user topics; a client may
+produce a backup into it), the state is rebuilt from whatever the topic now holds before the
+next operation, as Confluent's registry follows its topic.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
@@ -39,7 +41,8 @@ class SchemasTopic(Protocol):
     """What the registry needs of the broker: its one-partition topic ``_schemas``."""
 
     def incarnation(self) -> object | None:
-        """The topic's id, None when it does not exist."""
+        """What changes when the topic is created anew or written to (its id and log end
+        offset), None when it does not exist."""
         ...
 
     def append(self, records: Sequence[tuple[bytes, bytes | None]]) -> ErrorCode:
@@ -80,7 +83,7 @@ class SchemaRegistry:
     # -- the log -----------------------------------------------------------------------
 
     def sync(self) -> None:
-        """Rebuild the state from ``_schemas`` if the topic is not the one last read."""
+        """Rebuild the state from ``_schemas`` if the topic changed since it was last read."""
         incarnation = self._topic.incarnation()
         if incarnation == self._incarnation:
             return
@@ -88,8 +91,6 @@ class SchemaRegistry:
         self.state = RegistryState()
         if incarnation is None:
             return
-        import json
-
         count = 0
         for header, view in self._topic.batches():
             if header.is_control:

@@ -17,7 +17,7 @@ class MemoryTopic:
         self.fail_with = ErrorCode.NONE
 
     def incarnation(self) -> object | None:
-        return self.topic_id
+        return None if self.topic_id is None else (self.topic_id, len(self.log))
 
     def append(self, records: Sequence[tuple[bytes, bytes | None]]) -> ErrorCode:
         if self.fail_with != ErrorCode.NONE:

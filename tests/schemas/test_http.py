@@ -173,6 +173,15 @@ def test_the_registry_writes_a_compacted_schemas_topic(url: str, broker: BrokerT
     assert [json.loads(r.key) for r in records] == [{"keytype": "SCHEMA", "subject": "t", "version": 1, "magic": 1}]
 
 
+def test_a_backup_produced_into_schemas_is_served(url: str, broker: BrokerThread) -> None:
+    call(url, "POST", "/subjects/t/versions", {"schema": V1})
+    key = json.dumps({"keytype": "SCHEMA", "subject": "restored", "version": 1, "magic": 1}).encode()
+    value = json.dumps({"subject": "restored", "version": 1, "id": 7, "schema": V2, "deleted": False}).encode()
+    broker.produce("_schemas", value, key=key)
+    assert call(url, "GET", "/subjects")[1] == ["restored", "t"]
+    assert call(url, "GET", "/schemas/ids/7")[1] == {"schema": V2}
+
+
 def test_a_reset_empties_the_registry(url: str, broker: BrokerThread) -> None:
     call(url, "POST", "/subjects/t/versions", {"schema": V1})
     broker.reset()

@@ -472,3 +472,13 @@ def test_protobuf_imports_resolve_through_references(registry: SchemaRegistry) -
     data = b"\x00" + stored.schema_id.to_bytes(4, "big") + b"\x00" + b"\x0a\x02o1" + b"\x12\x03\x08\xe8\x07"
     decoded = registry.decode(data)
     assert decoded is not None and decoded.value == {"id": "o1", "total": {"cents": "1000"}}
+
+
+def test_records_written_by_someone_else_are_read_before_the_next_operation(
+    registry: SchemaRegistry, topic: MemoryTopic
+) -> None:
+    registry.register("a", V1)
+    topic.append([(b'{"keytype":"SCHEMA","subject":"restored","version":1,"magic":1}',
+                   json.dumps({"subject": "restored", "version": 1, "id": 9, "schema": V2}).encode())])
+    assert registry.subjects() == ["a", "restored"]
+    assert registry.register("b", '"string"').schema_id == 10

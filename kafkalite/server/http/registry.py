@@ -77,7 +77,10 @@ class BrokerSchemasTopic:
 
     def incarnation(self) -> object | None:
         topic = self._broker.cluster.topic(SCHEMAS_TOPIC)
-        return None if topic is None else topic.topic_id
+        if topic is None:
+            return None
+        plog = self._broker.log_for(SCHEMAS_TOPIC, 0)
+        return topic.topic_id, -1 if plog is None else plog.log_end_offset
 
     def append(self, records: Sequence[tuple[bytes, bytes | None]]) -> ErrorCode:
         self._topic.partition_count()  # creates the topic on the first write
