@@ -463,7 +463,7 @@ class SchemaRegistry:
                 raise errors.subject_not_soft_deleted(subject)
             for v in every:
                 self._check_unreferenced(v)
-            self._write([(schema_key(subject, v.version), None) for v in every])
+            self._write([(schema_key(subject, v.version), None) for v in every] + self._settings_gone(subject))
             return [v.version for v in every]
         if not live:
             raise errors.subject_soft_deleted(subject)
@@ -503,13 +503,24 @@ class SchemaRegistry:
             if not target.deleted:
                 raise errors.version_not_soft_deleted(subject, target.version)
             self._check_unreferenced(target)
-            self._write([(schema_key(subject, target.version), None)])
+            last = len(every) == 1
+            self._write([(schema_key(subject, target.version), None)] + (self._settings_gone(subject) if last else []))
         else:
             if target.deleted:
                 raise errors.version_soft_deleted(subject, target.version)
             self._check_unreferenced(target)
             self._write([(schema_key(subject, target.version), schema_value(_deleted(target)))])
         return target.version
+
+    def _settings_gone(self, subject: str) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """Tombstones of the subject's own level and mode: a subject permanently gone leaves
+        none behind (as Confluent's registry since its 2025 fix)."""
+        gone: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        if subject in self.state.configs:
+            gone.append((config_key(subject), None))
+        if subject in self.state.modes:
+            gone.append((mode_key(subject), None))
+        return gone
 
     def _check_unreferenced(self, target: SchemaVersion) -> None:
         for v in self.state.all_versions():

@@ -344,6 +344,7 @@ def test_every_change_is_a_record_of_confluent_s_shape(registry: SchemaRegistry,
         ({"keytype": "SCHEMA", "subject": "s", "version": 1, "magic": 1},
          {"subject": "s", "version": 1, "id": 1, "schema": V1, "references": [], "deleted": True}),
         ({"keytype": "SCHEMA", "subject": "s", "version": 1, "magic": 1}, None),
+        ({"keytype": "CONFIG", "subject": "s", "magic": 0}, None),  # the subject is gone for good
     ]
 
 
@@ -482,3 +483,23 @@ def test_records_written_by_someone_else_are_read_before_the_next_operation(
                    json.dumps({"subject": "restored", "version": 1, "id": 9, "schema": V2}).encode())])
     assert registry.subjects() == ["a", "restored"]
     assert registry.register("b", '"string"').schema_id == 10
+
+
+def test_a_subject_permanently_gone_leaves_no_level_or_mode(registry: SchemaRegistry) -> None:
+    for subject in ("a", "b"):
+        registry.register(subject, V1)
+        registry.register(subject, V2)
+        registry.set_compatibility("FULL", subject)
+        registry.set_mode("READWRITE", subject)
+    registry.delete_subject("a")
+    registry.delete_subject("a", permanent=True)
+    registry.delete_version("b", "1")
+    registry.delete_version("b", "1", permanent=True)
+    assert registry.compatibility("b", default_to_global=False) == "FULL"  # b has a version left
+    registry.delete_version("b", "2")
+    registry.delete_version("b", "2", permanent=True)
+    for subject in ("a", "b"):
+        with pytest.raises(RegistryError):
+            registry.compatibility(subject, default_to_global=False)
+        with pytest.raises(RegistryError):
+            registry.mode(subject, default_to_global=False)
