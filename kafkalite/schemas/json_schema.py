@@ -161,7 +161,8 @@ class _Diff:
         kept = [t for t in w_types if _covers(r_types, t)]
         if len(kept) == len(w_types):
             return
-        if kept:
+        # A number reader of integers keeps some of what a number writer wrote: narrowed.
+        if kept or ("number" in w_types and "integer" in r_types):
             self._add("TYPE_NARROWED", path, f"The {self.reader_is} schema narrows the type")
         else:
             self._add("TYPE_CHANGED", path, f"The type of a field in the {self.reader_is} schema does not "

@@ -33,6 +33,7 @@ def test_types_may_widen_not_narrow_or_change() -> None:
     assert problems(STR, {"type": ["string", "null"]}) == ["TYPE_NARROWED"]
     assert problems(STR, INT) == ["TYPE_CHANGED"]
     assert problems(STR, {}) == ["TYPE_NARROWED"]
+    assert problems(INT, NUM) == ["TYPE_NARROWED"]  # integers are some of the numbers
 
 
 def test_a_property_added_to_an_open_content_model_is_incompatible() -> None:
