@@ -2,6 +2,7 @@
 
 * `registry`: `SchemaRegistry`, the operations with Confluent's checks and error codes;
 * `store`: its state and the ``_schemas`` records (Confluent's keys and values);
+* `compatibility`: the levels (which versions, which direction) and Confluent's messages;
 * `avro`, `json_schema`, `protobuf`: parsing (fastavro, jsonschema, protoc / protobuf) and
   each type's compatibility rules;
 * `decode`: values in Confluent's wire format decoded with the registered schemas;

@@ -16,9 +16,10 @@ import logging
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from kafkalite.schemas import errors
+from kafkalite.schemas.compatibility import LEVELS, find_problems, incompatible_message, messages
 from kafkalite.schemas.decode import DecodedValue
 from kafkalite.schemas.decode import decode as decode_value
-from kafkalite.schemas.model import AVRO, JSON, PROTOBUF, SCHEMA_TYPES, Incompatibility, InvalidSchema, ParsedSchema, Reference
+from kafkalite.schemas.model import AVRO, JSON, PROTOBUF, SCHEMA_TYPES, InvalidSchema, ParsedSchema, Reference
 from kafkalite.schemas.store import (
     RegistryState, SchemaVersion, config_key, delete_subject_key, encode, mode_key, schema_key, schema_value,
 )
@@ -30,7 +31,6 @@ from kafkalite.wire.records import decode_records
 log = logging.getLogger("kafkalite.schemas")
 
 SCHEMAS_TOPIC = "_schemas"
-LEVELS = ("NONE", "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE")
 MODES = ("READWRITE", "READONLY", "READONLY_OVERRIDE", "IMPORT")
 DEFAULT_LEVEL = "BACKWARD"
 DEFAULT_MODE = "READWRITE"
@@ -345,9 +345,9 @@ class SchemaRegistry:
                 if schema_id is None or schema_id == existing.schema_id:
                     return existing
         if mode != "IMPORT":
-            problems = self._problems(subject, parsed, schema_type, current, self.compatibility(subject))
+            problems = find_problems(self.parse, parsed, schema_type, current, self.compatibility(subject))
             if problems:
-                raise errors.incompatible(_incompatible_message(subject, problems))
+                raise errors.incompatible(incompatible_message(subject, problems))
         same = self._same_schema_id(schema_type, identity, references, normalize)
         if schema_id is None:
             schema_id = same if same is not None else self.state.max_id + 1
@@ -417,31 +417,8 @@ class SchemaRegistry:
                 return []
             against = [self.version(subject, version)]
             level = level.replace("_TRANSITIVE", "")
-        problems = self._problems(subject, parsed, schema_type, against, level)
-        return _messages(problems)
-
-    def _problems(self, subject: str, parsed: ParsedSchema, schema_type: str, versions: list[SchemaVersion],
-                  level: str) -> list[tuple[SchemaVersion, str, list[Incompatibility]]]:
-        if level == "NONE" or not versions:
-            return []
-        against = versions if level.endswith("_TRANSITIVE") else versions[-1:]
-        base = level.replace("_TRANSITIVE", "")
-        found = []
-        for old in reversed(against):
-            if old.schema_type != schema_type:
-                found.append((old, level, [Incompatibility(
-                    "TYPE_MISMATCH", f"The schema type {schema_type} differs from the old schema's {old.schema_type}",
-                    schema_type)]))
-                continue
-            old_parsed = self.parse(old.schema, old.schema_type, old.references)
-            issues: list[Incompatibility] = []
-            if base in ("BACKWARD", "FULL"):
-                issues += parsed.incompatibilities(old_parsed, True)
-            if base in ("FORWARD", "FULL"):
-                issues += old_parsed.incompatibilities(parsed, False)
-            if issues:
-                found.append((old, level, issues))
-        return found
+        problems = find_problems(self.parse, parsed, schema_type, against, level)
+        return messages(problems)
 
     # -- deleting ----------------------------------------------------------------------
 
@@ -557,20 +534,6 @@ def _reference_texts(registry: SchemaRegistry, version: SchemaVersion) -> list[t
             found += _reference_texts(registry, target)
             found.append((ref.name, target.schema))
     return found
-
-
-def _messages(problems: list[tuple[SchemaVersion, str, list[Incompatibility]]]) -> list[str]:
-    messages: list[str] = []
-    for old, level, issues in problems:
-        messages += [i.message() for i in issues]
-        messages += [f"{{oldSchemaVersion: {old.version}}}", f"{{oldSchema: '{old.schema}'}}",
-                     f"{{compatibility: '{level}'}}"]
-    return messages
-
-
-def _incompatible_message(subject: str, problems: list[tuple[SchemaVersion, str, list[Incompatibility]]]) -> str:
-    return (f'Schema being registered is incompatible with an earlier schema for subject "{subject}", '
-            f"details: [{', '.join(_messages(problems))}]")
 
 
 def parse_references(raw: Any) -> tuple[Reference, ...]:
