@@ -206,3 +206,14 @@ def test_the_registry_is_off_without_an_http_port() -> None:
         with pytest.raises(RuntimeError, match="Schema Registry is off"):
             plain.schema_registry_url
         assert plain.register_schema("t", V1) == 1  # the helpers set it up anyway
+
+
+def test_the_registry_port_alone_serves_and_stops_with_the_broker() -> None:
+    with kafkalite.run_in_thread(schema_registry_port=0, http_host="127.0.0.1") as alone:
+        with pytest.raises(RuntimeError, match="HTTP API is off"):
+            alone.http_url
+        url = alone.schema_registry_url
+        assert url.startswith("http://127.0.0.1:")
+        assert call(url, "POST", "/subjects/t/versions", {"schema": V1})[:2] == (200, {"id": 1})
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(url + "/subjects", timeout=5)
