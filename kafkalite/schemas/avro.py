@@ -68,12 +68,13 @@ class AvroSchema:
             raise InvalidSchema(f"Invalid schema {text}: {exc}") from None
 
     def identity(self) -> str:
-        # Confluent compares the schema's JSON without its formatting.
-        return json.dumps(self.raw, separators=(",", ":"))
+        # Confluent compares the parsed schema written back (Avro's Schema.toString): names
+        # resolved, formatting and the order of attributes ignored.
+        return self.normalized()
 
     def normalized(self) -> str:
-        # Names resolved to full names (namespaces folded in), formatting removed.
-        return json.dumps(self.parsed, separators=(",", ":"))
+        # Names resolved to full names (namespaces folded in), attributes sorted, no formatting.
+        return json.dumps(self.parsed, separators=(",", ":"), sort_keys=True)
 
     def incompatibilities(self, writer: Any, new_is_reader: bool) -> list[Incompatibility]:
         assert isinstance(writer, AvroSchema)
