@@ -68,3 +68,14 @@ def test_the_registry_is_found_under_the_http_url(cli: Run, kafkalite_broker: Br
 def test_an_unreachable_registry_says_where_it_looked(cli: Run, files: dict[str, str]) -> None:
     status, _, err = cli("schemas", "list", "--registry-url", "http://127.0.0.1:9")
     assert status == 1 and "cannot reach the Schema Registry at http://127.0.0.1:9" in err
+
+
+def test_consume_reads_the_registry_s_records(cli: Run, kafkalite_broker: BrokerThread) -> None:
+    kafkalite_broker.register_schema("t", '"string"')
+    status, out, _ = cli("consume", "_schemas", "--bootstrap-server", kafkalite_broker.bootstrap_servers,
+                         "--from-beginning", "--exit-at-end", "--print-key")
+    assert status == 0
+    key, value = out.splitlines()[0].split("\t")
+    assert json.loads(key) == {"keytype": "SCHEMA", "subject": "t", "version": 1, "magic": 1}
+    assert json.loads(value) == {"subject": "t", "version": 1, "id": 1, "schema": '"string"', "references": [],
+                                 "deleted": False}
