@@ -17,6 +17,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from kafkalite.schemas import errors
 from kafkalite.schemas.decode import DecodedValue
 from kafkalite.schemas.errors import RegistryError
 from kafkalite.schemas.model import AVRO, JSON, PROTOBUF, Reference
@@ -25,7 +26,7 @@ from kafkalite.schemas.store import SchemaVersion
 
 __all__ = [
     "AVRO", "JSON", "PROTOBUF", "SCHEMAS_TOPIC", "DecodedValue", "Reference", "RegistryError", "SchemaRegistry",
-    "SchemaVersion", "SchemasTopic", "attach", "registry_for",
+    "SchemaVersion", "SchemasTopic", "attach", "errors", "registry_for",
 ]
 
 _registries: weakref.WeakKeyDictionary[Any, SchemaRegistry] = weakref.WeakKeyDictionary()

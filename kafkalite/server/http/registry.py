@@ -15,7 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Sequence
 
 from kafkalite.broker.internal_topics import InternalTopic
-from kafkalite.schemas import SCHEMAS_TOPIC, SchemaRegistry, attach, errors
+from kafkalite.schemas import SCHEMAS_TOPIC, SchemaRegistry, attach, errors, registry_for
 from kafkalite.schemas.model import AVRO, SCHEMA_TYPES
 from kafkalite.schemas.registry import parse_references
 from kafkalite.schemas.store import SchemaVersion
@@ -94,7 +94,7 @@ class BrokerSchemasTopic:
 
 def setup_registry(broker: Broker) -> SchemaRegistry:
     """*broker*'s registry (set up once, replaying ``_schemas``)."""
-    return attach(broker, BrokerSchemasTopic(broker))
+    return registry_for(broker) or attach(broker, BrokerSchemasTopic(broker))
 
 
 def _answer(value: Any, status: int = 200) -> Response:
