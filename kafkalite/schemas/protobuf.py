@@ -5,21 +5,26 @@ package (run as a child process so its messages can be reported), or a base64-en
 ``FileDescriptorProto``, the form confluent-kafka's ProtobufSerializer registers. Referenced
 schemas (imports) arrive already parsed; Google's well-known types come with protobuf.
 
-Rules kept (a core subset of Confluent's, named as Confluent names them), for the reader
-against the writer, message by message (by full name, nested ones included) and field by
-field (by number):
+Rules kept (a core subset of Confluent's, named as Confluent names the differences it refuses),
+the writer's schema against the reader's, message by message (by full name, nested ones
+included) and field by field (by number):
 
 * PACKAGE_CHANGED; MESSAGE_REMOVED (a writer message the reader lacks);
-* FIELD_KIND_CHANGED (scalar, message or enum), FIELD_SCALAR_KIND_CHANGED (outside the
-  wire-compatible groups int32/uint32/int64/uint64/bool, sint32/sint64, fixed32/sfixed32,
-  fixed64/sfixed64, string/bytes), FIELD_NAMED_TYPE_CHANGED (another message or enum type);
-* FIELD_LABEL_CHANGED: repeated <-> singular, except for numeric scalars;
+* FIELD_KIND_CHANGED (scalar, message or map; an enum is a scalar), FIELD_SCALAR_KIND_CHANGED
+  (outside the wire-compatible groups int32/uint32/int64/uint64/bool/enum, sint32/sint64,
+  fixed32/sfixed32, fixed64/sfixed64, float, double, string/bytes), FIELD_NAMED_TYPE_CHANGED
+  (another message type, by its name within its package); a map's key and value types as
+  fields;
+* FIELD_NUMERIC_LABEL_CHANGED: a numeric field's label changed (optional, required, repeated;
+  a proto3 field without a label has none to change). A string or bytes field's label may
+  change, as may a message field's;
 * REQUIRED_FIELD_ADDED, REQUIRED_FIELD_REMOVED (proto2);
 * ONEOF_FIELD_REMOVED (a field leaves its oneof), MULTIPLE_FIELDS_MOVED_TO_ONEOF (several
-  fields of the writer join one new oneof of the reader).
+  fields of the writer join one oneof of the reader), FIELD_MOVED_TO_EXISTING_ONEOF (one
+  joins a oneof whose other fields were in a oneof already).
 
-Fields added or removed outside those cases, enum constants, renamed fields and options
-are compatible, as protobuf's wire format makes them.
+Fields added or removed otherwise, renames, messages moved, enums and their constants, oneofs
+added or removed and options are compatible, as protobuf's wire format makes them.
 """
 
 from __future__ import annotations
@@ -38,16 +43,16 @@ from google.protobuf.message import DecodeError as ProtobufDecodeError
 from kafkalite.schemas.model import PROTOBUF, Incompatibility, InvalidSchema
 
 F = descriptor_pb2.FieldDescriptorProto
-_SCALAR_GROUPS = [
-    {F.TYPE_INT32, F.TYPE_UINT32, F.TYPE_INT64, F.TYPE_UINT64, F.TYPE_BOOL},
-    {F.TYPE_SINT32, F.TYPE_SINT64},
-    {F.TYPE_FIXED32, F.TYPE_SFIXED32},
-    {F.TYPE_FIXED64, F.TYPE_SFIXED64},
-    {F.TYPE_STRING, F.TYPE_BYTES},
-]
-_NUMERIC = {F.TYPE_INT32, F.TYPE_UINT32, F.TYPE_INT64, F.TYPE_UINT64, F.TYPE_BOOL, F.TYPE_SINT32,
-            F.TYPE_SINT64, F.TYPE_FIXED32, F.TYPE_SFIXED32, F.TYPE_FIXED64, F.TYPE_SFIXED64,
-            F.TYPE_FLOAT, F.TYPE_DOUBLE, F.TYPE_ENUM}
+#: Scalar type -> its wire-compatible group (enums are numbers on the wire).
+_SCALAR_GROUP = {
+    **dict.fromkeys((F.TYPE_INT32, F.TYPE_UINT32, F.TYPE_INT64, F.TYPE_UINT64, F.TYPE_BOOL, F.TYPE_ENUM), "NUMBER"),
+    **dict.fromkeys((F.TYPE_SINT32, F.TYPE_SINT64), "SIGNED_NUMBER"),
+    **dict.fromkeys((F.TYPE_FIXED32, F.TYPE_SFIXED32), "FIXED32"),
+    **dict.fromkeys((F.TYPE_FIXED64, F.TYPE_SFIXED64), "FIXED64"),
+    F.TYPE_FLOAT: "FLOAT",
+    F.TYPE_DOUBLE: "DOUBLE",
+    **dict.fromkeys((F.TYPE_STRING, F.TYPE_BYTES), "STRING_OR_BYTES"),
+}
 #: Seconds protoc may take for one schema.
 PROTOC_TIMEOUT_S = 30.0
 
@@ -178,17 +183,17 @@ class ProtobufSchema:
         writer_is = "old" if new_is_reader else "new"
 
         def add(kind: str, path: str, sentence: str) -> None:
-            found.append(Incompatibility(kind, f"{sentence} at path '{path}'", path))
+            found.append(Incompatibility(kind, sentence.format(p=path, r=reader_is, w=writer_is), path))
 
-        if self.file.package != writer.file.package:
-            add("PACKAGE_CHANGED", "#/", f"The package of the {reader_is} schema does not match the {writer_is} schema")
-        r_messages = dict(_messages(self.file.message_type, ""))
+        reader, old = _Side(self.file), _Side(writer.file)
+        if reader.package != old.package:
+            add("PACKAGE_CHANGED", "#/", "The package of the {r} schema does not match the package of the {w} schema")
         for name, w_msg in _messages(writer.file.message_type, ""):
-            r_msg = r_messages.get(name)
+            r_msg = reader.messages.get(f".{reader.package}.{name}" if reader.package else f".{name}")
             if r_msg is None:
-                add("MESSAGE_REMOVED", f"#/{name}", f"The {reader_is} schema is missing a message of the {writer_is} schema")
+                add("MESSAGE_REMOVED", f"#/{name}", "The {r} schema is missing a message at path '{p}' in the {w} schema")
                 continue
-            _compare_message(r_msg, w_msg, f"#/{name}", reader_is, writer_is, add)
+            _compare_message(reader, old, r_msg, w_msg, f"#/{name}", add)
         return found
 
 
@@ -215,55 +220,93 @@ def _messages(messages: Any, prefix: str) -> Iterator[tuple[str, descriptor_pb2.
         yield from _messages(msg.nested_type, f"{name}.")
 
 
-def _kind(field: descriptor_pb2.FieldDescriptorProto) -> str:
-    if field.type == F.TYPE_MESSAGE or field.type == F.TYPE_GROUP:
-        return "MESSAGE"
-    if field.type == F.TYPE_ENUM:
-        return "ENUM"
-    return "SCALAR"
+def _local(type_name: str, package: str) -> str:
+    """A message's name within its package (Confluent compares those)."""
+    name = type_name.lstrip(".")
+    return name[len(package) + 1:] if package and name.startswith(package + ".") else name
 
 
-def _same_scalar_group(a: int, b: int) -> bool:
-    return a == b or any(a in group and b in group for group in _SCALAR_GROUPS)
+class _Side:
+    """One schema's messages by full name (map entries included) and its syntax."""
+
+    def __init__(self, file: descriptor_pb2.FileDescriptorProto) -> None:
+        self.package = file.package
+        self.proto3 = file.syntax == "proto3"
+        prefix = f".{file.package}." if file.package else "."
+        self.messages: dict[str, Any] = {}
+        stack = [(prefix, m) for m in file.message_type]
+        while stack:
+            at, msg = stack.pop()
+            self.messages[f"{at}{msg.name}"] = msg
+            stack += [(f"{at}{msg.name}.", nested) for nested in msg.nested_type]
+
+    def kind(self, field: Any) -> str:
+        if field.type in (F.TYPE_MESSAGE, F.TYPE_GROUP):
+            target = self.messages.get(field.type_name)
+            return "MAP" if target is not None and target.options.map_entry else "MESSAGE"
+        return "SCALAR"
+
+    def label(self, field: Any) -> str | None:
+        if field.label == F.LABEL_REPEATED:
+            return "repeated"
+        if field.label == F.LABEL_REQUIRED:
+            return "required"
+        if self.proto3 and not field.proto3_optional:
+            return None  # written without a label
+        return "optional"
 
 
-def _compare_message(reader: Any, writer: Any, path: str, reader_is: str, writer_is: str, add: Any) -> None:
-    r_fields = {f.number: f for f in reader.field}
-    w_fields = {f.number: f for f in writer.field}
-    r_oneof = {f.number: f.oneof_index for f in reader.field if f.HasField("oneof_index") and not f.proto3_optional}
-    w_oneof = {f.number: f.oneof_index for f in writer.field if f.HasField("oneof_index") and not f.proto3_optional}
-    for number, w_field in w_fields.items():
+def _compare_field(reader: _Side, writer: _Side, r_field: Any, w_field: Any, path: str, add: Any,
+                   labels: bool = True) -> None:
+    r_kind, w_kind = reader.kind(r_field), writer.kind(w_field)
+    if r_kind != w_kind:
+        add("FIELD_KIND_CHANGED", path, "The kind of a field at path '{p}' in the {r} schema does not match its kind in the {w} schema")
+    elif r_kind == "SCALAR":
+        group = _SCALAR_GROUP[w_field.type]
+        if _SCALAR_GROUP[r_field.type] != group:
+            add("FIELD_SCALAR_KIND_CHANGED", path, "The kind of a SCALAR field at path '{p}' in the {r} schema does not match its kind in the {w} schema")
+        elif labels and group != "STRING_OR_BYTES":
+            r_label, w_label = reader.label(r_field), writer.label(w_field)
+            if r_label is not None and w_label is not None and r_label != w_label:
+                add("FIELD_NUMERIC_LABEL_CHANGED", path, "The label for a NUMERIC field at path '{p}' in the {r} schema does not match its label in the {w} schema")
+    elif r_kind == "MESSAGE":
+        if _local(r_field.type_name, reader.package) != _local(w_field.type_name, writer.package):
+            add("FIELD_NAMED_TYPE_CHANGED", path, "The type of a MESSAGE field at path '{p}' in the {r} schema does not match its type in the {w} schema")
+    else:  # a map: its key and its value, as fields without labels
+        r_entry, w_entry = reader.messages[r_field.type_name], writer.messages[w_field.type_name]
+        for r_part, w_part in zip(r_entry.field, w_entry.field):
+            _compare_field(reader, writer, r_part, w_part, path, add, labels=False)
+
+
+def _compare_message(reader: _Side, writer: _Side, r_msg: Any, w_msg: Any, path: str, add: Any) -> None:
+    r_fields = {f.number: f for f in r_msg.field}
+    w_fields = {f.number: f for f in w_msg.field}
+
+    def oneofs(msg: Any) -> dict[int, int]:  # field number -> its oneof (synthetic ones aside)
+        return {f.number: f.oneof_index for f in msg.field if f.HasField("oneof_index") and not f.proto3_optional}
+
+    r_oneof, w_oneof = oneofs(r_msg), oneofs(w_msg)
+    for index in sorted(set(r_oneof.values())):
+        members = [n for n, i in r_oneof.items() if i == index]
+        moved = sum(1 for n in members if n in w_fields and n not in w_oneof)
+        existing = sum(1 for n in members if n in w_oneof)
+        where = f"{path}/{r_msg.oneof_decl[index].name}"
+        if moved > 1:
+            add("MULTIPLE_FIELDS_MOVED_TO_ONEOF", where, "Multiple fields in the oneof at path '{p}' in the {r} schema are outside a oneof in the {w} schema")
+        elif moved == 1 and existing:
+            add("FIELD_MOVED_TO_EXISTING_ONEOF", where, "A field in the oneof at path '{p}' in the {r} schema is outside a oneof in the {w} schema and others were in a oneof")
+    for number in sorted(set(w_fields) | set(r_fields)):
         field_path = f"{path}/{number}"
-        r_field = r_fields.get(number)
+        r_field, w_field = r_fields.get(number), w_fields.get(number)
         if r_field is None:
             if w_field.label == F.LABEL_REQUIRED:
-                add("REQUIRED_FIELD_REMOVED", field_path, f"The {reader_is} schema is missing a required field")
+                add("REQUIRED_FIELD_REMOVED", field_path, "The {r} schema is missing a required field at path '{p}' in the {w} schema")
             if number in w_oneof:
-                add("ONEOF_FIELD_REMOVED", field_path, f"The {reader_is} schema removes a field of a oneof")
-            continue
-        if _kind(r_field) != _kind(w_field):
-            add("FIELD_KIND_CHANGED", field_path, f"The kind of a field in the {reader_is} schema does not match "
-                f"its kind in the {writer_is} schema")
-        elif _kind(r_field) == "SCALAR" and not _same_scalar_group(r_field.type, w_field.type):
-            add("FIELD_SCALAR_KIND_CHANGED", field_path, f"The kind of a SCALAR field in the {reader_is} schema "
-                f"does not match its kind in the {writer_is} schema")
-        elif _kind(r_field) != "SCALAR" and r_field.type_name.lstrip(".") != w_field.type_name.lstrip("."):
-            add("FIELD_NAMED_TYPE_CHANGED", field_path, f"The type of a MESSAGE or ENUM field in the {reader_is} "
-                f"schema does not match its type in the {writer_is} schema")
-        r_repeated, w_repeated = r_field.label == F.LABEL_REPEATED, w_field.label == F.LABEL_REPEATED
-        if r_repeated != w_repeated and not (r_field.type in _NUMERIC and w_field.type in _NUMERIC):
-            add("FIELD_LABEL_CHANGED", field_path, f"The label of a field in the {reader_is} schema does not "
-                f"match its label in the {writer_is} schema")
-        if number in w_oneof and number not in r_oneof:
-            add("ONEOF_FIELD_REMOVED", field_path, f"The {reader_is} schema moves a field out of its oneof")
-    for number, r_field in r_fields.items():
-        if number not in w_fields and r_field.label == F.LABEL_REQUIRED:
-            add("REQUIRED_FIELD_ADDED", f"{path}/{number}", f"The {reader_is} schema adds a required field")
-    moved: dict[int, int] = {}
-    for number, index in r_oneof.items():
-        if number in w_fields and number not in w_oneof:
-            moved[index] = moved.get(index, 0) + 1
-    for index, count in moved.items():
-        if count > 1:
-            add("MULTIPLE_FIELDS_MOVED_TO_ONEOF", f"{path}/oneof/{index}",
-                f"The {reader_is} schema moves several existing fields into one oneof")
+                add("ONEOF_FIELD_REMOVED", field_path, "The {r} schema is missing a oneof field at path '{p}' in the {w} schema")
+        elif w_field is None:
+            if r_field.label == F.LABEL_REQUIRED:
+                add("REQUIRED_FIELD_ADDED", field_path, "A required field at path '{p}' in the {r} schema is missing in the {w} schema")
+        else:
+            _compare_field(reader, writer, r_field, w_field, field_path, add)
+            if number in w_oneof and number not in r_oneof:
+                add("ONEOF_FIELD_REMOVED", field_path, "The {r} schema moves the field at path '{p}' out of its oneof in the {w} schema")

@@ -48,7 +48,8 @@ def test_scalar_kinds_within_a_wire_group_are_compatible(old: str, new: str) -> 
     assert problems(proto(f"message M {{ {new} a = 1; }}"), proto(f"message M {{ {old} a = 1; }}")) == []
 
 
-@pytest.mark.parametrize("old,new", [("int32", "sint32"), ("int64", "fixed64"), ("string", "int32"), ("float", "double")])
+@pytest.mark.parametrize("old,new", [("int32", "sint32"), ("int64", "fixed64"), ("string", "int32"), ("float", "double"),
+                                     ("fixed32", "float")])
 def test_scalar_kinds_across_wire_groups_are_incompatible(old: str, new: str) -> None:
     found = proto(f"message M {{ {new} a = 1; }}").incompatibilities(proto(f"message M {{ {old} a = 1; }}"), True)
     assert [i.error_type for i in found] == ["FIELD_SCALAR_KIND_CHANGED"]
@@ -62,10 +63,42 @@ def test_scalar_to_message_is_a_kind_change_and_another_message_a_named_type_cha
                     proto("message M { N a = 1; } message N {} message O {}")) == ["FIELD_NAMED_TYPE_CHANGED"]
 
 
-def test_repeated_to_singular_is_incompatible_except_for_numbers() -> None:
-    assert problems(proto("message M { repeated string a = 1; }"), proto("message M { string a = 1; }")) \
-        == ["FIELD_LABEL_CHANGED"]
+def test_a_numeric_field_s_label_may_not_change_a_string_s_or_a_message_s_may() -> None:
+    def p2(body: str) -> ProtobufSchema:
+        return proto(body + " message N {}", syntax="proto2")
+
+    assert problems(p2("message M { repeated int32 a = 1; }"), p2("message M { optional int32 a = 1; }")) \
+        == ["FIELD_NUMERIC_LABEL_CHANGED"]
+    assert problems(p2("message M { repeated string a = 1; }"), p2("message M { optional string a = 1; }")) == []
+    assert problems(p2("message M { repeated N a = 1; }"), p2("message M { optional N a = 1; }")) == []
+    # proto3's implicit fields carry no label to compare, as Confluent's parser reads them
     assert problems(proto("message M { repeated int32 a = 1; }"), proto("message M { int32 a = 1; }")) == []
+    assert problems(proto("message M { repeated int32 a = 1; }"), proto("message M { optional int32 a = 1; }")) \
+        == ["FIELD_NUMERIC_LABEL_CHANGED"]
+
+
+def test_an_enum_is_a_number_on_the_wire() -> None:
+    assert problems(proto("message M { E a = 1; } enum E { X = 0; }"), proto("message M { int32 a = 1; } enum E { X = 0; }")) \
+        == []
+    assert problems(proto("message M { E a = 1; } enum E { X = 0; }"), proto("message M { string a = 1; } enum E { X = 0; }")) \
+        == ["FIELD_SCALAR_KIND_CHANGED"]
+
+
+def test_enums_and_their_constants_may_change() -> None:
+    assert problems(proto("message M { E a = 1; } enum E { X = 0; Y = 1; }"),
+                    proto("message M { E a = 1; } enum E { X = 0; Z = 2; }")) == []
+
+
+def test_maps_compare_their_keys_and_values() -> None:
+    old = proto("message M { map<string, int32> m = 1; }")
+    assert problems(proto("message M { map<string, int64> m = 1; }"), old) == []
+    assert problems(proto("message M { map<string, string> m = 1; }"), old) == ["FIELD_SCALAR_KIND_CHANGED"]
+    assert problems(proto("message M { repeated string m = 1; }"), old) == ["FIELD_KIND_CHANGED"]
+
+
+def test_message_types_compare_by_their_name_in_the_package() -> None:
+    old = proto("message M { N a = 1; } message N {}", package="p")
+    assert problems(proto("message M { N a = 1; } message N {}", package="q"), old) == ["PACKAGE_CHANGED"]
 
 
 def test_proto2_required_fields_cannot_come_or_go() -> None:
@@ -82,6 +115,9 @@ def test_oneof_moves() -> None:
     assert problems(one_moved, flat) == []
     assert problems(both_moved, flat) == ["MULTIPLE_FIELDS_MOVED_TO_ONEOF"]
     assert problems(flat, one_moved) == ["ONEOF_FIELD_REMOVED"]
+    joined = proto("message M { oneof o { int32 a = 1; string b = 2; } }")
+    assert problems(joined, one_moved) == ["FIELD_MOVED_TO_EXISTING_ONEOF"]
+    assert problems(proto("message M { oneof o { int32 a = 1; } }"), one_moved) == []  # b removed: fine
 
 
 def test_the_base64_descriptor_form_is_the_same_schema() -> None:
