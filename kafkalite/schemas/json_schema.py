@@ -11,13 +11,14 @@ difference it finds between the writer and the reader):
   PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL (unless its schema is empty, ``{}``); a property the
   reader removes from a closed model is PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL; a
   property added as required without a default is REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL;
-  a property that becomes required is REQUIRED_ATTRIBUTE_ADDED; ``additionalProperties``
+  a property that becomes required (without a default) is REQUIRED_ATTRIBUTE_ADDED; ``additionalProperties``
   going from open to closed is ADDITIONAL_PROPERTIES_REMOVED, to a schema
   ADDITIONAL_PROPERTIES_NARROWED; common properties are checked recursively;
 * ``enum``: the reader's values must include the writer's (ENUM_ARRAY_NARROWED / _CHANGED);
 * bounds: ``maxLength``, ``maximum``, ``exclusiveMaximum``, ``maxItems``, ``maxProperties``
   added or decreased, ``minLength``, ``minimum``, ``exclusiveMinimum``, ``minItems``,
-  ``minProperties`` added or increased; ``pattern`` added or changed; ``uniqueItems`` added;
+  ``minProperties`` added or increased; ``multipleOf`` added, expanded or changed (reduced to
+  a divisor is fine); ``pattern`` added or changed; ``uniqueItems`` added;
 * arrays: ``items`` checked recursively;
 * ``oneOf`` / ``anyOf``: every writer branch must be among the reader's (SUM_TYPE_NARROWED);
   ``allOf``: every reader branch must be among the writer's (PRODUCT_TYPE_EXTENDED);
@@ -91,6 +92,10 @@ def _types(schema: dict[str, Any]) -> set[str] | None:
     if kind is None:
         return None
     return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _has_default(schema: Any) -> bool:
+    return isinstance(schema, dict) and "default" in schema
 
 
 def _covers(reader: set[str], writer_type: str) -> bool:
@@ -190,11 +195,25 @@ class _Diff:
                 self._add(f"{name}_DECREASED", path, f"The {self.reader_is} schema decreases {key}")
             elif key in _LOWER_BOUNDS and reader[key] > writer[key]:
                 self._add(f"{name}_INCREASED", path, f"The {self.reader_is} schema increases {key}")
+        self._multiple_of(reader, writer, path)
         if "pattern" in reader and reader["pattern"] != writer.get("pattern"):
             kind = "PATTERN_CHANGED" if "pattern" in writer else "PATTERN_ADDED"
             self._add(kind, path, f"The {self.reader_is} schema restricts the pattern")
         if reader.get("uniqueItems") is True and writer.get("uniqueItems") is not True:
             self._add("UNIQUE_ITEMS_ADDED", path, f"The {self.reader_is} schema requires unique items")
+
+    def _multiple_of(self, reader: dict[str, Any], writer: dict[str, Any], path: str) -> None:
+        r_step, w_step = reader.get("multipleOf"), writer.get("multipleOf")
+        if not isinstance(r_step, (int, float)) or isinstance(r_step, bool) or r_step == w_step:
+            return
+        if not isinstance(w_step, (int, float)) or isinstance(w_step, bool):
+            self._add("MULTIPLE_OF_ADDED", path, f"The {self.reader_is} schema adds multipleOf")
+        elif (w_step / r_step).is_integer():
+            return  # reduced: every multiple of the writer's is one of the reader's
+        elif (r_step / w_step).is_integer():
+            self._add("MULTIPLE_OF_EXPANDED", path, f"The {self.reader_is} schema expands multipleOf")
+        else:
+            self._add("MULTIPLE_OF_CHANGED", path, f"The {self.reader_is} schema changes multipleOf")
 
     def _object(self, reader: dict[str, Any], writer: dict[str, Any], path: str) -> None:
         r_props = reader.get("properties", {})
@@ -209,12 +228,12 @@ class _Diff:
             prop_path = f"{path}/properties/{name}"
             if name in w_props:
                 self.check(schema, w_props[name], prop_path)
-                if name in r_required and name not in w_required:
+                if name in r_required and name not in w_required and not _has_default(schema):
                     self._add("REQUIRED_ATTRIBUTE_ADDED", prop_path,
                               f"The {self.reader_is} schema makes the property '{name}' required")
                 continue
             if w_extra is False:  # the writer's closed model never wrote it
-                if name in r_required and not (isinstance(schema, dict) and "default" in schema):
+                if name in r_required and not _has_default(schema):
                     self._add("REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL", prop_path,
                               f"The {self.reader_is} schema has a required property which is missing in "
                               f"the {self.writer_is} schema")

@@ -72,7 +72,16 @@ def test_partially_open_models_check_against_the_additional_schema() -> None:
 
 def test_required_attributes() -> None:
     assert problems(obj({"a": INT}, required=["a"]), obj({"a": INT})) == ["REQUIRED_ATTRIBUTE_ADDED"]
+    assert problems(obj({"a": {**INT, "default": 0}}, required=["a"]), obj({"a": INT})) == []  # with a default
     assert problems(obj({"a": INT}), obj({"a": INT}, required=["a"])) == []
+
+
+def test_multiple_of() -> None:
+    assert problems({"type": "number", "multipleOf": 2}, NUM) == ["MULTIPLE_OF_ADDED"]
+    assert problems({"type": "number", "multipleOf": 2}, {"type": "number", "multipleOf": 4}) == []  # reduced
+    assert problems({"type": "number", "multipleOf": 4}, {"type": "number", "multipleOf": 2}) == ["MULTIPLE_OF_EXPANDED"]
+    assert problems({"type": "number", "multipleOf": 3}, {"type": "number", "multipleOf": 2}) == ["MULTIPLE_OF_CHANGED"]
+    assert problems(NUM, {"type": "number", "multipleOf": 2}) == []  # removed
 
 
 def test_nested_properties_are_checked_with_their_path() -> None:
