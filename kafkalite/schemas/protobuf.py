@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import os
 import subprocess
 import sys
@@ -61,8 +62,9 @@ def _well_known(name: str) -> descriptor_pb2.FileDescriptorProto | None:
     if not name.startswith("google/protobuf/"):
         return None
     # Importing the generated modules puts their files in protobuf's default pool.
-    from google.protobuf import (any_pb2, duration_pb2, empty_pb2, field_mask_pb2,  # noqa: F401
-                                 struct_pb2, timestamp_pb2, wrappers_pb2)
+    for module in ("any_pb2", "duration_pb2", "empty_pb2", "field_mask_pb2", "struct_pb2", "timestamp_pb2",
+                   "wrappers_pb2", "descriptor_pb2", "type_pb2", "api_pb2", "source_context_pb2"):
+        importlib.import_module(f"google.protobuf.{module}")
 
     try:
         found = descriptor_pool.Default().FindFileByName(name)
