@@ -39,3 +39,11 @@ def test_consumer_lag_goes_up_and_down() -> None:
     out = run("consumer_lag.py")
     assert "CURRENT-OFFSET LOG-END-OFFSET LAG" in out  # the groups tool at the peak
     assert "lag rose to 180 while the producer outran the consumer, and fell back to 0" in out
+
+
+def test_schema_evolution_through_the_registry() -> None:
+    out = run("schema_evolution.py")
+    assert "email without a default: refused, HTTP 409 error 409" in out
+    assert "email with a default: accepted as version 2" in out
+    assert "offset 2: schema id 2: {'name': 'cid', 'email': 'cid@example.org'}" in out
+    assert "old and new records read alike" in out

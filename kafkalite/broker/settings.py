@@ -190,6 +190,11 @@ class BrokerConfig:
     # None, 0 picks a free port. It listens on http_host, by default the broker's host.
     http_port: int | None = attrs.field(default=None, validator=v.optional([v.instance_of(int), v.ge(0), v.le(65535)]))
     http_host: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    # The Schema Registry's own port (Confluent's API at its root; it is also under
+    # /schema-registry on the HTTP port): off when None, 0 picks a free port; on http_host.
+    schema_registry_port: int | None = attrs.field(
+        default=None, validator=v.optional([v.instance_of(int), v.ge(0), v.le(65535)])
+    )
     # The request journal: the last journal_size requests and responses, decoded, for tests
     # and the HTTP API (0: off, the default here; run_in_thread and the fixtures use
     # JOURNAL_SIZE); their record sets hold at most journal_record_bytes.
@@ -249,7 +254,7 @@ class BrokerConfig:
         self._check_listeners()
         if self.max_connections_per_ip == 0 and not self.max_connections_per_ip_overrides:
             raise ValueError("max_connections_per_ip can be 0 only with max_connections_per_ip_overrides (Kafka's rule)")
-        if self.http_host is not None and self.http_port is None:
+        if self.http_host is not None and self.http_port is None and self.schema_registry_port is None:
             raise ValueError("http_host is only used with the HTTP API on: set http_port as well")
         if self.trace_file is not None and not self.trace:
             raise ValueError("trace_file is only written with trace on: set trace=True as well")

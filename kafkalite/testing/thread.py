@@ -38,6 +38,7 @@ from kafkalite.testing.clock import ClockControl
 from kafkalite.testing.acls import BrokerAcls
 from kafkalite.testing.faults import BrokerFaults
 from kafkalite.testing.quotas import BrokerQuotas
+from kafkalite.testing.schemas import BrokerSchemas
 from kafkalite.testing.helpers import BrokerHelpers
 from kafkalite.testing.waits import BrokerWaits
 
@@ -79,7 +80,7 @@ def make_config(config: BrokerConfig | None = None, **overrides: Any) -> BrokerC
     return attrs.evolve(config, **overrides) if overrides else config
 
 
-class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
+class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions, BrokerSchemas):
     """A running broker in a background thread; see the module docstring.
 
     Create with `run_in_thread` (a context manager) or call `start` / `stop` yourself.

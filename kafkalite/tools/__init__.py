@@ -3,7 +3,8 @@
 ``kafkalite topics | groups | produce | consume | transactions | acls | dump-log | health | compat``:
 each is a module here with a ``main(argv) -> int``; `run` dispatches to it. ``fault``,
 ``journal`` and ``clock`` share `kafkalite.tools.control` (the broker's HTTP API), a
-function each (``"module:function"`` in `TOOLS`). They talk to brokers
+function each (``"module:function"`` in `TOOLS`); ``schemas`` talks to the Schema Registry's
+REST API. They talk to brokers
 through `kafkalite.tools.client` (kafkalite's own codec over a socket), so no client library
 is needed; ``dump-log`` reads segment files directly, ``compat`` the compat tests' journal.
 """
@@ -34,6 +35,8 @@ TOOLS: dict[str, tuple[str, str]] = {
     "fault": ("control:fault_main", "add, list and remove fault rules (the broker's HTTP API)"),
     "journal": ("control:journal_main", "print the requests the broker recorded (the broker's HTTP API)"),
     "clock": ("control:clock_main", "show, advance, freeze the broker clock (the broker's HTTP API)"),
+    # The Schema Registry (kafkalite serve --http-port / --schema-registry-port).
+    "schemas": ("schemas:schemas_main", "list, show, register and check schemas (the broker's Schema Registry)"),
 }
 
 
