@@ -94,6 +94,8 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--cluster-id", default=_env("CLUSTER_ID"),
                    help="cluster id (default: the data dir's, or a new one); a data dir of another cluster is refused")
     s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
+    s.add_argument("--controllers", type=int, default=_env_int("CONTROLLERS", 1),
+                   help="controller quorum voters (1: combined with a single broker; else dedicated ids 3000+)")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
     s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
@@ -204,6 +206,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         node_id=args.node_id,
         cluster_id=args.cluster_id or None,
         brokers=args.brokers,
+        controllers=args.controllers,
         data_dir=args.data_dir,
         memory=args.memory,
         fsync=args.fsync,

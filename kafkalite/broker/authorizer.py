@@ -384,6 +384,7 @@ CHECKS: dict[int, Check] = {
     ApiKey.OFFSET_DELETE: lambda ctx, req: _group_refused(ctx, Op.DELETE, req.group_id)
     or _denied_topics(ctx, Op.READ, req.topics),
     ApiKey.DESCRIBE_LOG_DIRS: _cluster(Op.DESCRIBE),
+    ApiKey.DESCRIBE_QUORUM: _cluster(Op.DESCRIBE),
     ApiKey.DESCRIBE_PRODUCERS: _entries(
         "topics", Op.READ, Res.TOPIC, ErrorCode.TOPIC_AUTHORIZATION_FAILED, lambda t: t.name
     ),

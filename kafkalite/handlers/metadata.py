@@ -22,6 +22,7 @@ import uuid
 from kafkalite.broker.acls import CLUSTER_NAME, AclOperation, ResourceType
 from kafkalite.broker.authorizer import allowed, authorized_operations
 from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED, INTERNAL_TOPICS, Topic, TopicError, validate_topic_name
+from kafkalite.broker.quorum.quorum import MetadataQuorumUnavailable
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -141,6 +142,9 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                 try:
                     validate_topic_name(name)
                     topic = broker.auto_create_topic(name)
+                except MetadataQuorumUnavailable:  # no controller to create it: not there yet
+                    topics.append(_error_topic(ErrorCode.LEADER_NOT_AVAILABLE, name))
+                    continue
                 except TopicError:
                     topics.append(_error_topic(ErrorCode.INVALID_TOPIC_EXCEPTION, name))
                     continue

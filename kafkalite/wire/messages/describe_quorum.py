@@ -46,7 +46,7 @@ DescribeQuorumPartition = struct(
     "DescribeQuorumPartition",
     field("partition_index", "int32", "0+"),
     field("error_code", "int16", "0+"),
-    field("error_message", "string", "2+", nullable="2+", default=None),
+    field("error_message", "string", "2+", nullable="2+", default=""),
     field("leader_id", "int32", "0+"),
     field("leader_epoch", "int32", "0+"),
     field("high_watermark", "int64", "0+"),
@@ -80,7 +80,7 @@ DescribeQuorumResponse = message(
     flexible="0+",
     fields=[
         field("error_code", "int16", "0+"),
-        field("error_message", "string", "2+", nullable="2+", default=None),
+        field("error_message", "string", "2+", nullable="2+", default=""),
         field("topics", array(DescribeQuorumTopic), "0+"),
         field("nodes", array(DescribeQuorumNode), "2+"),
     ],
