@@ -216,8 +216,9 @@ class Raft:
         now = self.now_ms()
         voter.last_fetch_ms = voter.last_caught_up_ms = now
         if voter.epoch != leader.epoch or voter.leader_id != leader.voter_id:
-            voter.epoch, voter.leader_id, voter.state = leader.epoch, leader.voter_id, VoterState.FOLLOWER
+            voter.epoch, voter.leader_id = leader.epoch, leader.voter_id
             self.on_state(voter)
+        voter.state = VoterState.FOLLOWER
         return copied
 
     # -- voters stopping and starting ----------------------------------------------------

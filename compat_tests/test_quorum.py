@@ -1,0 +1,116 @@
+"""The controller quorum: DescribeQuorum through a broker (Kafka's too), and a cluster of three
+controllers losing and regaining its majority under confluent-kafka and kafka-python."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from kafkalite import run_in_thread
+from kafkalite.wire.messages.describe_quorum import (
+    DescribeQuorumPartitionRequest,
+    DescribeQuorumRequest,
+    DescribeQuorumTopicRequest,
+)
+
+from .wire_client import WireClient
+
+REQUEST_TIMED_OUT = 7
+UNKNOWN_TOPIC_OR_PARTITION = 3
+
+_cluster = pytest.mark.kafkalite_only(
+    reason="three dedicated controllers stopped and started: the reference runs one combined KRaft node"
+)
+
+
+def _describe(topic: str = "__cluster_metadata", partitions: list[int] | None = None) -> DescribeQuorumRequest:
+    return DescribeQuorumRequest(topics=[DescribeQuorumTopicRequest(
+        topic_name=topic, partitions=[DescribeQuorumPartitionRequest(partition_index=p) for p in partitions or [0]],
+    )])
+
+
+@pytest.mark.parametrize("version", [0, 1, 2])
+def test_a_broker_answers_describe_quorum_for_the_active_controller(bootstrap: str, version: int) -> None:
+    with WireClient(bootstrap) as client:
+        response = client.request(_describe(), version)
+    assert response.error_code == 0
+    (topic,) = response.topics
+    (partition,) = topic.partitions
+    assert topic.topic_name == "__cluster_metadata" and partition.partition_index == 0
+    assert partition.error_code == 0
+    voters = {v.replica_id: v for v in partition.current_voters}
+    assert partition.leader_id in voters and partition.leader_epoch >= 1
+    leader = voters[partition.leader_id]
+    assert 0 < partition.high_watermark <= leader.log_end_offset
+    if version >= 1:  # the leader reports itself fetched and caught up now
+        assert leader.last_fetch_timestamp > 0 and leader.last_caught_up_timestamp == leader.last_fetch_timestamp
+    if version >= 2:
+        assert sorted(n.node_id for n in response.nodes) == sorted(voters)
+
+
+def test_describe_quorum_of_another_partition_is_unknown(bootstrap: str) -> None:
+    with WireClient(bootstrap) as client:
+        response = client.request(_describe("__cluster_metadata", [1]), 1)
+    assert response.topics[0].partitions[0].error_code == UNKNOWN_TOPIC_OR_PARTITION
+
+
+def _create_confluent(admin: AdminClient, name: str, timeout_s: float) -> None:
+    admin.create_topics([NewTopic(name, 1, 1)], operation_timeout=timeout_s, request_timeout=30)[name].result()
+
+
+@_cluster
+def test_confluent_metadata_changes_need_a_majority_of_controllers_and_produce_does_not() -> None:
+    with run_in_thread(controllers=3) as broker:
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+        producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "linger.ms": 0})
+        broker.create_topic("orders")
+        broker.stop_node(broker.controller_ids[0])
+        _create_confluent(admin, f"one-down-{uuid.uuid4().hex[:6]}", 5)  # 2 of 3: a majority
+
+        broker.stop_node(broker.controller_ids[1], clean=False)
+        started = time.monotonic()
+        with pytest.raises(KafkaException) as failure:
+            _create_confluent(admin, "no-quorum", 1.5)
+        took = time.monotonic() - started
+        assert failure.value.args[0].code() == KafkaError.REQUEST_TIMED_OUT
+        assert 1.4 < took < 10
+        producer.produce("orders", b"still written")  # the partition leader needs no quorum
+        assert producer.flush(10) == 0
+        assert broker.records("orders")[-1].value == b"still written"
+
+        broker.start_node(broker.controller_ids[0])
+        _create_confluent(admin, "quorum-back", 5)
+        assert "quorum-back" in admin.list_topics(timeout=10).topics
+
+
+@_cluster
+def test_kafka_python_metadata_changes_need_a_majority_of_controllers() -> None:
+    from kafka import KafkaAdminClient, KafkaProducer
+    from kafka.admin import NewTopic as KpNewTopic
+    from kafka.errors import RequestTimedOutError
+
+    with run_in_thread(controllers=3) as broker:
+        admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers)
+        try:
+            broker.create_topic("orders")
+            broker.stop_node(broker.controller_ids[2])
+            admin.create_topics([KpNewTopic("one-down", 1, 1)], timeout_ms=5000)
+
+            broker.stop_node(broker.controller_ids[0])
+            started = time.monotonic()
+            with pytest.raises(RequestTimedOutError):
+                admin.create_topics([KpNewTopic("no-quorum", 1, 1)], timeout_ms=1500)
+            assert 1.4 < time.monotonic() - started < 10
+            producer.send("orders", b"still written").get(timeout=10)
+
+            broker.start_node(broker.controller_ids[2])
+            admin.create_topics([KpNewTopic("quorum-back", 1, 1)], timeout_ms=5000)
+            assert "quorum-back" in admin.list_topics()
+        finally:
+            producer.close()
+            admin.close()
