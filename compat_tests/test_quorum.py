@@ -114,3 +114,12 @@ def test_kafka_python_metadata_changes_need_a_majority_of_controllers() -> None:
         finally:
             producer.close()
             admin.close()
+
+
+def test_a_broker_refuses_describe_cluster_for_controllers(bootstrap: str) -> None:
+    from kafkalite.wire.messages.describe_cluster import DescribeClusterRequest
+
+    with WireClient(bootstrap) as client:
+        response = client.request(DescribeClusterRequest(endpoint_type=2), 1)
+    # MISMATCHED_ENDPOINT_TYPE, the answering endpoint's type (BROKER) and nothing else
+    assert (response.error_code, response.endpoint_type, response.brokers) == (114, 1, [])

@@ -96,6 +96,8 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
     s.add_argument("--controllers", type=int, default=_env_int("CONTROLLERS", 1),
                    help="controller quorum voters (1: combined with a single broker; else dedicated ids 3000+)")
+    s.add_argument("--request-timeout-ms", type=int, default=_env_int("REQUEST_TIMEOUT_MS", 30_000),
+                   help="how long a metadata change without a timeout of its own waits for a controller quorum")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
     s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
@@ -207,6 +209,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         cluster_id=args.cluster_id or None,
         brokers=args.brokers,
         controllers=args.controllers,
+        request_timeout_ms=args.request_timeout_ms,
         data_dir=args.data_dir,
         memory=args.memory,
         fsync=args.fsync,

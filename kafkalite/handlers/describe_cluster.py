@@ -3,7 +3,8 @@
 # Version notes:
 # * v0: flexible from the start (KIP-700)
 # * v1: endpoint_type (1 brokers, 2 controllers); a broker answers controllers with
-#       UNSUPPORTED_ENDPOINT_TYPE
+#       MISMATCHED_ENDPOINT_TYPE and its own endpoint type, 1 (kafkalite's controllers have no
+#       listener: DescribeQuorum describes them)
 # * v2: include_fenced_brokers and is_fenced (KIP-1073). Kafka lists fenced brokers only when
 #       asked, marked is_fenced; kafkalite's emulated nodes are never fenced, so the answer is
 #       every node with is_fenced false whatever the flag
@@ -34,9 +35,9 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
     cluster = ctx.broker.cluster
     if req.endpoint_type != ENDPOINT_BROKERS:
         return DescribeClusterResponse(
-            error_code=ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+            error_code=ErrorCode.MISMATCHED_ENDPOINT_TYPE,
             error_message="The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
-            endpoint_type=req.endpoint_type,
+            endpoint_type=ENDPOINT_BROKERS,  # the type of the endpoint that answers, as Kafka's broker says
         )
     return DescribeClusterResponse(
         throttle_time_ms=0,

@@ -263,7 +263,7 @@ def _metadata_text(value: bytes | None) -> str:
     """A ``__cluster_metadata`` record as kafka-dump-log's cluster metadata decoder prints it."""
     import re
 
-    from kafkalite.broker.quorum.records import as_dict, decode_record
+    from kafkalite.wire.metadata_records import as_dict, decode_record
 
     try:
         record, version = decode_record(value or b"")
@@ -275,7 +275,7 @@ def _metadata_text(value: bytes | None) -> str:
 
 
 def _leader_change_text(record: Any) -> str:
-    from kafkalite.broker.quorum.records import as_dict, parse_leader_change
+    from kafkalite.wire.metadata_records import as_dict, parse_leader_change
 
     try:
         message = parse_leader_change(record)

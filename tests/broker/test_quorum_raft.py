@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from kafkalite.broker.quorum import records as r
+from kafkalite.wire import metadata_records as r
 from kafkalite.broker.quorum.raft import NoMajority, Raft, Voter, VoterState
 from kafkalite.storage import LogConfig
 from kafkalite.storage.log import MemoryLog

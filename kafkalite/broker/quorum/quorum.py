@@ -5,7 +5,7 @@ logs, and the metadata records every change of the cluster commits through it.
 `start_voter`, ``active_controller``, `has_majority`, `commit` (the cluster's
 ``metadata_sink``), the record hooks `Broker` calls after each topic or config change, and
 `wait_for_majority` for handlers. The Raft rules are in `kafkalite.broker.quorum.raft`, the
-record layouts in `kafkalite.broker.quorum.records`.
+record layouts in `kafkalite.wire.metadata_records`.
 
 Where the logs are: a voter combined with the broker (one broker, one controller) keeps
 ``DATA_DIR/__cluster_metadata-0/``; dedicated voters ``DATA_DIR/controller-<id>/__cluster_metadata-0/``;
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import attrs
 import trio
 
-from kafkalite.broker.quorum import records as r
+from kafkalite.wire import metadata_records as r
 from kafkalite.broker.quorum.raft import NoMajority, Raft, Voter, VoterState
 from kafkalite.storage import LogConfig, PartitionLog
 from kafkalite.storage.log import MemoryLog
