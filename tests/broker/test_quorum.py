@@ -219,3 +219,18 @@ def test_a_combined_voter_keeps_its_log_in_the_data_dir(tmp_path: Path) -> None:
         assert (tmp_path / "__cluster_metadata-0" / "00000000000000000000.log").stat().st_size > 0
     finally:
         broker.close()
+
+
+async def test_find_coordinator_without_its_topic_nor_a_quorum_is_coordinator_not_available(
+    broker: Broker, client: Client
+) -> None:
+    from kafkalite.wire.messages.find_coordinator import FindCoordinatorRequest
+
+    broker.quorum.stop_voter(3000, clean=True)
+    broker.quorum.stop_voter(3001, clean=True)
+    for key_type in (0, 1):
+        response = await client.request(FindCoordinatorRequest(key="k", key_type=key_type), 2)
+        assert response.error_code == 15  # COORDINATOR_NOT_AVAILABLE: retried by clients
+    broker.quorum.start_voter(3001)
+    response = await client.request(FindCoordinatorRequest(key="k", key_type=1), 2)
+    assert response.error_code == 0 and "__transaction_state" in broker.cluster.topics
