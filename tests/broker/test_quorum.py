@@ -234,3 +234,18 @@ async def test_find_coordinator_without_its_topic_nor_a_quorum_is_coordinator_no
     broker.quorum.start_voter(3001)
     response = await client.request(FindCoordinatorRequest(key="k", key_type=1), 2)
     assert response.error_code == 0 and "__transaction_state" in broker.cluster.topics
+
+
+def test_broker_thread_stops_and_starts_controllers_only() -> None:
+    from kafkalite import run_in_thread
+
+    with run_in_thread() as combined:
+        assert combined.controller_ids == [0]
+        with pytest.raises(ValueError, match="not a dedicated controller"):
+            combined.stop_node(0)  # the combined node is the broker: R2's stop_node stops brokers
+    with run_in_thread(controllers=3) as broker:
+        broker.stop_node(3001, clean=False)
+        broker.stop_node(3001)  # already stopped: nothing happens
+        assert broker.call(lambda: broker.broker.quorum.active_controller) == 3000
+        broker.start_node(3001)
+        assert broker.call(lambda: broker.broker.quorum.raft.voters[3001].alive)
