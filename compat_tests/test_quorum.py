@@ -123,3 +123,23 @@ def test_a_broker_refuses_describe_cluster_for_controllers(bootstrap: str) -> No
         response = client.request(DescribeClusterRequest(endpoint_type=2), 1)
     # MISMATCHED_ENDPOINT_TYPE, the answering endpoint's type (BROKER) and nothing else
     assert (response.error_code, response.endpoint_type, response.brokers) == (114, 1, [])
+
+
+def test_the_metadata_log_is_never_a_topic(bootstrap: str) -> None:
+    from kafkalite.wire.messages.create_topics import CreatableTopic, CreateTopicsRequest
+    from kafkalite.wire.messages.metadata import MetadataRequest, MetadataRequestTopic
+
+    with WireClient(bootstrap) as client:
+        for validate_only in (False, True):
+            created = client.request(CreateTopicsRequest(
+                topics=[CreatableTopic(name="__cluster_metadata", num_partitions=1, replication_factor=1)],
+                timeout_ms=5000, validate_only=validate_only,
+            ), 7).topics[0]
+            assert (created.error_code, created.error_message) == (
+                42, "Creation of internal topic __cluster_metadata is prohibited."
+            )
+        for _ in range(2):  # asked for twice: not created by the first answer either
+            shown = client.request(MetadataRequest(
+                topics=[MetadataRequestTopic(name="__cluster_metadata")], allow_auto_topic_creation=True
+            ), 12).topics[0]
+            assert (shown.error_code, shown.partitions) == (UNKNOWN_TOPIC_OR_PARTITION, [])

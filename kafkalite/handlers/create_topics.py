@@ -24,6 +24,7 @@ from collections import Counter
 from kafkalite.broker.topic_configs import describe_topic_configs
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.broker.errors import ANSWERABLE, error_code_for
+from kafkalite.broker.quorum.quorum import METADATA_TOPIC
 from kafkalite.broker.quorum.waiting import wait_for_quorum
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -64,6 +65,14 @@ async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> Create
     results = []
     for wanted in req.topics:
         name = wanted.name
+        if name == METADATA_TOPIC:  # the controllers' own log (Kafka's broker checks it first)
+            results.append(
+                CreatableTopicResult(
+                    name=name, error_code=ErrorCode.INVALID_REQUEST,
+                    error_message=f"Creation of internal topic {METADATA_TOPIC} is prohibited.",
+                )
+            )
+            continue
         if counts[name] > 1:
             results.append(
                 CreatableTopicResult(

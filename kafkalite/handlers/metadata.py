@@ -21,7 +21,9 @@ import uuid
 
 from kafkalite.broker.acls import CLUSTER_NAME, AclOperation, ResourceType
 from kafkalite.broker.authorizer import allowed, authorized_operations
-from kafkalite.broker.cluster import AUTHORIZED_OPERATIONS_OMITTED, INTERNAL_TOPICS, Topic, TopicError, validate_topic_name
+from kafkalite.broker.cluster import (
+    AUTHORIZED_OPERATIONS_OMITTED, INTERNAL_TOPICS, METADATA_TOPIC, Topic, TopicError, validate_topic_name,
+)
 from kafkalite.broker.quorum.quorum import MetadataQuorumUnavailable
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
@@ -135,7 +137,8 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                 continue
             topic = cluster.topic(name)
             # Internal topics are created when asked for, whatever the client allows (as Kafka).
-            if topic is None and (may_create or name in INTERNAL_TOPICS):
+            # The controllers' log is never created as a topic: unknown, as Kafka answers.
+            if topic is None and (may_create or name in INTERNAL_TOPICS) and name != METADATA_TOPIC:
                 if not creatable(name):
                     topics.append(_error_topic(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name))
                     continue

@@ -249,3 +249,19 @@ def test_broker_thread_stops_and_starts_controllers_only() -> None:
         assert broker.call(lambda: broker.broker.quorum.active_controller) == 3000
         broker.start_node(3001)
         assert broker.call(lambda: broker.broker.quorum.raft.voters[3001].alive)
+
+
+def test_brokers_register_unfenced_with_their_epoch_and_can_be_fenced(broker: Broker) -> None:
+    broker.quorum.register_brokers()
+    registration, unfence = _records(broker, 3000)[:2]
+    assert isinstance(registration, r.RegisterBrokerRecord) and registration.broker_id == 0
+    assert [(e.name, e.port, e.security_protocol) for e in registration.end_points] == [("PLAINTEXT", 9092, 0)]
+    epoch = broker.quorum.broker_epochs[0]
+    assert registration.broker_epoch == epoch == 1  # the offset of its registration
+    assert (unfence.id, unfence.epoch) == (0, epoch)
+    assert broker.quorum.fence_broker(0)
+    fenced = _records(broker, 3000)[-1]
+    assert isinstance(fenced, r.FenceBrokerRecord) and (fenced.id, fenced.epoch) == (0, epoch)
+    broker.quorum.stop_voter(3000)
+    broker.quorum.stop_voter(3001)
+    assert not broker.quorum.fence_broker(0)  # not committed without a majority

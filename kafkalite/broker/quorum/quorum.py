@@ -27,6 +27,7 @@ import attrs
 import trio
 
 from kafkalite.wire import metadata_records as r
+from kafkalite.broker.cluster import METADATA_TOPIC
 from kafkalite.broker.quorum.raft import NoMajority, Raft, Voter, VoterState
 from kafkalite.storage import LogConfig, PartitionLog
 from kafkalite.storage.log import MemoryLog
@@ -37,9 +38,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kafkalite.quorum")
 
-METADATA_TOPIC = "__cluster_metadata"
 #: Dedicated controllers are numbered from here (the broker ids must stay below).
 FIRST_CONTROLLER_ID = 3000
+#: Kafka's SecurityProtocol ids, for the endpoints of a RegisterBrokerRecord.
+_PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}
 #: ConfigRecord resource types (Kafka's ConfigResource.Type).
 TOPIC_RESOURCE, BROKER_RESOURCE = 2, 4
 _STATE_FILE = "quorum-state"
@@ -71,6 +73,8 @@ class MetadataQuorum:
     _elected: trio.Event | None = attrs.field(init=False, default=None)
     #: Observers (the brokers, when the voters are dedicated): id -> (end offset, fetch ms).
     _observers: dict[int, tuple[int, int]] = attrs.field(init=False, factory=dict)
+    #: listener name -> its security protocol id (RegisterBrokerRecord endpoints).
+    listener_protocols: dict[str, int] = attrs.Factory(dict)
     _first_start: bool = attrs.field(init=False, default=False)
     _elected_once: bool = attrs.field(init=False, default=False)
     #: Each broker's current epoch (the offset of its RegisterBrokerRecord).
@@ -102,6 +106,9 @@ class MetadataQuorum:
         quorum = cls(
             raft=Raft(voters, leader_change_batch=lambda *a: b"", now_ms=now_ms),
             cluster=cluster, combined=combined, now_ms=now_ms, state_dirs=state_dirs,
+            listener_protocols={
+                listener.name: _PROTOCOL_IDS.get(listener.security_protocol, 0) for listener in config.listener_list
+            },
         )
         quorum._raft.leader_change_batch = quorum._leader_change_batch
         quorum._raft.on_state = quorum._save_state
@@ -242,16 +249,20 @@ class MetadataQuorum:
         """A broker (re)starting registers (fenced, with a new incarnation) and is unfenced:
         its broker epoch is the offset of its RegisterBrokerRecord. Not committed without a
         majority (Kafka's broker keeps retrying its registration)."""
-        node = self.cluster.nodes.get(node_id)
         leader = self.raft.leader
         if leader is None:
             return
         epoch = leader.end_offset
+        # Each listener's address (a broker whose nodes were set without listeners: the first one's).
+        listeners = self.cluster.listener_nodes or {next(iter(self.listener_protocols), "PLAINTEXT"): self.cluster.nodes}
+        endpoints = [
+            r.BrokerEndpoint(name=name, host=node.host, port=node.port, security_protocol=self.listener_protocols.get(name, 0))
+            for name, nodes in listeners.items()
+            if (node := nodes.get(node_id)) is not None
+        ]
+        node = self.cluster.nodes.get(node_id)
         registration = r.RegisterBrokerRecord(
-            broker_id=node_id, incarnation_id=uuid.uuid4(), broker_epoch=epoch,
-            end_points=[] if node is None else [
-                r.BrokerEndpoint(name="PLAINTEXT", host=node.host, port=node.port, security_protocol=0)
-            ],
+            broker_id=node_id, incarnation_id=uuid.uuid4(), broker_epoch=epoch, end_points=endpoints,
             rack=None if node is None else node.rack,
         )
         if self.commit([registration]) and self.commit([r.UnfenceBrokerRecord(id=node_id, epoch=epoch)]):
