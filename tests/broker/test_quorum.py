@@ -265,3 +265,29 @@ def test_brokers_register_unfenced_with_their_epoch_and_can_be_fenced(broker: Br
     broker.quorum.stop_voter(3000)
     broker.quorum.stop_voter(3001)
     assert not broker.quorum.fence_broker(0)  # not committed without a majority
+
+
+async def test_incremental_alter_configs_waits_except_for_logger_levels(
+    broker: Broker, client: Client, autojump_clock
+) -> None:
+    from kafkalite.wire.messages import incremental_alter_configs as iac
+
+    broker.create_topic("t", 1)
+    broker.quorum.stop_voter(3000, clean=True)
+    broker.quorum.stop_voter(3001, clean=True)
+
+    def resource(kind: int, name: str, config: str, value: str) -> object:
+        return iac.AlterConfigsResource(
+            resource_type=kind, resource_name=name,
+            configs=[iac.AlterableConfig(name=config, config_operation=0, value=value)],
+        )
+
+    started = trio.current_time()
+    loggers = await client.request(iac.IncrementalAlterConfigsRequest(
+        resources=[resource(8, "0", "kafkalite.quorum", "DEBUG")]
+    ), 1)
+    assert loggers.responses[0].error_code == 0 and trio.current_time() == started  # no wait
+    topic = await client.request(iac.IncrementalAlterConfigsRequest(
+        resources=[resource(2, "t", "retention.ms", "1000")]
+    ), 1)
+    assert topic.responses[0].error_code == 7 and trio.current_time() - started == pytest.approx(2)
