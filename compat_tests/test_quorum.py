@@ -1,10 +1,14 @@
-"""The controller quorum: DescribeQuorum through a broker (Kafka's too), and a cluster of three
-controllers losing and regaining its majority under confluent-kafka and kafka-python."""
+"""The controller quorum: DescribeQuorum through a broker (Kafka's too; raw, and with Kafka's
+own Java admin client, which kafka-metadata-quorum.sh uses), and a cluster of three controllers
+losing and regaining its majority under confluent-kafka and kafka-python."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -17,6 +21,7 @@ from kafkalite.wire.messages.describe_quorum import (
     DescribeQuorumTopicRequest,
 )
 
+from .test_admin_versions import JAVA
 from .wire_client import WireClient
 
 REQUEST_TIMED_OUT = 7
@@ -143,3 +148,48 @@ def test_the_metadata_log_is_never_a_topic(bootstrap: str) -> None:
                 topics=[MetadataRequestTopic(name="__cluster_metadata")], allow_auto_topic_creation=True
             ), 12).topics[0]
             assert (shown.error_code, shown.partitions) == (UNKNOWN_TOPIC_OR_PARTITION, [])
+
+
+# -- Kafka's Java admin client: describeMetadataQuorum, what kafka-metadata-quorum.sh calls ----
+
+_needs_java = pytest.mark.skipif(
+    JAVA is None,
+    reason="needs a JDK (javac) and the reference Kafka's jars: .ci/run installs and fetches both; locally, "
+    "make test-kafka fetches the jars",
+)
+
+
+def _java_describe(bootstrap: str, tmp_path: Path) -> list[list[str]]:
+    assert JAVA is not None
+    javac, java, libs = JAVA
+    source = Path(__file__).parent / "java" / "QuorumDescribe.java"
+    subprocess.run([javac, "-cp", f"{libs}/*", "-d", str(tmp_path), str(source)], check=True, timeout=120)
+    run = subprocess.run(
+        [java, "-cp", f"{libs}/*{os.pathsep}{tmp_path}", "QuorumDescribe", bootstrap],
+        capture_output=True, text=True, timeout=120,
+    )
+    lines = [line.split() for line in run.stdout.splitlines() if line.split(" ")[0] in ("leader", "voter", "observer", "done")]
+    assert run.returncode == 0 and lines and lines[-1] == ["done"], run.stdout + run.stderr
+    return lines[:-1]
+
+
+@_needs_java
+def test_java_admin_client_describes_the_metadata_quorum(bootstrap: str, tmp_path: Path) -> None:
+    (_, leader, _, epoch, _, hw), *replicas = _java_describe(bootstrap, tmp_path)
+    voters = {r[1]: r for r in replicas if r[0] == "voter"}
+    assert leader in voters and int(epoch) >= 1
+    assert 0 < int(hw) <= int(voters[leader][3])
+    assert voters[leader][5] != "-" and voters[leader][5] == voters[leader][7]  # fetched and caught up now
+
+
+@_needs_java
+@_cluster
+def test_java_admin_client_sees_a_stopped_controller_lag(tmp_path: Path) -> None:
+    with run_in_thread(controllers=3) as broker:
+        broker.stop_node(3000)
+        broker.create_topic("lagging")
+        (_, leader, _, epoch, _, hw), *replicas = _java_describe(broker.bootstrap_servers, tmp_path)
+    assert (leader, epoch) == ("3001", "2")
+    ends = {r[1]: int(r[3]) for r in replicas if r[0] == "voter"}
+    assert ends["3001"] == ends["3002"] == int(hw) > ends["3000"]
+    assert [r[1] for r in replicas if r[0] == "observer"] == ["0"]
