@@ -90,6 +90,7 @@ def test_confluent_metadata_changes_need_a_majority_of_controllers_and_produce_d
         broker.start_node(broker.controller_ids[0])
         _create_confluent(admin, "quorum-back", 5)
         assert "quorum-back" in admin.list_topics(timeout=10).topics
+        del producer, admin  # closed before the broker stops, not retrying to reach it
 
 
 @_cluster
@@ -159,13 +160,22 @@ _needs_java = pytest.mark.skipif(
 )
 
 
-def _java_describe(bootstrap: str, tmp_path: Path) -> list[list[str]]:
+@pytest.fixture(scope="module")
+def java_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """QuorumDescribe.java compiled once for the module."""
     assert JAVA is not None
-    javac, java, libs = JAVA
+    javac, _, libs = JAVA
+    classes = tmp_path_factory.mktemp("quorum-java")
     source = Path(__file__).parent / "java" / "QuorumDescribe.java"
-    subprocess.run([javac, "-cp", f"{libs}/*", "-d", str(tmp_path), str(source)], check=True, timeout=120)
+    subprocess.run([javac, "-cp", f"{libs}/*", "-d", str(classes), str(source)], check=True, timeout=120)
+    return classes
+
+
+def _java_describe(bootstrap: str, classes: Path) -> list[list[str]]:
+    assert JAVA is not None
+    _, java, libs = JAVA
     run = subprocess.run(
-        [java, "-cp", f"{libs}/*{os.pathsep}{tmp_path}", "QuorumDescribe", bootstrap],
+        [java, "-cp", f"{libs}/*{os.pathsep}{classes}", "QuorumDescribe", bootstrap],
         capture_output=True, text=True, timeout=120,
     )
     lines = [line.split() for line in run.stdout.splitlines() if line.split(" ")[0] in ("leader", "voter", "observer", "done")]
@@ -174,8 +184,8 @@ def _java_describe(bootstrap: str, tmp_path: Path) -> list[list[str]]:
 
 
 @_needs_java
-def test_java_admin_client_describes_the_metadata_quorum(bootstrap: str, tmp_path: Path) -> None:
-    (_, leader, _, epoch, _, hw), *replicas = _java_describe(bootstrap, tmp_path)
+def test_java_admin_client_describes_the_metadata_quorum(bootstrap: str, java_classes: Path) -> None:
+    (_, leader, _, epoch, _, hw), *replicas = _java_describe(bootstrap, java_classes)
     voters = {r[1]: r for r in replicas if r[0] == "voter"}
     assert leader in voters and int(epoch) >= 1
     assert 0 < int(hw) <= int(voters[leader][3])
@@ -184,11 +194,11 @@ def test_java_admin_client_describes_the_metadata_quorum(bootstrap: str, tmp_pat
 
 @_needs_java
 @_cluster
-def test_java_admin_client_sees_a_stopped_controller_lag(tmp_path: Path) -> None:
+def test_java_admin_client_sees_a_stopped_controller_lag(java_classes: Path) -> None:
     with run_in_thread(controllers=3) as broker:
         broker.stop_node(3000)
         broker.create_topic("lagging")
-        (_, leader, _, epoch, _, hw), *replicas = _java_describe(broker.bootstrap_servers, tmp_path)
+        (_, leader, _, epoch, _, hw), *replicas = _java_describe(broker.bootstrap_servers, java_classes)
     assert (leader, epoch) == ("3001", "2")
     ends = {r[1]: int(r[3]) for r in replicas if r[0] == "voter"}
     assert ends["3001"] == ends["3002"] == int(hw) > ends["3000"]
