@@ -45,8 +45,6 @@ _PROTOCOL_IDS = {"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}
 #: ConfigRecord resource types (Kafka's ConfigResource.Type).
 TOPIC_RESOURCE, BROKER_RESOURCE = 2, 4
 _STATE_FILE = "quorum-state"
-# The metadata log keeps everything (Kafka cleans it up with snapshots, which kafkalite does not take).
-_LOG_CONFIG = LogConfig(retention_ms=-1)
 
 
 def controller_ids(config: BrokerConfig) -> list[int]:
@@ -84,8 +82,8 @@ class MetadataQuorum:
     def open(
         cls, config: BrokerConfig, cluster: ClusterState, now_ms: Callable[[], int], data_dir: Path | None
     ) -> MetadataQuorum:
-        """Open (or create) each voter's metadata log and vote state, elect a leader and
-        register the brokers.
+        """Open (or create) each voter's metadata log and vote state. The first election is
+        held on first use (`raft`); the brokers register once they listen (`register_brokers`).
 
         Raises:
             KafkaStorageError, CorruptSegmentError: a voter's log cannot be opened.
@@ -94,10 +92,13 @@ class MetadataQuorum:
         combined = ids == [config.node_id] and config.brokers == 1
         voters: dict[int, Voter] = {}
         state_dirs: dict[int, Path] = {}
+        # The metadata log keeps everything (Kafka cleans it up with snapshots, which kafkalite
+        # does not take); --fsync fsyncs every voter's appends.
         base = LogConfig(retention_ms=-1, fsync=config.fsync)
         for voter_id in ids:
             if data_dir is None:
-                plog: PartitionLog = MemoryLog(base, directory=Path(f"/memory/controller-{voter_id}/{METADATA_TOPIC}-0"), clock=now_ms)
+                memory_dir = Path(f"/memory/controller-{voter_id}/{METADATA_TOPIC}-0")
+                plog: PartitionLog = MemoryLog(base, directory=memory_dir, clock=now_ms)
             else:
                 folder = (data_dir if combined else data_dir / f"controller-{voter_id}") / f"{METADATA_TOPIC}-0"
                 plog = PartitionLog.open(folder, base, clock=now_ms)
