@@ -21,6 +21,7 @@ from kafkalite.wire.messages.describe_quorum import (
     DescribeQuorumTopicRequest,
 )
 
+from .conftest import start_broker, stop_broker
 from .test_admin_versions import JAVA
 from .wire_client import WireClient
 
@@ -203,3 +204,25 @@ def test_java_admin_client_sees_a_stopped_controller_lag(java_classes: Path) -> 
     ends = {r[1]: int(r[3]) for r in replicas if r[0] == "voter"}
     assert ends["3001"] == ends["3002"] == int(hw) > ends["3000"]
     assert [r[1] for r in replicas if r[0] == "observer"] == ["0"]
+
+
+@_cluster
+def test_serve_with_three_controllers_and_quorum_describe_on_the_command_line(tmp_path: Path) -> None:
+    import sys
+
+    proc, bootstrap = start_broker("--brokers", "3", "--controllers", "3", "--data-dir", str(tmp_path))
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "kafkalite", "quorum", "describe", "--replication", "--bootstrap-server", bootstrap],
+            capture_output=True, text=True, timeout=60,
+        )
+    finally:
+        assert stop_broker(proc) == 0
+    assert run.returncode == 0, run.stderr
+    rows = [line.split() for line in run.stdout.splitlines()[1:]]
+    assert [(row[0], row[-1]) for row in rows] == [
+        ("3000", "Leader"), ("3001", "Follower"), ("3002", "Follower"),
+        ("0", "Observer"), ("1", "Observer"), ("2", "Observer"),
+    ]
+    assert {row[3] for row in rows} == {"0"}  # nobody lags
+    assert sorted(p.name for p in tmp_path.glob("controller-*")) == ["controller-3000", "controller-3001", "controller-3002"]
