@@ -103,6 +103,10 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--replica-selector-class", default=_env("REPLICA_SELECTOR_CLASS"),
                    help="replica.selector.class: org.apache.kafka.common.replica.RackAwareReplicaSelector lets "
                         "consumers with client.rack fetch from a replica in their rack (KIP-392)")
+    s.add_argument("--controllers", type=int, default=_env_int("CONTROLLERS", 1),
+                   help="controller quorum voters (1: combined with a single broker; else dedicated ids 3000+)")
+    s.add_argument("--request-timeout-ms", type=int, default=_env_int("REQUEST_TIMEOUT_MS", 30_000),
+                   help="how long a metadata change without a timeout of its own waits for a controller quorum")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
     s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
@@ -218,6 +222,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         brokers=args.brokers,
         broker_racks=args.broker_racks,
         replica_selector_class=args.replica_selector_class or None,
+        controllers=args.controllers,
+        request_timeout_ms=args.request_timeout_ms,
         data_dir=args.data_dir,
         memory=args.memory,
         fsync=args.fsync,

@@ -60,6 +60,8 @@ ENVIRONMENT = {
     "KAFKALITE_MEMORY": ("1", "memory", True),
     "KAFKALITE_FSYNC": ("true", "fsync", True),
     "KAFKALITE_NODE_ID": ("3", "node_id", 3),
+    "KAFKALITE_CONTROLLERS": ("3", "controllers", 3),
+    "KAFKALITE_REQUEST_TIMEOUT_MS": ("5000", "request_timeout_ms", 5000),
     "KAFKALITE_CLUSTER_ID": ("ci-cluster", "cluster_id", "ci-cluster"),
     "KAFKALITE_PARTITIONS": ("4", "num_partitions", 4),
     "KAFKALITE_NO_AUTO_CREATE_TOPICS": ("yes", "auto_create_topics", False),

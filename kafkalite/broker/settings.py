@@ -105,6 +105,12 @@ class BrokerConfig:
     advertised_port: int | None = attrs.field(default=None, validator=v.optional([v.ge(1), v.le(65535)]))
     node_id: int = attrs.field(default=0, validator=v.ge(0))
     brokers: int = attrs.field(default=1, validator=[v.ge(1), v.le(64)])
+    # Controller quorum voters (kafkalite.broker.quorum): one is combined with a single broker
+    # (its id), otherwise they are dedicated nodes 3000, 3001, ...
+    controllers: int = attrs.field(default=1, validator=[v.instance_of(int), v.ge(1), v.le(9)])
+    # request.timeout.ms: how long a metadata change without a timeout_ms of its own waits for
+    # a controller quorum before it fails with REQUEST_TIMED_OUT.
+    request_timeout_ms: int = attrs.field(default=30_000, validator=[v.instance_of(int), v.ge(0)])
     data_dir: Path = attrs.field(default=Path("kafkalite-data"), converter=Path)
     memory: bool = False
     cluster_id: str | None = None
@@ -269,6 +275,11 @@ class BrokerConfig:
             )
         if self.advertised_port is not None and self.brokers > 1:
             raise ValueError("advertised_port cannot be set with several emulated brokers")
+        if (self.brokers > 1 or self.controllers > 1) and self.node_id + self.brokers > 3000:
+            raise ValueError(
+                f"broker ids {self.node_id}..{self.node_id + self.brokers - 1} overlap the controller ids "
+                f"3000..{3000 + self.controllers - 1}: use a node_id below {3000 - self.brokers + 1}"
+            )
         if self.group_consumer_heartbeat_interval_ms >= self.group_consumer_session_timeout_ms:
             raise ValueError(
                 f"group_consumer_heartbeat_interval_ms {self.group_consumer_heartbeat_interval_ms} must be less "

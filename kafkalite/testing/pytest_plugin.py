@@ -15,6 +15,7 @@ Settings, from the most general to the most specific:
 
 * ini (``pytest.ini`` / ``[tool.pytest.ini_options]``): ``kafkalite_partitions`` (partitions
   of an auto-created topic), ``kafkalite_brokers`` (emulated broker nodes),
+  ``kafkalite_controllers`` (controller quorum voters),
   ``kafkalite_log_level`` (level of kafkalite's own log records during tests, default
   WARNING), ``kafkalite_trace`` (log every request and response, see ``--trace``),
   ``kafkalite_http_port`` (serve the HTTP control API, e.g. for the shared session broker:
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 _INI = {
     "kafkalite_partitions": ("partitions of a topic created automatically (default 1)", "1"),
     "kafkalite_brokers": ("emulated broker nodes (default 1)", "1"),
+    "kafkalite_controllers": ("controller quorum voters (default 1)", "1"),
     "kafkalite_log_level": ("level of kafkalite's log records during tests (default WARNING)", "WARNING"),
     "kafkalite_http_port": ("port of the brokers' HTTP control API (0: a free port; default off)", ""),
 }
@@ -123,6 +125,7 @@ def _ini_overrides(config: pytest.Config) -> dict[str, Any]:
     overrides: dict[str, Any] = {
         "num_partitions": _int_ini(config, "kafkalite_partitions"),
         "brokers": _int_ini(config, "kafkalite_brokers"),
+        "controllers": _int_ini(config, "kafkalite_controllers"),
         "trace": bool(config.getini("kafkalite_trace")),
     }
     if str(config.getini("kafkalite_http_port")).strip():

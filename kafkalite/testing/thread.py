@@ -239,6 +239,37 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions, BrokerSchemas):
         where = self._info.bootstrap_servers if self._info is not None else "not running"
         return f"<kafkalite BrokerThread {where}>"
 
+    # -- nodes ---------------------------------------------------------------------------
+
+    @property
+    def controller_ids(self) -> list[int]:
+        """The controller quorum's voter ids (the broker's own id when combined with it)."""
+        return self.call(lambda: self.broker.quorum.voter_ids)
+
+    def stop_node(self, node_id: int, clean: bool = True) -> None:
+        """Stop node *node_id*. A controller: it stops voting and copying the metadata log; a
+        stopped leader is replaced at once if a majority of voters is left, else metadata
+        changes wait and fail with REQUEST_TIMED_OUT (`kafkalite.broker.quorum`).
+
+        Raises:
+            ValueError: *node_id* is not a node this branch can stop.
+        """
+        self.call(self._node_action, node_id, lambda quorum: quorum.stop_voter(node_id, clean))
+
+    def start_node(self, node_id: int) -> None:
+        """Start node *node_id* again (a controller catches up its metadata log)."""
+        self.call(self._node_action, node_id, lambda quorum: quorum.start_voter(node_id))
+
+    def _node_action(self, node_id: int, action: Callable[[Any], None]) -> None:
+        quorum = self.broker.quorum
+        if node_id in quorum.voter_ids and not (len(quorum.voter_ids) == 1 and node_id in self.broker.cluster.node_ids):
+            action(quorum)
+            return
+        raise ValueError(
+            f"node {node_id} is not a dedicated controller (controllers: {quorum.voter_ids}); "
+            "stopping and starting broker nodes is not part of this build"
+        )
+
     # -- running code in the broker thread -----------------------------------------------
 
     def call(self, fn: Callable[..., T], *args: Any, timeout: float = 30.0) -> T:

@@ -27,6 +27,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "transactions": ("transactions", "list and describe transactions (like kafka-transactions)"),
     "quotas": ("quotas", "describe and alter client quotas (like kafka-configs --entity-type users/clients)"),
     "acls": ("acls", "add, list and remove ACLs (like kafka-acls)"),
+    "quorum": ("quorum", "describe the controller quorum: leader, epoch, voters, lag (like kafka-metadata-quorum)"),
     "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
     "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
     "compat": ("compat", "which clients, API versions and scenarios the compat tests cover"),
