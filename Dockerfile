@@ -17,7 +17,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY kafkalite ./kafkalite
-RUN pip install . && rm -rf /src
+RUN pip install ".[registry]" && rm -rf /src
 
 # A user without privileges owns the data dir; the broker never runs as root.
 RUN useradd --system --uid 10001 --home-dir /var/lib/kafkalite --create-home kafkalite
@@ -33,14 +33,18 @@ RUN mkdir -p /var/lib/kafkalite/data
 # The HTTP control API listens on the same interfaces (KAFKALITE_HTTP_PORT= empty turns it
 # off); 8092 is where `kafkalite fault | journal | clock` look by default. The journal it
 # serves keeps the last 10000 requests (KAFKALITE_JOURNAL_SIZE=0: off, for full throughput).
+# The Schema Registry answers at the root of 8081, where serializers expect it
+# (KAFKALITE_SCHEMA_REGISTRY_PORT= empty turns that port off; it stays under /schema-registry
+# on 8092).
 ENV KAFKALITE_HOST=0.0.0.0 \
     KAFKALITE_PORT=9092 \
     KAFKALITE_ADVERTISED_HOST=localhost \
     KAFKALITE_DATA_DIR=/var/lib/kafkalite/data \
     KAFKALITE_HTTP_PORT=8092 \
+    KAFKALITE_SCHEMA_REGISTRY_PORT=8081 \
     KAFKALITE_JOURNAL_SIZE=10000
 VOLUME ["/var/lib/kafkalite/data"]
-EXPOSE 9092 8092
+EXPOSE 9092 8092 8081
 
 # Healthy only when the broker decodes and answers a real ApiVersions request.
 HEALTHCHECK --interval=2s --timeout=3s --start-period=5s --retries=15 \

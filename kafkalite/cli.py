@@ -109,6 +109,10 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--replica-selector-class", default=_env("REPLICA_SELECTOR_CLASS"),
                    help="replica.selector.class: org.apache.kafka.common.replica.RackAwareReplicaSelector lets "
                         "consumers with client.rack fetch from a replica in their rack (KIP-392)")
+    s.add_argument("--controllers", type=int, default=_env_int("CONTROLLERS", 1),
+                   help="controller quorum voters (1: combined with a single broker; else dedicated ids 3000+)")
+    s.add_argument("--request-timeout-ms", type=int, default=_env_int("REQUEST_TIMEOUT_MS", 30_000),
+                   help="how long a metadata change without a timeout of its own waits for a controller quorum")
     s.add_argument("--partitions", type=int, default=_env_int("PARTITIONS", 1),
                    help="partitions of an auto-created topic")
     s.add_argument("--no-auto-create-topics", action="store_true", default=_env_bool("NO_AUTO_CREATE_TOPICS"))
@@ -164,6 +168,9 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--http-port", type=int, default=_env_int("HTTP_PORT", None),
                    help="serve the HTTP control API (faults, journal, clock, reset, health, metrics) on this port; "
                         f"0 picks a free one (default: off; the CLI's control commands look on {DEFAULT_HTTP_PORT})")
+    s.add_argument("--schema-registry-port", type=int, default=_env_int("SCHEMA_REGISTRY_PORT", None),
+                   help="serve the Schema Registry's API (Confluent's) at the root of this port, e.g. 8081; "
+                        "0 picks a free one (default: off; it is also under /schema-registry on --http-port)")
     s.add_argument("--http-host", default=_env("HTTP_HOST") or None,
                    help="address the HTTP API listens on (default: the broker's --host)")
     s.add_argument("--journal-size", type=int, default=_env_int("JOURNAL_SIZE", 0),
@@ -223,6 +230,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         leader_imbalance_check_interval_seconds=args.leader_imbalance_check_interval_seconds,
         broker_racks=args.broker_racks,
         replica_selector_class=args.replica_selector_class or None,
+        controllers=args.controllers,
+        request_timeout_ms=args.request_timeout_ms,
         data_dir=args.data_dir,
         memory=args.memory,
         fsync=args.fsync,
@@ -261,6 +270,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         trace_file=args.trace_file or None,
         http_port=args.http_port,
         http_host=args.http_host,
+        schema_registry_port=args.schema_registry_port,
         acls=args.acls,
         super_users=args.super_users,
         allow_everyone_if_no_acl_found=args.allow_everyone_if_no_acl_found,
@@ -296,6 +306,8 @@ async def run_until_signalled(config: BrokerConfig) -> None:
                     print(f"kafkalite listener {name} on {address}", flush=True)
             if info.http is not None:
                 print(f"kafkalite HTTP API on {info.http_url}", flush=True)
+            if info.schema_registry is not None or info.http is not None:
+                print(f"kafkalite Schema Registry on {info.schema_registry_url}", flush=True)
             async for signum in signals:
                 logging.getLogger("kafkalite").info("received %s, shutting down", signal.Signals(signum).name)
                 info.shutdown()

@@ -38,11 +38,13 @@ def test_dockerfile_is_small_non_root_with_a_volume_a_port_and_a_health_check() 
     i = instructions()
     assert re.fullmatch(r"python:3\.\d+-slim", i["FROM"][0])
     assert i["USER"] == ["kafkalite"]
-    assert i["EXPOSE"] == ["9092 8092"]  # Kafka, and the HTTP control API
+    assert i["EXPOSE"] == ["9092 8092 8081"]  # Kafka, the HTTP control API, the Schema Registry
     assert i["VOLUME"] == ['["/var/lib/kafkalite/data"]']
     env = " ".join(i["ENV"])
     assert "KAFKALITE_HOST=0.0.0.0" in env and "KAFKALITE_DATA_DIR=/var/lib/kafkalite/data" in env
     assert "KAFKALITE_HTTP_PORT=8092" in env and "KAFKALITE_JOURNAL_SIZE=10000" in env
+    assert "KAFKALITE_SCHEMA_REGISTRY_PORT=8081" in env
+    assert 'pip install ".[registry]"' in DOCKERFILE  # the registry's parsers
     assert "kafkalite health" in i["HEALTHCHECK"][0] and "--bootstrap-server" in i["HEALTHCHECK"][0]
     assert i["ENTRYPOINT"] == ['["kafkalite"]'] and i["CMD"] == ['["serve"]']
     ignored = (ROOT / ".dockerignore").read_text()
@@ -58,6 +60,8 @@ ENVIRONMENT = {
     "KAFKALITE_MEMORY": ("1", "memory", True),
     "KAFKALITE_FSYNC": ("true", "fsync", True),
     "KAFKALITE_NODE_ID": ("3", "node_id", 3),
+    "KAFKALITE_CONTROLLERS": ("3", "controllers", 3),
+    "KAFKALITE_REQUEST_TIMEOUT_MS": ("5000", "request_timeout_ms", 5000),
     "KAFKALITE_CLUSTER_ID": ("ci-cluster", "cluster_id", "ci-cluster"),
     "KAFKALITE_PARTITIONS": ("4", "num_partitions", 4),
     "KAFKALITE_NO_AUTO_CREATE_TOPICS": ("yes", "auto_create_topics", False),
@@ -73,6 +77,7 @@ ENVIRONMENT = {
     "KAFKALITE_TRACE_FILE": ("/tmp/t.jsonl", "trace_file", Path("/tmp/t.jsonl")),
     "KAFKALITE_HTTP_PORT": ("8092", "http_port", 8092),
     "KAFKALITE_HTTP_HOST": ("127.0.0.1", "http_host", "127.0.0.1"),
+    "KAFKALITE_SCHEMA_REGISTRY_PORT": ("8081", "schema_registry_port", 8081),
     "KAFKALITE_JOURNAL_SIZE": ("500", "journal_size", 500),
 }
 

@@ -50,3 +50,11 @@ def test_broker_failure_moves_leaders_shrinks_and_regrows_the_isr() -> None:
     assert "broker 1 caught up: back in every ISR" in out
     assert "preferred leader election: each partition led by its first replica again" in out
     assert out.rstrip().endswith("all 60 orders can be read back: nothing acknowledged was lost")
+
+
+def test_schema_evolution_through_the_registry() -> None:
+    out = run("schema_evolution.py")
+    assert "email without a default: refused, HTTP 409 error 409" in out
+    assert "email with a default: accepted as version 2" in out
+    assert "offset 2: schema id 2: {'name': 'cid', 'email': 'cid@example.org'}" in out
+    assert "old and new records read alike" in out

@@ -128,9 +128,12 @@ def test_describe_cluster_lists_a_stopped_node_as_fenced_only_when_asked(broker)
 def test_nodes_lists_every_node_with_its_state_and_leader_count(broker):
     broker.create_topic("n", 3, replication_factor=3)
     broker.stop_node(1, clean=False)
+    broker.stop_node(3000)  # the (dedicated) controller
     rows = {row["id"]: row for row in broker.nodes()}
-    assert [rows[i]["live"] for i in (0, 1, 2)] == [True, False, True]
+    assert [rows[i]["live"] for i in (0, 1, 2, 3000)] == [True, False, True, False]
     assert rows[1]["leaders"] == 0 and rows[0]["role"] == "broker"
+    assert (rows[3000]["role"], rows[3000]["host"]) == ("controller", None)
+    broker.start_node(3000)
 
 
 def test_unknown_node_id_is_refused(broker):
@@ -147,7 +150,7 @@ def test_clients_that_listed_every_broker_carry_on(broker):
 
 
 def test_every_node_has_its_address_and_coordinates_what_it_leads(broker):
-    rows = broker.nodes()
+    rows = [row for row in broker.nodes() if row["role"] == "broker"]
     assert [f"{row['host']}:{row['port']}" for row in rows] == broker.bootstrap_servers.split(",")
     # A group whose __consumer_offsets partition another node than the first leads has a coordinator.
     async def coordinator(group: str) -> int | None:
@@ -161,7 +164,7 @@ def test_reset_starts_the_stopped_nodes_again(broker):
     broker.stop_node(1, clean=False)
     broker.stop_node(2)
     broker.reset()
-    assert [row["live"] for row in broker.nodes()] == [True, True, True]
+    assert [row["live"] for row in broker.nodes()] == [True, True, True, True]  # and the controller
 
 
 def _parked_fetch(broker, node: int, topic: str):

@@ -299,3 +299,26 @@ def test_ini_http_port_must_be_a_number(pytester: pytest.Pytester) -> None:
     project(pytester, "kafkalite_http_port = eighty", test_x="def test_x(kafkalite_broker):\n    pass\n")
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(["*kafkalite_http_port must be a whole number*"])
+
+
+CONTROLLER_TESTS = '''
+import pytest
+
+
+def test_ini_controllers_apply(kafkalite_broker):
+    assert kafkalite_broker.controller_ids == [3000, 3001, 3002]
+
+
+@pytest.mark.kafkalite(controllers=5)
+def test_marker_sets_controllers(kafkalite_broker):
+    assert kafkalite_broker.controller_ids == [3000, 3001, 3002, 3003, 3004]
+    kafkalite_broker.stop_node(3000)
+    kafkalite_broker.stop_node(3001)
+    kafkalite_broker.create_topic("t")  # 3 of 5 is a majority
+'''
+
+
+def test_controllers_come_from_the_ini_and_the_marker(pytester: pytest.Pytester) -> None:
+    project(pytester, "kafkalite_controllers = 3", test_controllers=CONTROLLER_TESTS)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)

@@ -16,6 +16,7 @@ from kafkalite.broker import broker_configs, broker_loggers, group_configs
 from kafkalite.broker.broker_configs import BrokerConfigRefused
 from kafkalite.broker.broker_loggers import LoggerChangeRefused
 from kafkalite.broker.group_configs import GroupConfigRefused
+from kafkalite.broker.quorum.quorum import MetadataQuorumUnavailable
 from kafkalite.broker.state import Broker
 from kafkalite.broker.topic_configs import AlterOp, ConfigResourceType, DynamicLayers, InvalidConfig
 from kafkalite.storage import LogConfig
@@ -34,7 +35,10 @@ def _alter_topic(broker: Broker, resource: Any, validate_only: bool, new_configs
     except InvalidConfig as exc:
         return ErrorCode.INVALID_CONFIG, str(exc)
     if not validate_only:
-        broker.set_topic_configs(topic.name, configs)
+        try:
+            broker.set_topic_configs(topic.name, configs)
+        except MetadataQuorumUnavailable as exc:
+            return ErrorCode.REQUEST_TIMED_OUT, str(exc)
     return ErrorCode.NONE, None
 
 
@@ -79,6 +83,9 @@ def alter_configs(
                 raise BrokerConfigRefused(f"Unknown resource type {kind}")
         except (BrokerConfigRefused, LoggerChangeRefused) as exc:
             results.append((exc.code, exc.message))
+            continue
+        except MetadataQuorumUnavailable as exc:
+            results.append((ErrorCode.REQUEST_TIMED_OUT, str(exc)))
             continue
         except GroupConfigRefused as exc:
             results.append((ErrorCode.INVALID_CONFIG, str(exc)))

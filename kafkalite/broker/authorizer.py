@@ -386,6 +386,7 @@ CHECKS: dict[int, Check] = {
     ApiKey.DESCRIBE_LOG_DIRS: _cluster(Op.DESCRIBE),
     ApiKey.ALTER_PARTITION_REASSIGNMENTS: _cluster(Op.ALTER),
     ApiKey.LIST_PARTITION_REASSIGNMENTS: _cluster(Op.DESCRIBE),
+    ApiKey.DESCRIBE_QUORUM: _cluster(Op.DESCRIBE),
     ApiKey.DESCRIBE_PRODUCERS: _entries(
         "topics", Op.READ, Res.TOPIC, ErrorCode.TOPIC_AUTHORIZATION_FAILED, lambda t: t.name
     ),

@@ -28,6 +28,8 @@ NO_LEADER = -1
 _LEGAL_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
 
 INTERNAL_TOPICS = frozenset({"__consumer_offsets", "__transaction_state"})
+#: The controller quorum's log: never a topic of the brokers (kafkalite.broker.quorum).
+METADATA_TOPIC = "__cluster_metadata"
 
 # Authorized-operation bit fields (Metadata, DescribeCluster, DescribeGroups). kafkalite has
 # no ACLs, so every client may do every operation Kafka defines for the resource type (what
@@ -219,6 +221,8 @@ class ClusterState:
     ) -> None:
         """Raise the `TopicError` (or `InvalidConfig`) that creating this topic would hit."""
         validate_topic_name(name)
+        if name == METADATA_TOPIC:
+            raise InvalidTopicName(f"Creation of internal topic {METADATA_TOPIC} is prohibited.")
         if name in self.topics:
             raise TopicAlreadyExists(f"Topic '{name}' already exists.")
         collision = name.replace(".", "_")

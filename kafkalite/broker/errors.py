@@ -11,6 +11,7 @@ from kafkalite.broker.cluster import (
     TopicAlreadyExists,
     UnknownTopic,
 )
+from kafkalite.broker.quorum.quorum import MetadataQuorumUnavailable
 from kafkalite.broker.topic_configs import InvalidConfig
 from kafkalite.wire.error_codes import ErrorCode
 
@@ -23,6 +24,8 @@ _CODES: dict[type[Exception], ErrorCode] = {
     InvalidReplicaAssignment: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
     InvalidConfig: ErrorCode.INVALID_CONFIG,
     PolicyViolation: ErrorCode.POLICY_VIOLATION,
+    # Kafka's broker answers a forwarded request no active controller answered in time so.
+    MetadataQuorumUnavailable: ErrorCode.REQUEST_TIMED_OUT,
 }
 
 ANSWERABLE = tuple(_CODES)

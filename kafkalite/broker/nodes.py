@@ -70,6 +70,12 @@ class Controllers(Protocol):
 
     def start_voter(self, voter_id: int) -> None: ...
 
+    def voter_alive(self, voter_id: int) -> bool: ...
+
+    def fence_broker(self, node_id: int) -> bool: ...
+
+    def register_broker(self, node_id: int) -> None: ...
+
 
 class ReplicaHooks(Protocol):
     """The data path's side of a node's stop and start (``broker.replicas``)."""
@@ -112,7 +118,6 @@ class Nodes:
     #: (topic, partition) -> why its leader, ISR or replicas last changed (for the trace)
     last_change: dict[tuple[str, int], str] = attrs.field(init=False, factory=dict)
     _busy: set[int] = attrs.field(init=False, factory=set)
-    _stopped_controllers: set[int] = attrs.field(init=False, factory=set)
 
     def __attrs_post_init__(self) -> None:
         self.elections = Elections(self.broker.cluster, _unclean_allowed(self.broker))
@@ -166,6 +171,10 @@ class Nodes:
             if self.listeners is not None:
                 await self.listeners.close(node_id, CLEAN_STOP_GRACE_S if clean else 0.0)
             self.cluster.live_nodes.discard(node_id)
+            if self.controllers is not None:
+                # The controller fences it (a FenceBrokerRecord; not committed without a quorum,
+                # as Kafka's controller cannot either).
+                self.controllers.fence_broker(node_id)
             if not clean:
                 self.elections.broker_fenced(node_id, f"broker {node_id} stopped (hard)")
             else:
@@ -202,6 +211,8 @@ class Nodes:
                 await self.listeners.open(node_id)
             # No await from here on: its first request finds its logs open and it live.
             self.cluster.live_nodes.add(node_id)
+            if self.controllers is not None:
+                self.controllers.register_broker(node_id)  # registered again, then unfenced
             self.broker.replicas.node_started(node_id)  # recovery; its fetchers catch up
             self.elections.broker_unfenced(node_id)
             self.broker.save_metadata()
@@ -211,17 +222,15 @@ class Nodes:
             self._busy.discard(node_id)
 
     def _stop_controller(self, node_id: int, clean: bool) -> bool:
-        if node_id in self._stopped_controllers or self.controllers is None:
+        if self.controllers is None or not self.controllers.voter_alive(node_id):
             return False
         self.controllers.stop_voter(node_id, clean)
-        self._stopped_controllers.add(node_id)
         return True
 
     def _start_controller(self, node_id: int) -> bool:
-        if node_id not in self._stopped_controllers or self.controllers is None:
+        if self.controllers is None or self.controllers.voter_alive(node_id):
             return False
         self.controllers.start_voter(node_id)
-        self._stopped_controllers.discard(node_id)
         return True
 
     def restored(self) -> None:
@@ -253,7 +262,8 @@ class Nodes:
             if node_id not in self.cluster.node_ids:
                 rows.append({
                     "id": node_id, "host": None, "port": None, "rack": None,
-                    "live": node_id not in self._stopped_controllers, "leaders": 0, "role": "controller",
+                    "live": self.controllers is not None and self.controllers.voter_alive(node_id),
+                    "leaders": 0, "role": "controller",
                 })
         return rows
 

@@ -105,6 +105,12 @@ class BrokerConfig:
     advertised_port: int | None = attrs.field(default=None, validator=v.optional([v.ge(1), v.le(65535)]))
     node_id: int = attrs.field(default=0, validator=v.ge(0))
     brokers: int = attrs.field(default=1, validator=[v.ge(1), v.le(64)])
+    # Controller quorum voters (kafkalite.broker.quorum): one is combined with a single broker
+    # (its id), otherwise they are dedicated nodes 3000, 3001, ...
+    controllers: int = attrs.field(default=1, validator=[v.instance_of(int), v.ge(1), v.le(9)])
+    # request.timeout.ms: how long a metadata change without a timeout_ms of its own waits for
+    # a controller quorum before it fails with REQUEST_TIMED_OUT.
+    request_timeout_ms: int = attrs.field(default=30_000, validator=[v.instance_of(int), v.ge(0)])
     data_dir: Path = attrs.field(default=Path("kafkalite-data"), converter=Path)
     memory: bool = False
     cluster_id: str | None = None
@@ -194,6 +200,11 @@ class BrokerConfig:
     # None, 0 picks a free port. It listens on http_host, by default the broker's host.
     http_port: int | None = attrs.field(default=None, validator=v.optional([v.instance_of(int), v.ge(0), v.le(65535)]))
     http_host: str | None = attrs.field(default=None, validator=v.optional(v.instance_of(str)))
+    # The Schema Registry's own port (Confluent's API at its root; it is also under
+    # /schema-registry on the HTTP port): off when None, 0 picks a free port; on http_host.
+    schema_registry_port: int | None = attrs.field(
+        default=None, validator=v.optional([v.instance_of(int), v.ge(0), v.le(65535)])
+    )
     # The request journal: the last journal_size requests and responses, decoded, for tests
     # and the HTTP API (0: off, the default here; run_in_thread and the fixtures use
     # JOURNAL_SIZE); their record sets hold at most journal_record_bytes.
@@ -253,7 +264,7 @@ class BrokerConfig:
         self._check_listeners()
         if self.max_connections_per_ip == 0 and not self.max_connections_per_ip_overrides:
             raise ValueError("max_connections_per_ip can be 0 only with max_connections_per_ip_overrides (Kafka's rule)")
-        if self.http_host is not None and self.http_port is None:
+        if self.http_host is not None and self.http_port is None and self.schema_registry_port is None:
             raise ValueError("http_host is only used with the HTTP API on: set http_port as well")
         if self.trace_file is not None and not self.trace:
             raise ValueError("trace_file is only written with trace on: set trace=True as well")
@@ -268,6 +279,11 @@ class BrokerConfig:
             )
         if self.advertised_port is not None and self.brokers > 1:
             raise ValueError("advertised_port cannot be set with several emulated brokers")
+        if (self.brokers > 1 or self.controllers > 1) and self.node_id + self.brokers > 3000:
+            raise ValueError(
+                f"broker ids {self.node_id}..{self.node_id + self.brokers - 1} overlap the controller ids "
+                f"3000..{3000 + self.controllers - 1}: use a node_id below {3000 - self.brokers + 1}"
+            )
         if self.group_consumer_heartbeat_interval_ms >= self.group_consumer_session_timeout_ms:
             raise ValueError(
                 f"group_consumer_heartbeat_interval_ms {self.group_consumer_heartbeat_interval_ms} must be less "

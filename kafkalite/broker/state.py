@@ -35,6 +35,7 @@ from kafkalite.broker.journal import Journal
 from kafkalite.broker.metrics import Metrics
 from kafkalite.broker.nodes import Nodes
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
+from kafkalite.broker.quorum.quorum import BROKER_RESOURCE, TOPIC_RESOURCE, MetadataQuorum
 from kafkalite.broker.quotas import ClientQuotas
 from kafkalite.broker.replication import ReplicaManager
 from kafkalite.broker.settings import BrokerConfig
@@ -88,6 +89,8 @@ class Broker:
     throttle: QuotaEnforcer = attrs.field(init=False)
     # Broker nodes stopping and starting, and the elections that follow (kafkalite.broker.nodes).
     nodes: Nodes = attrs.field(init=False)
+    # The controller quorum every metadata change is committed through (kafkalite.broker.quorum).
+    quorum: MetadataQuorum = attrs.field(init=False)
     # Every node's copies of the partitions, followers, high watermarks, ISRs (replication/).
     replicas: ReplicaManager = attrs.field(init=False)
     # Partition reassignments in progress (kafkalite.broker.reassignments).
@@ -115,6 +118,9 @@ class Broker:
             self.config.quota_window_num,
             self.config.quota_window_size_seconds * 1000,
         )
+        self.quorum = MetadataQuorum.open(self.config, self.cluster, self.clock.wall_ms, self.store.data_dir)
+        self.cluster.metadata_sink = self.quorum.sink
+        self.nodes.controllers = self.quorum  # controllers stop and start through `nodes` too
 
     def _topic_name(self, topic_id: uuid.UUID) -> str | None:
         topic = self.cluster.topics_by_id.get(topic_id)
@@ -148,6 +154,7 @@ class Broker:
             broker.save_metadata()
         except BaseException:
             if broker is not None:
+                broker.quorum.close()
                 broker.replicas.close()  # the nodes' own stores (their dir locks)
             store.close()
             raise
@@ -169,6 +176,7 @@ class Broker:
         server's ``nursery.start_soon``: now for those that exist, later for the others; and
         the log cleaner."""
         self.coordinators.start_background(spawn)
+        self.quorum.register_brokers()  # the listeners are bound: the nodes have addresses
         spawn(lambda: run_cleaner(self))
         spawn(self._expire_producers)
         spawn(self.nodes.run_balancer)
@@ -232,6 +240,8 @@ class Broker:
     def set_dynamic_broker_configs(self, name: str, configs: dict[str, str]) -> None:
         """Replace the dynamic configs of BROKER resource *name* ("" or a broker id, already
         validated), save them, and apply the topic defaults they set to every open log."""
+        self.quorum.require()
+        self.quorum.configs_set(BROKER_RESOURCE, name, self.dynamic.broker(name), configs)
         self.dynamic.set_broker(name, configs)
         self._refresh_log_configs()
 
@@ -270,6 +280,7 @@ class Broker:
         return self.replicas.leader_log(topic, partition)
 
     def close(self) -> None:
+        self.quorum.close()
         self.replicas.close()
         self.store.close()
 
@@ -421,6 +432,7 @@ class Broker:
     ) -> Topic:
         """Create a topic; -1 means the broker default. Raises `TopicError` / `InvalidConfig`."""
         num_partitions, replication_factor = self._sizes(num_partitions, replication_factor)
+        self.quorum.require()  # raises MetadataQuorumUnavailable, changing nothing
         topic = self.cluster.create_topic(name, num_partitions, replication_factor, assignments, configs)
         try:
             for p in topic.partitions:
@@ -431,6 +443,7 @@ class Broker:
             self.cluster.delete_topic(name)
             self._drop_logs(name, [p.partition_index for p in topic.partitions])
             raise
+        self.quorum.topic_created(topic)
         log.info("created topic %s with %d partition(s)", name, len(topic.partitions))
         return topic
 
@@ -479,12 +492,14 @@ class Broker:
         )
 
     def delete_topic(self, name: str) -> Topic:
+        self.quorum.require()
         topic = self.cluster.delete_topic(name)
         try:
             self.save_metadata()  # first: a topic gone from the metadata is gone after a restart
         except KafkaStorageError:
             self.cluster.add_topic(topic)
             raise
+        self.quorum.topic_deleted(topic)
         for p in topic.partitions:
             try:
                 self.replicas.drop_partition(name, p.partition_index)
@@ -498,6 +513,7 @@ class Broker:
         return topic
 
     def add_partitions(self, name: str, total: int, assignments: list[list[int]] | None = None) -> list[PartitionState]:
+        self.quorum.require()
         new = self.cluster.add_partitions(name, total, assignments)
         topic = self.cluster.topics[name]
         try:
@@ -508,11 +524,13 @@ class Broker:
             del topic.partitions[-len(new):]
             self._drop_logs(name, [p.partition_index for p in new])
             raise
+        self.quorum.partitions_added(topic, new)
         log.info("topic %s now has %d partitions", name, total)
         return new
 
     def set_topic_configs(self, name: str, configs: dict[str, str]) -> None:
         """Replace the config overrides of topic *name* (already validated)."""
+        self.quorum.require()
         topic = self.cluster.topics[name]
         previous = topic.configs
         topic.configs = dict(configs)
@@ -521,6 +539,7 @@ class Broker:
         except KafkaStorageError:
             topic.configs = previous
             raise
+        self.quorum.configs_set(TOPIC_RESOURCE, name, previous, topic.configs)
         log_config = self.log_config(topic)
         for p in topic.partitions:
             for plog in self.replicas.logs_of(name, p.partition_index):
@@ -538,6 +557,7 @@ class Broker:
         from where it stands (time never goes back).
         """
         self.clock.unfreeze()
+        self.quorum.start_all()  # a test that stopped controllers leaves a whole quorum behind
         self.coordinators.reset()
         self.faults.clear()
         self.journal.clear()

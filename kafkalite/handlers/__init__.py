@@ -44,6 +44,7 @@ SERVED: dict[int, tuple[str, int, int]] = {
     ApiKey.ELECT_LEADERS: ("elect_leaders", 0, 2),
     ApiKey.INCREMENTAL_ALTER_CONFIGS: ("incremental_alter_configs", 0, 1),
     ApiKey.OFFSET_DELETE: ("offset_delete", 0, 0),
+    ApiKey.DESCRIBE_QUORUM: ("describe_quorum", 0, 2),
     ApiKey.DESCRIBE_CLUSTER: ("describe_cluster", 0, 2),
     ApiKey.DESCRIBE_PRODUCERS: ("describe_producers", 0, 0),
     ApiKey.DESCRIBE_TRANSACTIONS: ("describe_transactions", 0, 0),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from kafkalite.broker.alter_configs import alter_configs as alter_configs_of, failed_resources, resource_responses
 from kafkalite.broker.topic_configs import validate_topic_configs
+from kafkalite.broker.quorum.waiting import wait_for_quorum
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -37,6 +38,8 @@ def _error_response(req: AlterConfigsRequest, version: int, code: ErrorCode, mes
 
 @handles(ApiKey.ALTER_CONFIGS, min_version=0, max_version=2, error_response=_error_response)
 async def alter_configs(ctx: RequestContext, req: AlterConfigsRequest) -> AlterConfigsResponse:
+    if not req.validate_only:
+        await wait_for_quorum(ctx.broker)  # no timeout_ms in this request: request_timeout_ms
     results = alter_configs_of(
         ctx.broker, ctx.node_id, req.resources, req.validate_only, incremental=False, topic_configs=_replace_all
     )

@@ -12,6 +12,7 @@ from collections import Counter
 
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.broker.errors import ANSWERABLE, error_code_for
+from kafkalite.broker.quorum.waiting import wait_for_quorum
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.create_partitions import (
@@ -33,6 +34,8 @@ def _error_response(
 @handles(ApiKey.CREATE_PARTITIONS, min_version=0, max_version=3, error_response=_error_response)
 async def create_partitions(ctx: RequestContext, req: CreatePartitionsRequest) -> CreatePartitionsResponse:
     broker = ctx.broker
+    if not req.validate_only:
+        await wait_for_quorum(broker, req.timeout_ms)
     counts = Counter(t.name for t in req.topics)
     results = []
     for wanted in req.topics:

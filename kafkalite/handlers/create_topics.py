@@ -24,6 +24,8 @@ from collections import Counter
 from kafkalite.broker.topic_configs import describe_topic_configs
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.broker.errors import ANSWERABLE, error_code_for
+from kafkalite.broker.quorum.quorum import METADATA_TOPIC
+from kafkalite.broker.quorum.waiting import wait_for_quorum
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
 from kafkalite.wire.messages.create_topics import (
@@ -57,10 +59,20 @@ def _error_response(req: CreateTopicsRequest, version: int, code: ErrorCode, mes
 @handles(ApiKey.CREATE_TOPICS, min_version=0, max_version=7, error_response=_error_response)
 async def create_topics(ctx: RequestContext, req: CreateTopicsRequest) -> CreateTopicsResponse:
     broker = ctx.broker
+    if not req.validate_only:
+        await wait_for_quorum(broker, req.timeout_ms)
     counts = Counter(t.name for t in req.topics)
     results = []
     for wanted in req.topics:
         name = wanted.name
+        if name == METADATA_TOPIC:  # the controllers' own log (Kafka's broker checks it first)
+            results.append(
+                CreatableTopicResult(
+                    name=name, error_code=ErrorCode.INVALID_REQUEST,
+                    error_message=f"Creation of internal topic {METADATA_TOPIC} is prohibited.",
+                )
+            )
+            continue
         if counts[name] > 1:
             results.append(
                 CreatableTopicResult(

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import uuid
 
+from kafkalite.broker.quorum.quorum import MetadataQuorumUnavailable
+from kafkalite.broker.quorum.waiting import wait_for_quorum
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -45,6 +47,7 @@ def _error_response(req: DeleteTopicsRequest, version: int, code: ErrorCode, mes
 async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> DeleteTopicsResponse:
     broker = ctx.broker
     cluster = broker.cluster
+    await wait_for_quorum(broker, req.timeout_ms)
     results = []
     for name, topic_id in _wanted(req, ctx.api_version):
         if name is not None and topic_id != ZERO_UUID:
@@ -71,7 +74,13 @@ async def delete_topics(ctx: RequestContext, req: DeleteTopicsRequest) -> Delete
                 )
             )
             continue
-        broker.delete_topic(topic.name)
+        try:
+            broker.delete_topic(topic.name)
+        except MetadataQuorumUnavailable as exc:
+            results.append(DeletableTopicResult(
+                name=topic.name, topic_id=topic.topic_id, error_code=ErrorCode.REQUEST_TIMED_OUT, error_message=str(exc)
+            ))
+            continue
         results.append(
             DeletableTopicResult(name=topic.name, topic_id=topic.topic_id, error_code=ErrorCode.NONE)
         )

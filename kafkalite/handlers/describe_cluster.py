@@ -3,7 +3,8 @@
 # Version notes:
 # * v0: flexible from the start (KIP-700)
 # * v1: endpoint_type (1 brokers, 2 controllers); a broker answers controllers with
-#       UNSUPPORTED_ENDPOINT_TYPE
+#       MISMATCHED_ENDPOINT_TYPE and its own endpoint type, 1 (kafkalite's controllers have no
+#       listener: DescribeQuorum describes them)
 # * v2: include_fenced_brokers and is_fenced (KIP-1073). Kafka lists fenced brokers only when
 #       asked, marked is_fenced; a stopped kafkalite node is a fenced broker (before v2, and
 #       without the flag, the running nodes only)
@@ -34,9 +35,9 @@ async def describe_cluster(ctx: RequestContext, req: DescribeClusterRequest) -> 
     cluster = ctx.broker.cluster
     if req.endpoint_type != ENDPOINT_BROKERS:
         return DescribeClusterResponse(
-            error_code=ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+            error_code=ErrorCode.MISMATCHED_ENDPOINT_TYPE,
             error_message="The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
-            endpoint_type=req.endpoint_type,
+            endpoint_type=ENDPOINT_BROKERS,  # the type of the endpoint that answers, as Kafka's broker says
         )
     fenced_too = ctx.api_version >= 2 and req.include_fenced_brokers
     return DescribeClusterResponse(

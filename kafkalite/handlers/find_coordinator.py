@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from kafkalite.broker.quorum.quorum import MetadataQuorumUnavailable
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -33,10 +34,15 @@ NO_NODE = (-1, "", -1)
 def _lookup(ctx: RequestContext, key_type: int, key: str) -> tuple[ErrorCode, tuple[int, str, int]]:
     if key_type not in (KEY_TYPE_GROUP, KEY_TYPE_TRANSACTION):
         return ErrorCode.INVALID_REQUEST, NO_NODE
-    if key_type == KEY_TYPE_TRANSACTION:
-        node_id = ctx.broker.transactions.coordinator_node(key)
-    else:
-        node_id = ctx.broker.groups.coordinator_node(key)
+    try:
+        if key_type == KEY_TYPE_TRANSACTION:
+            node_id = ctx.broker.transactions.coordinator_node(key)
+        else:
+            node_id = ctx.broker.groups.coordinator_node(key)
+    except MetadataQuorumUnavailable:
+        # Its internal topic does not exist yet and no controller can create it: Kafka's
+        # broker asks for the topic and answers COORDINATOR_NOT_AVAILABLE meanwhile.
+        return ErrorCode.COORDINATOR_NOT_AVAILABLE, NO_NODE
     node = None if node_id is None else ctx.broker.cluster.live_nodes_on(ctx.listener).get(node_id)
     if node is None:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE, NO_NODE

@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 from kafkalite.broker.alter_configs import alter_configs, failed_resources, resource_responses
-from kafkalite.broker.topic_configs import apply_incremental
+from kafkalite.broker.topic_configs import ConfigResourceType, apply_incremental
+from kafkalite.broker.quorum.waiting import wait_for_quorum
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -36,6 +37,10 @@ def _error_response(req: IncrementalAlterConfigsRequest, version: int, code: Err
 async def incremental_alter_configs(
     ctx: RequestContext, req: IncrementalAlterConfigsRequest
 ) -> IncrementalAlterConfigsResponse:
+    # Logger levels are the receiving broker's own business; every other resource goes to the
+    # controller quorum (no timeout_ms in this request: request_timeout_ms).
+    if not req.validate_only and any(r.resource_type != ConfigResourceType.BROKER_LOGGER for r in req.resources):
+        await wait_for_quorum(ctx.broker)
     results = alter_configs(
         ctx.broker, ctx.node_id, req.resources, req.validate_only, incremental=True, topic_configs=_apply_ops
     )

@@ -29,11 +29,13 @@ from kafkalite.broker.authorizer import allowed, authorized_operations
 from kafkalite.broker.cluster import (
     AUTHORIZED_OPERATIONS_OMITTED,
     INTERNAL_TOPICS,
+    METADATA_TOPIC,
     PartitionState,
     Topic,
     TopicError,
     validate_topic_name,
 )
+from kafkalite.broker.quorum.quorum import MetadataQuorumUnavailable
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.broker.replica_status import metadata_view
 from kafkalite.wire.api_keys import ApiKey
@@ -149,13 +151,17 @@ async def metadata(ctx: RequestContext, req: MetadataRequest) -> MetadataRespons
                 continue
             topic = cluster.topic(name)
             # Internal topics are created when asked for, whatever the client allows (as Kafka).
-            if topic is None and (may_create or name in INTERNAL_TOPICS):
+            # The controllers' log is never created as a topic: unknown, as Kafka answers.
+            if topic is None and (may_create or name in INTERNAL_TOPICS) and name != METADATA_TOPIC:
                 if not creatable(name):
                     topics.append(_error_topic(ErrorCode.TOPIC_AUTHORIZATION_FAILED, name))
                     continue
                 try:
                     validate_topic_name(name)
                     topic = broker.auto_create_topic(name)
+                except MetadataQuorumUnavailable:  # no controller to create it: not there yet
+                    topics.append(_error_topic(ErrorCode.LEADER_NOT_AVAILABLE, name))
+                    continue
                 except TopicError:
                     topics.append(_error_topic(ErrorCode.INVALID_TOPIC_EXCEPTION, name))
                     continue

@@ -39,6 +39,8 @@ class ServerInfo:
     http: tuple[str, int] | None = None  # (host, port) the HTTP API is reached at, when on
     #: listener name -> (host, port) of each node on it, bound; the first listener's is `bound`.
     listener_bound: dict[str, tuple[tuple[str, int], ...]] = attrs.field(factory=dict, eq=False)
+    #: (host, port) of the Schema Registry's own port (--schema-registry-port), when on.
+    schema_registry: tuple[str, int] | None = None
 
     def shutdown(self, grace_s: float | None = None) -> None:
         """Stop gracefully: stop accepting, let in-flight requests finish (up to *grace_s*),
@@ -70,6 +72,23 @@ class ServerInfo:
             raise RuntimeError("the HTTP API is off: start the broker with http_port (0 picks a free port)")
         host, port = self.http
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def schema_registry_url(self) -> str:
+        """The Schema Registry's base URL: the root of its own port when on, else
+        ``/schema-registry`` on the HTTP API.
+
+        Raises:
+            RuntimeError: neither port is on.
+        """
+        if self.schema_registry is not None:
+            host, port = self.schema_registry
+            return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        if self.http is None:
+            raise RuntimeError(
+                "the Schema Registry is off: start the broker with http_port or schema_registry_port"
+            )
+        return f"{self.http_url}/schema-registry"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -195,12 +214,19 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
             (node_id, listener, broker.cluster.listener_bound[(listener.name, node_id)][1])
             for node_id, listener, _ in opened
         ])
-        http = None
-        if config.http_port is not None:
+        http = registry = None
+        registry_done = trio.Event()
+        if config.http_port is not None or config.schema_registry_port is not None:
+            from kafkalite.server.http.registry import setup_registry
+
+            setup_registry(broker)  # replays _schemas now: the console decodes with it at once
             try:
-                http = await nursery.start(
-                    _serve_http, broker, config, lambda: ready and not connections.draining, http_stop, http_done
-                )
+                if config.http_port is not None:
+                    http = await nursery.start(
+                        _serve_http, broker, config, lambda: ready and not connections.draining, http_stop, http_done
+                    )
+                if config.schema_registry_port is not None:
+                    registry = await nursery.start(_serve_http, broker, config, None, http_stop, registry_done)
             except BaseException:
                 for _, listeners in listeners_by_node:
                     for listener in listeners:
@@ -211,6 +237,7 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
         info = ServerInfo(
             broker, tuple(nodes), tuple(bound), connections, http,
             {name: tuple(hosts) for name, hosts in listener_bound.items()},
+            registry,
         )
         log.info(
             "kafkalite ready on %s, advertised as %s (cluster %s)",
@@ -220,14 +247,19 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
         )
         if http is not None:
             log.info("kafkalite HTTP API on %s", info.http_url)
+        if registry is not None:
+            log.info("kafkalite Schema Registry on %s", info.schema_registry_url)
         ready = True
         task_status.started(info)
         await connections.run()  # returns after a graceful shutdown has drained
-        if http is not None:
+        if http is not None or registry is not None:
             # The HTTP API stops with the broker, as gracefully: requests in flight finish.
             http_stop.set()
             with trio.move_on_after(connections.grace_s + 0.5):
-                await http_done.wait()
+                if http is not None:
+                    await http_done.wait()
+                if registry is not None:
+                    await registry_done.wait()
         nursery.cancel_scope.cancel()
 
 
@@ -265,14 +297,15 @@ class _NodeListeners:
 async def _serve_http(
     broker: Broker,
     config: BrokerConfig,
-    ready: Callable[[], bool],
+    ready: Callable[[], bool] | None,
     stop: trio.Event,
     done: trio.Event,
     *,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """The HTTP API (imported only here: a broker without it never loads hypercorn)."""
-    from kafkalite.server.http import build_app
+    """The HTTP API on http_port, or with *ready* None the Schema Registry alone on
+    schema_registry_port (imported only here: a broker without them never loads hypercorn)."""
+    from kafkalite.server.http import build_app, build_registry_app
     from kafkalite.server.http.server import serve_http
     from kafkalite.server.listeners import DEFAULT_GRACE_S
 
@@ -280,8 +313,11 @@ async def _serve_http(
     reach = "localhost" if host in _WILDCARDS else host
     try:
         async with trio.open_nursery() as nursery:
-            app = build_app(broker, ready)
-            port = await nursery.start(serve_http, app, host, config.http_port, stop, DEFAULT_GRACE_S)
+            if ready is None:
+                app, wanted = build_registry_app(broker), config.schema_registry_port
+            else:
+                app, wanted = build_app(broker, ready), config.http_port
+            port = await nursery.start(serve_http, app, host, wanted, stop, DEFAULT_GRACE_S)
             task_status.started((reach, port))
         # serve_http returned: stop was set and the requests in flight are done.
     finally:

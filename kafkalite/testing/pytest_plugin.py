@@ -15,10 +15,15 @@ Settings, from the most general to the most specific:
 
 * ini (``pytest.ini`` / ``[tool.pytest.ini_options]``): ``kafkalite_partitions`` (partitions
   of an auto-created topic), ``kafkalite_brokers`` (emulated broker nodes),
+  ``kafkalite_controllers`` (controller quorum voters),
   ``kafkalite_log_level`` (level of kafkalite's own log records during tests, default
   WARNING), ``kafkalite_trace`` (log every request and response, see ``--trace``),
   ``kafkalite_http_port`` (serve the HTTP control API, e.g. for the shared session broker:
   0 picks a free port, its URL is ``broker.http_url``; off by default);
+* ``schema_registry_url``: the Schema Registry's URL on the test's broker (the
+  ``kafkalite_broker`` or ``kafkalite_shared_broker`` the test uses, else a fresh one); a
+  test or session that asks for it gets the HTTP port on. The broker's ``register_schema``,
+  ``get_schema`` and ``latest_schema`` use the same registry;
 * a marker on a test: ``@pytest.mark.kafkalite(partitions=4, auto_create_topics=False)``
   (any `BrokerConfig` field; a shared broker accepts only ``partitions`` and
   ``auto_create_topics``);
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
 _INI = {
     "kafkalite_partitions": ("partitions of a topic created automatically (default 1)", "1"),
     "kafkalite_brokers": ("emulated broker nodes (default 1)", "1"),
+    "kafkalite_controllers": ("controller quorum voters (default 1)", "1"),
     "kafkalite_log_level": ("level of kafkalite's log records during tests (default WARNING)", "WARNING"),
     "kafkalite_http_port": ("port of the brokers' HTTP control API (0: a free port; default off)", ""),
 }
@@ -119,6 +125,7 @@ def _ini_overrides(config: pytest.Config) -> dict[str, Any]:
     overrides: dict[str, Any] = {
         "num_partitions": _int_ini(config, "kafkalite_partitions"),
         "brokers": _int_ini(config, "kafkalite_brokers"),
+        "controllers": _int_ini(config, "kafkalite_controllers"),
         "trace": bool(config.getini("kafkalite_trace")),
     }
     if str(config.getini("kafkalite_http_port")).strip():
@@ -141,6 +148,8 @@ def _test_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
         overrides.update(param)
     if "partitions" in overrides:
         overrides["num_partitions"] = overrides.pop("partitions")
+    if "schema_registry_url" in request.fixturenames and request.fixturename == "kafkalite_broker":
+        overrides.setdefault("http_port", 0)  # where the registry is served
     return overrides
 
 
@@ -193,7 +202,10 @@ def kafkalite_broker(request: pytest.FixtureRequest) -> Iterator[BrokerThread]:
 @pytest.fixture(scope="session")
 def kafkalite_session_broker(request: pytest.FixtureRequest) -> Iterator[BrokerThread]:
     """One kafkalite broker for the whole session, never reset (see kafkalite_shared_broker)."""
-    broker = _start(_ini_overrides(request.config))
+    overrides = _ini_overrides(request.config)
+    if any("schema_registry_url" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        overrides.setdefault("http_port", 0)  # some test of the session reads the registry
+    broker = _start(overrides)
     try:
         yield broker
         _record_coverage(request.config, "kafkalite_session_broker (since its last reset)", broker)
@@ -214,3 +226,14 @@ def kafkalite_shared_broker(
             raise pytest.UsageError(f"kafkalite_shared_broker: {exc}") from None
         yield kafkalite_session_broker
         _record_coverage(request.config, request.node.nodeid, kafkalite_session_broker)
+
+
+@pytest.fixture
+def schema_registry_url(request: pytest.FixtureRequest) -> str:
+    """The Schema Registry's base URL on this test's broker, for serializers and HTTP clients
+    (``SchemaRegistryClient({"url": schema_registry_url})``)."""
+    for name in ("kafkalite_shared_broker", "kafkalite_broker"):
+        if name in request.fixturenames:
+            broker: BrokerThread = request.getfixturevalue(name)
+            return broker.schema_registry_url
+    return request.getfixturevalue("kafkalite_broker").schema_registry_url

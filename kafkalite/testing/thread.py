@@ -38,6 +38,7 @@ from kafkalite.testing.clock import ClockControl
 from kafkalite.testing.acls import BrokerAcls
 from kafkalite.testing.faults import BrokerFaults
 from kafkalite.testing.quotas import BrokerQuotas
+from kafkalite.testing.schemas import BrokerSchemas
 from kafkalite.testing.helpers import BrokerHelpers
 from kafkalite.testing.waits import BrokerWaits
 
@@ -79,7 +80,7 @@ def make_config(config: BrokerConfig | None = None, **overrides: Any) -> BrokerC
     return attrs.evolve(config, **overrides) if overrides else config
 
 
-class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
+class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions, BrokerSchemas):
     """A running broker in a background thread; see the module docstring.
 
     Create with `run_in_thread` (a context manager) or call `start` / `stop` yourself.
@@ -237,26 +238,38 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions):
     # -- broker nodes (kafkalite.broker.nodes) --------------------------------------------
 
     def stop_node(self, node_id: int, clean: bool = True) -> bool:
-        """Stop broker node *node_id* while the others run: clean is Kafka's controlled
+        """Stop node *node_id* while the others run. A broker: clean is Kafka's controlled
         shutdown (leaderships move first), ``clean=False`` a kill -9 (its connections drop
-        at once). Returns False if it was stopped already.
+        at once). A controller (`controller_ids`): it stops voting and copying the metadata
+        log; a stopped active controller is replaced at once if a majority is left, else
+        metadata changes wait and fail with REQUEST_TIMED_OUT (`kafkalite.broker.quorum`).
+        Returns False if it was stopped already.
 
         Raises:
-            kafkalite.broker.nodes.UnknownNode: no broker node of that id.
+            kafkalite.broker.nodes.UnknownNode: neither a broker's nor a controller's id.
         """
         return self.run(self.broker.nodes.stop, node_id, clean)
 
     def start_node(self, node_id: int) -> bool:
-        """Start broker node *node_id* again, on the ports it had; False if it runs."""
+        """Start node *node_id* again (a broker on the ports it had; a controller catches up
+        its metadata log); False if it runs."""
         return self.run(self.broker.nodes.start, node_id)
 
     def nodes(self) -> list[dict[str, Any]]:
-        """Every broker node: id, host, port, rack, live, leaders (count), role."""
+        """Every node: id, host, port, rack, live, leaders (count), role (brokers, then
+        dedicated controllers)."""
         return self.call(self.broker.nodes.describe)
 
     def __repr__(self) -> str:
         where = self._info.bootstrap_servers if self._info is not None else "not running"
         return f"<kafkalite BrokerThread {where}>"
+
+    # -- nodes ---------------------------------------------------------------------------
+
+    @property
+    def controller_ids(self) -> list[int]:
+        """The controller quorum's voter ids (the broker's own id when combined with it)."""
+        return self.call(lambda: self.broker.quorum.voter_ids)
 
     # -- running code in the broker thread -----------------------------------------------
 

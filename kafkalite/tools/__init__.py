@@ -3,7 +3,8 @@
 ``kafkalite topics | groups | produce | consume | transactions | acls | dump-log | health | compat``:
 each is a module here with a ``main(argv) -> int``; `run` dispatches to it. ``fault``,
 ``journal`` and ``clock`` share `kafkalite.tools.control` (the broker's HTTP API), a
-function each (``"module:function"`` in `TOOLS`). They talk to brokers
+function each (``"module:function"`` in `TOOLS`); ``schemas`` talks to the Schema Registry's
+REST API. They talk to brokers
 through `kafkalite.tools.client` (kafkalite's own codec over a socket), so no client library
 is needed; ``dump-log`` reads segment files directly, ``compat`` the compat tests' journal.
 """
@@ -26,6 +27,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "transactions": ("transactions", "list and describe transactions (like kafka-transactions)"),
     "quotas": ("quotas", "describe and alter client quotas (like kafka-configs --entity-type users/clients)"),
     "acls": ("acls", "add, list and remove ACLs (like kafka-acls)"),
+    "quorum": ("quorum", "describe the controller quorum: leader, epoch, voters, lag (like kafka-metadata-quorum)"),
     "dump-log": ("dump_log", "print the batches and records of segment files (like kafka-dump-log)"),
     "health": ("health", "exit 0 when a broker answers ApiVersions (for container health checks)"),
     "compat": ("compat", "which clients, API versions and scenarios the compat tests cover"),
@@ -35,6 +37,8 @@ TOOLS: dict[str, tuple[str, str]] = {
     "journal": ("control:journal_main", "print the requests the broker recorded (the broker's HTTP API)"),
     "clock": ("control:clock_main", "show, advance, freeze the broker clock (the broker's HTTP API)"),
     "broker": ("nodes", "list, stop and start the cluster's broker nodes (the broker's HTTP API)"),
+    # The Schema Registry (kafkalite serve --http-port / --schema-registry-port).
+    "schemas": ("schemas:schemas_main", "list, show, register and check schemas (the broker's Schema Registry)"),
 }
 
 

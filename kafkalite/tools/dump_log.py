@@ -5,6 +5,7 @@
     kafkalite dump-log --data-dir kafkalite-data --topic orders  # every partition of a topic
     kafkalite dump-log kafkalite-data/__consumer_offsets-12 --offsets-decoder
     kafkalite dump-log kafkalite-data/__transaction_state-7 --transaction-log-decoder
+    kafkalite dump-log kafkalite-data/controller-3000/__cluster_metadata-0 --cluster-metadata-decoder
     kafkalite dump-log kafkalite-data/orders-0/00000000000000000000.index
     kafkalite dump-log kafkalite-data/orders-0/00000000000000000000.txnindex
 
@@ -16,7 +17,9 @@ marker) show its type and coordinator epoch instead (``endTxnMarker: COMMIT coor
 0``). ``--offsets-decoder`` shows the records of ``__consumer_offsets`` decoded: committed
 offsets and group metadata; ``--transaction-log-decoder`` those of ``__transaction_state``,
 as kafka-dump-log prints them (``key: transaction_metadata::transactionalId=ID payload:
-producerId:..,producerEpoch:..,state=Ongoing,partitions=[t-0],...``). An ``.index`` prints
+producerId:..,producerEpoch:..,state=Ongoing,partitions=[t-0],...``);
+``--cluster-metadata-decoder`` those of ``__cluster_metadata`` (``payload:
+{"type":"TOPIC_RECORD","version":0,"data":{...}}``, and an election's ``LeaderChange: {...}``). An ``.index`` prints
 ``offset: N position: P`` entries, a ``.timeindex`` ``timestamp: T offset: N``, and a
 ``.txnindex`` (the aborted transactions of a segment) ``version: 0 producerId: P
 firstOffset: F lastOffset: L lastStableOffset: S``.
@@ -63,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     decoders.add_argument("--offsets-decoder", action="store_true", help="decode __consumer_offsets records")
     decoders.add_argument("--transaction-log-decoder", action="store_true",
                           help="decode __transaction_state records (transaction metadata)")
+    decoders.add_argument("--cluster-metadata-decoder", action="store_true",
+                          help="decode __cluster_metadata records (the controller quorum's metadata log)")
     p.add_argument("--max-bytes", type=int, default=0, help="stop after this many bytes of each file")
     return p
 
@@ -90,7 +95,10 @@ def main(argv: list[str]) -> int:
             files.append(path)
         else:
             raise ToolError(f"{path} does not exist")
-    decoder = "offsets" if args.offsets_decoder else "transactions" if args.transaction_log_decoder else None
+    decoder = (
+        "offsets" if args.offsets_decoder else "transactions" if args.transaction_log_decoder
+        else "metadata" if args.cluster_metadata_decoder else None
+    )
     records = args.print_data_log or args.deep_iteration or decoder is not None
     out = sys.stdout
     for path in files:
@@ -207,8 +215,12 @@ def _record_lines(buf: Any, position: int, h: Any, *, data: bool, decoder: str |
             f"keySize: {-1 if r.key is None else len(r.key)} valueSize: {-1 if r.value is None else len(r.value)} "
             f"sequence: {sequence} headerKeys: [{','.join(k for k, _v in r.headers)}]"
         )
-        if h.is_control:
+        if h.is_control and decoder == "metadata":
+            line += _leader_change_text(r)
+        elif h.is_control:
             line += _control_text(r)
+        elif decoder == "metadata":
+            line += _metadata_text(r.value)
         elif decoder == "offsets":
             line += _offsets_text(r.key, r.value)
         elif decoder == "transactions":
@@ -234,6 +246,47 @@ def _control_text(record: Any) -> str:
     except Exception as exc:  # noqa: BLE001 - show what cannot be decoded, keep going
         return f" endTxnMarker: (not decodable: {exc})"
     return f" endTxnMarker: {kind.name} coordinatorEpoch: {coordinator_epoch}"
+
+
+def _camel(data: Any) -> Any:
+    """Field names as Kafka's JSON shows them (leader_epoch -> leaderEpoch)."""
+    if isinstance(data, dict):
+        return {
+            "".join(w.capitalize() if i else w for i, w in enumerate(k.split("_"))): _camel(v) for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_camel(v) for v in data]
+    return data
+
+
+def _metadata_text(value: bytes | None) -> str:
+    """A ``__cluster_metadata`` record as kafka-dump-log's cluster metadata decoder prints it."""
+    import re
+
+    from kafkalite.wire.metadata_records import as_dict, decode_record
+
+    try:
+        record, version = decode_record(value or b"")
+    except Exception as exc:  # noqa: BLE001 - show what cannot be decoded, keep going
+        return f" payload: {_text(value)} (not decodable: {exc})"
+    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(record).__name__).upper()
+    data = {"type": kind, "version": version, "data": _camel(as_dict(record))}
+    return f" payload: {json.dumps(data, separators=(',', ':'))}"
+
+
+def _leader_change_text(record: Any) -> str:
+    from kafkalite.wire.metadata_records import as_dict, parse_leader_change
+
+    try:
+        message = parse_leader_change(record)
+    except Exception as exc:  # noqa: BLE001
+        return f" LeaderChange: (not decodable: {exc})"
+    if message is None:
+        return _control_text(record)
+    data = _camel(as_dict(message))
+    for voter in data["voters"] + data["grantingVoters"]:
+        voter.pop("voterDirectoryId", None)
+    return f" LeaderChange: {json.dumps(data, separators=(',', ':'))}"
 
 
 def _transaction_log_text(key: bytes | None, value: bytes | None, offset: int) -> str:

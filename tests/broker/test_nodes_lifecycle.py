@@ -156,12 +156,25 @@ async def test_the_balancer_runs_on_the_broker_clock(autojump_clock: trio.abc.Cl
 class Quorum:
     voter_ids: list[int]
     calls: list[tuple[Any, ...]] = attrs.Factory(list)
+    stopped: set[int] = attrs.Factory(set)
 
     def stop_voter(self, voter_id: int, clean: bool = True) -> None:
         self.calls.append(("stop", voter_id, clean))
+        self.stopped.add(voter_id)
 
     def start_voter(self, voter_id: int) -> None:
         self.calls.append(("start", voter_id))
+        self.stopped.discard(voter_id)
+
+    def voter_alive(self, voter_id: int) -> bool:
+        return voter_id not in self.stopped
+
+    def fence_broker(self, node_id: int) -> bool:
+        self.calls.append(("fence", node_id))
+        return True
+
+    def register_broker(self, node_id: int) -> None:
+        self.calls.append(("register", node_id))
 
 
 async def test_dedicated_controllers_stop_and_start_through_the_same_calls():
@@ -183,7 +196,15 @@ async def test_a_combined_broker_and_controller_stops_and_starts_as_one_process(
     nodes, broker, listeners = _nodes()
     nodes.controllers = quorum = Quorum([0])
     assert await nodes.stop(0, clean=False)
-    assert quorum.calls == [("stop", 0, False)] and 0 not in broker.cluster.live_nodes
+    assert quorum.calls == [("fence", 0), ("stop", 0, False)] and 0 not in broker.cluster.live_nodes
     assert [row["role"] for row in nodes.describe()] == ["broker,controller", "broker", "broker"]
     assert await nodes.start(0)
-    assert quorum.calls[-1] == ("start", 0) and 0 in broker.cluster.live_nodes
+    assert quorum.calls[-2:] == [("start", 0), ("register", 0)] and 0 in broker.cluster.live_nodes
+
+
+async def test_a_stopping_broker_is_fenced_and_a_starting_one_registers_with_the_controllers():
+    nodes, broker, _ = _nodes()
+    nodes.controllers = quorum = Quorum([3000])
+    await nodes.stop(1, clean=False)
+    await nodes.start(1)
+    assert quorum.calls == [("fence", 1), ("register", 1)]

@@ -42,13 +42,14 @@ def test_broker_stop_hard_then_start_through_the_cli(cli: Run, kafkalite_broker:
     status, out, _ = cli("broker", "list", "--http-url", url)
     lines = out.splitlines()
     assert lines[0].split() == ["ID", "ROLE", "ADDRESS", "RACK", "STATE", "LEADERS"]
-    assert [line.split()[4] for line in lines[1:]] == ["running", "stopped", "running"]
+    assert [line.split()[4] for line in lines[1:]] == ["running", "stopped", "running", "running"]
+    assert lines[4].split()[:3] == ["3000", "controller", "-"]  # the controller: no client listener
     status, out, err = cli("broker", "stop", "1", "--http-url", url)
     assert status == 1 and "broker 1 is not running" in err
     status, out, _ = cli("broker", "start", "1", "--http-url", url)
     assert status == 0 and out.startswith("started: broker 1 ") and "running" in out
     rows = json.loads(cli("broker", "list", "--http-url", url, "--json")[1])
-    assert [row["live"] for row in rows] == [True, True, True]
+    assert [row["live"] for row in rows] == [True, True, True, True]
 
 
 def test_http_stop_defaults_to_a_clean_stop_and_checks_its_body(kafkalite_broker: BrokerThread) -> None:

@@ -5,6 +5,8 @@ hypercorn's trio worker in the broker's own trio loop.
 * `control`: the ``/v1`` routes (fault rules, journal, clock, reset);
 * `nodes`: ``/v1/nodes`` (list, stop and start broker nodes);
 * `probes`: ``/healthz``, ``/readyz``, ``/metrics``;
+* `registry`: the Schema Registry's REST API, under ``/schema-registry`` (and at the root of
+  ``--schema-registry-port``);
 * `openapi`: the OpenAPI document of all of them, ``/openapi.json``;
 * `server`: running it under hypercorn (the only module that imports hypercorn, and only
   the broker's `serve` imports it, when the port is on).
@@ -20,6 +22,7 @@ from kafkalite.server.http.control import add_control_routes
 from kafkalite.server.http.nodes import add_node_routes
 from kafkalite.server.http.openapi import add_openapi_route
 from kafkalite.server.http.probes import add_probe_routes
+from kafkalite.server.http.registry import add_registry_routes
 
 if TYPE_CHECKING:
     from kafkalite.broker.state import Broker
@@ -36,6 +39,14 @@ def build_app(broker: Broker, ready: Callable[[], bool]) -> App:
     add_node_routes(router, broker)
     add_probe_routes(router, broker, ready)
     add_openapi_route(router, _version())
+    add_registry_routes(router, broker)
+    return App(router)
+
+
+def build_registry_app(broker: Broker) -> App:
+    """The ASGI app of *broker*'s Schema Registry alone, at the root (``--schema-registry-port``)."""
+    router = Router()
+    add_registry_routes(router, broker, "")
     return App(router)
 
 

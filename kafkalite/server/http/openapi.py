@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kafkalite.server.http.app import Request, Response, Router
+from kafkalite.server.http.registry import HTTP_PREFIX, registry_operations
 
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
@@ -332,6 +333,9 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
         "get": {"summary": "This document", "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}},
     },
 }
+
+
+OPERATIONS.update(registry_operations(HTTP_PREFIX))
 
 
 def document(version: str) -> dict[str, Any]:
