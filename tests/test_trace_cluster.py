@@ -40,6 +40,7 @@ def test_a_stopped_broker_shows_in_the_trace_and_explains_the_offline_partition(
     # The event comes before the Metadata request that saw it, in the log and in the file.
     assert text.index(change) < text.index("-> Metadata v12")
     entries = [json.loads(line) for line in trace_file.read_text().splitlines()]
-    kinds = [(e["direction"], e.get("message", e.get("api"))) for e in entries]
+    assert all("api" in e for e in entries)  # events too: the same keys on every line
+    kinds = [(e["direction"], e["message"] if e["direction"] == "event" else e["api"]) for e in entries]
     event = ("event", change)
     assert event in kinds and kinds.index(event) < kinds.index(("request", "Metadata"))

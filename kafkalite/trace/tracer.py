@@ -24,7 +24,8 @@ Cluster events come between the requests: every change of a partition's leader, 
 replicas with its reason (logger ``kafkalite.cluster``: "orders-0: leader 1 -> 2 (epoch 3 ->
 4), ISR [1, 2, 3] -> [2, 3]: broker 1 stopped (hard)") and the controller quorum's events
 (``kafkalite.quorum``). ``kafkalite serve --trace`` shows those loggers as it shows the trace;
-the trace file gets them as ``{"direction": "event", "logger": ..., "message": ...}`` lines.
+the trace file gets them as ``{"direction": "event", "api": null, "logger": ..., "message": ...}``
+lines.
 
 The parts: `kafkalite.readable` turns a message into plain data (shared with the CLI
 tools), `kafkalite.trace.render` turns that data into lines, `kafkalite.trace.explain`
@@ -152,7 +153,8 @@ class Tracer:
     def event(self, record: logging.LogRecord) -> None:
         """Write a cluster event (a record of one of `EVENT_LOGGERS`) to the trace file."""
         if self.file is not None:
-            self._write({"direction": "event", "logger": record.name, "message": record.getMessage()})
+            # "api" null: every line of the file has the same keys to filter on.
+            self._write({"direction": "event", "api": None, "logger": record.name, "message": record.getMessage()})
 
     def _write(self, entry: dict[str, Any]) -> None:
         assert self.file is not None
