@@ -136,6 +136,7 @@ class Route:
     method: str
     template: str  # "/v1/faults/{id}"
     handler: Handler
+    openapi: bool = True  # part of the JSON API the OpenAPI document describes
     pattern: re.Pattern[str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -144,13 +145,19 @@ class Route:
 
 
 class Router:
-    """(method, path template) -> handler. A template's ``{name}`` matches one path segment."""
+    """(method, path template) -> handler. A template's ``{name}`` matches one path segment.
+
+    ``tasks``: background tasks the routes need while the app is served (``async def
+    task() -> None``, run until cancelled), started by `kafkalite.server.http.server`.
+    """
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
+        self.tasks: list[Callable[[], Awaitable[None]]] = []
 
-    def add(self, method: str, template: str, handler: Handler) -> None:
-        """Serve *method* on *template* with *handler*.
+    def add(self, method: str, template: str, handler: Handler, *, openapi: bool = True) -> None:
+        """Serve *method* on *template* with *handler*; *openapi* False: not part of the
+        JSON API (an HTML page), left out of `openapi_routes`.
 
         Raises:
             ValueError: that method and template already have a handler.
@@ -158,7 +165,7 @@ class Router:
         method = method.upper()
         if any(r.method == method and r.template == template for r in self._routes):
             raise ValueError(f"{method} {template} is already routed")
-        self._routes.append(Route(method, template, handler))
+        self._routes.append(Route(method, template, handler, openapi))
 
     def route(self, method: str, template: str) -> Callable[[Handler], Handler]:
         """Decorator form of `add`."""
@@ -173,6 +180,11 @@ class Router:
     def routes(self) -> list[tuple[str, str]]:
         """Every (method, template) served, in the order they were added."""
         return [(r.method, r.template) for r in self._routes]
+
+    @property
+    def openapi_routes(self) -> list[tuple[str, str]]:
+        """The (method, template) of the JSON API: what the OpenAPI document describes."""
+        return [(r.method, r.template) for r in self._routes if r.openapi]
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
         """The handler for *method* on *path* and the path's parameters.
