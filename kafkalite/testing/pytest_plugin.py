@@ -18,7 +18,8 @@ Settings, from the most general to the most specific:
   ``kafkalite_log_level`` (level of kafkalite's own log records during tests, default
   WARNING), ``kafkalite_trace`` (log every request and response, see ``--trace``),
   ``kafkalite_http_port`` (serve the HTTP control API, e.g. for the shared session broker:
-  0 picks a free port, its URL is ``broker.http_url``; off by default);
+  0 picks a free port, its URL is ``broker.http_url``; off by default; the web console is
+  at its root), ``kafkalite_console_write`` (the console may change fault rules);
 * a marker on a test: ``@pytest.mark.kafkalite(partitions=4, auto_create_topics=False)``
   (any `BrokerConfig` field; a shared broker accepts only ``partitions`` and
   ``auto_create_topics``);
@@ -58,6 +59,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for name, (help_text, default) in _INI.items():
         parser.addini(name, help_text, default=default)
     parser.addini("kafkalite_trace", "log every request and response (learning mode)", type="bool", default=False)
+    parser.addini("kafkalite_console_write", "let the web console on the HTTP port change data (fault rules)",
+                  type="bool", default=False)
     parser.getgroup("kafkalite").addoption(
         "--kafkalite-coverage", action="store_true", default=False,
         help="at the end, list the Kafka APIs and versions each test used against the kafkalite fixtures",
@@ -123,6 +126,8 @@ def _ini_overrides(config: pytest.Config) -> dict[str, Any]:
     }
     if str(config.getini("kafkalite_http_port")).strip():
         overrides["http_port"] = _int_ini(config, "kafkalite_http_port")
+    if config.getini("kafkalite_console_write"):
+        overrides["console_write"] = True
     return overrides
 
 
