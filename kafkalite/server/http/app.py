@@ -19,7 +19,7 @@ import logging
 import math
 import re
 from typing import Any, Awaitable, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, unquote
 
 import attrs
 
@@ -187,7 +187,8 @@ class Router:
         return [(r.method, r.template) for r in self._routes if r.openapi]
 
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
-        """The handler for *method* on *path* and the path's parameters.
+        """The handler for *method* on *path* (as sent: percent-encoded) and the path's
+        parameters, each decoded (so a group id may hold an encoded ``/``).
 
         Raises:
             HttpError: 404 when no template matches *path*, 405 when some do but not for
@@ -199,11 +200,11 @@ class Router:
             if found is None:
                 continue
             if route.method == method:
-                return route.handler, found.groupdict()
+                return route.handler, {name: unquote(value) for name, value in found.groupdict().items()}
             allowed.append(route.method)
         if allowed:
-            raise MethodNotAllowed(method, path, allowed)
-        raise HttpError(404, f"no route for {path}")
+            raise MethodNotAllowed(method, unquote(path), allowed)
+        raise HttpError(404, f"no route for {unquote(path)}")
 
 
 class MethodNotAllowed(HttpError):
@@ -233,7 +234,7 @@ class App:
         method = scope["method"].upper()
         path = scope["path"]
         try:
-            handler, params = self.router.match(method, path)
+            handler, params = self.router.match(method, _raw_path(scope))
             body = await _read_body(scope, receive)
             request = Request(
                 method=method,
@@ -252,6 +253,15 @@ class App:
         except Exception:
             log.exception("HTTP %s %s failed", method, path)
             return error_response(500, f"internal error answering {method} {path}: see the broker's log")
+
+
+def _raw_path(scope: dict[str, Any]) -> str:
+    """The path as the client sent it (percent-encoded), so that an encoded ``/`` inside a
+    path parameter does not split it; built from the decoded path when the server gave none."""
+    raw = scope.get("raw_path")
+    if raw:
+        return raw.decode("latin-1").partition("?")[0]
+    return quote(scope["path"])
 
 
 async def _read_body(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:
