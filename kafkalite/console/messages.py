@@ -6,12 +6,14 @@ by batch until *limit* are found. A page never reads the whole partition.
 
 A value (and a key) is shown as what it most likely is: a value in Confluent's wire format
 (magic byte 0, schema id) whose schema the registry knows is decoded through it
-(`kafkalite.schemas.registry_for(broker).decode`); else UTF-8 text; else hex.
+(`kafkalite.schemas.registry_for(broker).decode`); else UTF-8 text (without control
+characters other than tab and line ends); else hex.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,6 +32,10 @@ DEFAULT_LIMIT = 20
 MAX_READ_BYTES = 1024 * 1024
 #: Longest text or hex shown for one key, value or header before it is cut.
 MAX_SHOWN_CHARS = 2000
+
+
+#: Control characters other than tab, newline and carriage return: text has none of them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @attrs.frozen
@@ -93,9 +99,12 @@ def show(data: bytes | None, registry: Any = None) -> Shown:
             text = json.dumps(decoded.value, ensure_ascii=False, default=str, sort_keys=False)
             return _cut("schema", text, len(text), note)
     try:
-        return _cut("text", data.decode("utf-8"), len(data))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return _cut("hex", data.hex(), len(data))
+    if _CONTROL.search(text):  # UTF-8 by chance: binary data, which reads better as hex
+        return _cut("hex", data.hex(), len(data))
+    return _cut("text", text, len(data))
 
 
 def _cut(kind: str, text: str, size: int, note: str = "") -> Shown:
