@@ -218,9 +218,11 @@ class LagRow:
 
     @property
     def lag(self) -> int | None:
+        # As kafka-consumer-groups: negative when the committed offset is past the log end
+        # (records deleted or the offset committed by hand), not hidden.
         if self.current_offset is None or self.log_end_offset is None:
             return None
-        return max(0, self.log_end_offset - self.current_offset)
+        return self.log_end_offset - self.current_offset
 
 
 @attrs.frozen
@@ -326,7 +328,7 @@ def group_lags(broker: Broker) -> dict[str, int]:
         for (name, index), committed in classic.offsets.items():
             plog = broker.log_for(name, index)
             if plog is not None:
-                total += max(0, plog.high_watermark - committed.committed_offset)
+                total += plog.high_watermark - committed.committed_offset
         lags[classic.group_id] = total
     for consumer_group in coordinator.list_consumer_groups():
         if consumer_group.group_id not in lags:

@@ -75,20 +75,23 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 48, 8, 10, 22
 
 
 def lag_chart(samples: Iterable[tuple[int, int]], title: str) -> Markup:
-    """An SVG line chart of (time ms, lag) *samples*, with the lag axis from 0 to the largest
-    value and the time span below; a sentence instead when there are fewer than two."""
+    """An SVG line chart of (time ms, lag) *samples*, with the lag axis from 0 (or the lowest
+    lag, when negative) to the largest, and the time span below; a sentence instead when
+    there are fewer than two."""
     points = list(samples)
     if len(points) < 2:
         return tag("p", "Not enough samples yet for a chart: the console samples each group's lag "
                         "every few seconds while it runs.", class_="muted")
     t0, t1 = points[0][0], points[-1][0]
-    top = max(lag for _t, lag in points) or 1
+    top = max(lag for _t, lag in points)
+    bottom = min(0, min(lag for _t, lag in points))  # a lag is negative past the log end
+    top = top if top > bottom else bottom + 1
     span_t = max(t1 - t0, 1)
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
 
     def xy(t: int, lag: int) -> str:
         x = _LEFT + (t - t0) * plot_w / span_t
-        y = _TOP + plot_h - lag * plot_h / top
+        y = _TOP + plot_h - (lag - bottom) * plot_h / (top - bottom)
         return f"{x:.1f},{y:.1f}"
 
     line = " ".join(xy(t, lag) for t, lag in points)
@@ -98,7 +101,7 @@ def lag_chart(samples: Iterable[tuple[int, int]], title: str) -> Markup:
         Markup(f'<line x1="{_LEFT}" y1="{_TOP + plot_h}" x2="{WIDTH - _RIGHT}" y2="{_TOP + plot_h}" class="axis"/>'),
         Markup(f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_TOP + plot_h}" class="axis"/>'),
         Markup(f'<text x="{_LEFT - 6}" y="{_TOP + 4}" text-anchor="end">{esc(top)}</text>'),
-        Markup(f'<text x="{_LEFT - 6}" y="{_TOP + plot_h}" text-anchor="end">0</text>'),
+        Markup(f'<text x="{_LEFT - 6}" y="{_TOP + plot_h}" text-anchor="end">{esc(bottom)}</text>'),
         Markup(f'<text x="{_LEFT}" y="{HEIGHT - 4}">{esc(f"-{seconds:.0f} s")}</text>'),
         Markup(f'<text x="{WIDTH - _RIGHT}" y="{HEIGHT - 4}" text-anchor="end">now</text>'),
         Markup(f'<polyline points="{line}" class="series"/>'),

@@ -142,7 +142,7 @@ def topic_page(broker: Broker, name: str) -> str:
         raise NotFound(f"There is no topic {name!r}.")
     partitions = table(
         ["partition", "leader", "leader epoch", "replicas", "ISR", "log start", "log end", "high watermark",
-         "last stable", "size", "segments (base offset: size)", ""],
+         "last stable", "size", "segments (base: size)", ""],
         [
             (p.partition, p.leader, p.leader_epoch, node_list(p.replicas), node_list(p.isr),
              dash(p.log_start_offset), dash(p.log_end_offset), dash(p.high_watermark), dash(p.last_stable_offset),

@@ -148,6 +148,11 @@ def test_the_lag_chart_is_an_svg_line_from_the_samples_scaled_to_the_largest_lag
     assert '<polyline points="48.0,118.0 260.0,10.0 472.0,64.0" class="series"/>' in chart
     assert ">-10 s</text>" in chart
     assert "Not enough samples" in lag_chart([(0, 3)], "one")
+    # A negative lag (a committed offset past the log end) moves the axis' bottom below 0.
+    below = lag_chart([(0, -2), (1000, 2)], "negative")
+    assert '<polyline points="48.0,118.0 472.0,10.0" class="series"/>' in below and ">-2</text>" in below
+    flat = lag_chart([(0, 0), (1000, 0)], "flat")
+    assert '<polyline points="48.0,118.0 472.0,118.0" class="series"/>' in flat
 
 
 async def test_the_sampler_samples_on_the_broker_clock(autojump_clock: trio.testing.MockClock) -> None:
@@ -201,3 +206,11 @@ def test_console_write_is_off_unless_the_flag_or_the_variable_says_so(monkeypatc
     assert config_from_args(build_parser().parse_args(["serve", "--console-write"])).console_write is True
     monkeypatch.setenv("KAFKALITE_CONSOLE_WRITE", "1")
     assert config_from_args(build_parser().parse_args(["serve"])).console_write is True
+
+
+def test_lag_is_log_end_minus_committed_even_when_negative_as_kafka_consumer_groups_shows() -> None:
+    from kafkalite.console.facts import LagRow
+
+    assert LagRow("t", 0, 18, 15, None, None, None).lag == -3
+    assert LagRow("t", 0, None, 15, None, None, None).lag is None
+    assert LagRow("t", 0, 5, None, None, None, None).lag is None
