@@ -9,7 +9,7 @@ Served on the HTTP port (``--http-port``) at ``/`` by `kafkalite.server.http.con
 * `trace`: the request journal's newest entries, errors explained as ``--trace`` does;
 * `lag`: lag samples per group (a bounded ring, on a timer) and their SVG chart;
 * `html`: the escaping HTML builder and the page layout;
-* `views` (overview, topics, messages) and `activity` (groups, transactions, trace,
+* `views` (overview, cluster, topics, messages) and `activity` (groups, transactions, trace,
   faults): the pages themselves;
 * ``static/``: the stylesheet and the live-update script, served as they are.
 """

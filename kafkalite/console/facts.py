@@ -82,6 +82,54 @@ def overview(broker: Broker) -> Overview:
     )
 
 
+@attrs.frozen
+class NodeLoad:
+    """What one node carries: partitions it leads and replicas it holds."""
+
+    node: NodeFacts
+    leaders: int
+    replicas: int
+
+
+@attrs.frozen
+class PartitionIssue:
+    topic: str
+    partition: int
+    leader: int
+    replicas: list[int]
+    isr: list[int]
+
+
+@attrs.frozen
+class ClusterFacts:
+    overview: Overview
+    load: list[NodeLoad]
+    under_replicated: list[PartitionIssue]  # fewer in-sync replicas than replicas
+    offline: list[PartitionIssue]  # no leader
+
+
+def cluster(broker: Broker) -> ClusterFacts:
+    """The nodes with what each carries, and the partitions that are under-replicated or
+    offline (no leader), as ``kafka-topics --describe --under-replicated-partitions`` and
+    ``--unavailable-partitions`` list them."""
+    o = overview(broker)
+    leaders: dict[int, int] = {}
+    replicas: dict[int, int] = {}
+    under, offline = [], []
+    for t in sorted(broker.cluster.topics.values(), key=lambda t: t.name):
+        for p in t.partitions:
+            leaders[p.leader_id] = leaders.get(p.leader_id, 0) + 1
+            for r in p.replicas:
+                replicas[r] = replicas.get(r, 0) + 1
+            issue = PartitionIssue(t.name, p.partition_index, p.leader_id, list(p.replicas), list(p.isr))
+            if p.leader_id < 0:
+                offline.append(issue)
+            elif len(p.isr) < len(p.replicas):
+                under.append(issue)
+    load = [NodeLoad(n, leaders.get(n.node_id, 0), replicas.get(n.node_id, 0)) for n in o.nodes]
+    return ClusterFacts(o, load, under, offline)
+
+
 # -- topics and partitions -----------------------------------------------------------------
 
 

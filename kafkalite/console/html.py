@@ -16,6 +16,7 @@ from urllib.parse import quote
 #: The views, in the order of the navigation bar: (path, label).
 NAV: tuple[tuple[str, str], ...] = (
     ("/", "Overview"),
+    ("/cluster", "Cluster"),
     ("/topics", "Topics"),
     ("/groups", "Groups"),
     ("/transactions", "Transactions"),

@@ -109,13 +109,44 @@ def overview_page(broker: Broker) -> str:
     )
     counts = fact_list([
         ("cluster id", tag("code", o.cluster_id)),
-        ("controller", o.controller_id),
+        ("controller", link("/cluster", o.controller_id, aria_label=f"controller {o.controller_id}: the cluster view")),
         ("topics", link("/topics", f"{o.topics} (+{o.internal_topics} internal)")),
         ("partitions", o.partitions),
         ("consumer groups", link("/groups", o.groups)),
         ("transactional ids", link("/transactions", o.transactions)),
     ], id="counts", data_live=True)
     return page("Overview", "/", counts, nodes)
+
+
+def cluster_page(broker: Broker) -> str:
+    """``/cluster``: each node with the partitions it leads and the replicas it holds; the
+    under-replicated and offline partitions."""
+    c = facts.cluster(broker)
+    nodes = table(
+        ["node", "host:port", "rack", "status", "role", "partitions led", "replicas held"],
+        [
+            (n.node.node_id, f"{n.node.host}:{n.node.port}", dash(n.node.rack),
+             tag("span", "live" if n.node.live else "stopped", class_="ok" if n.node.live else "bad"),
+             "controller" if n.node.controller else "broker", n.leaders, n.replicas)
+            for n in c.load
+        ],
+        caption="Brokers", id="load", data_live=True,
+    )
+
+    def issues(found: list[facts.PartitionIssue], caption: str, ident: str, empty: str) -> Markup:
+        return table(
+            ["topic", "partition", "leader", "replicas", "ISR"],
+            [(link(topic_href(i.topic), i.topic), i.partition, "none" if i.leader < 0 else i.leader,
+              node_list(i.replicas), node_list(i.isr)) for i in found],
+            caption=caption, id=ident, data_live=True, empty=empty,
+        )
+
+    return page(
+        "Cluster", "/cluster", nodes,
+        issues(c.under_replicated, "Under-replicated partitions (ISR smaller than the replicas)", "under-replicated",
+               "none: every partition has all its replicas in sync"),
+        issues(c.offline, "Offline partitions (no leader)", "offline", "none: every partition has a leader"),
+    )
 
 
 # -- topics ----------------------------------------------------------------------------------

@@ -214,3 +214,26 @@ def test_lag_is_log_end_minus_committed_even_when_negative_as_kafka_consumer_gro
     assert LagRow("t", 0, 18, 15, None, None, None).lag == -3
     assert LagRow("t", 0, None, 15, None, None, None).lag is None
     assert LagRow("t", 0, 5, None, None, None, None).lag is None
+
+
+def test_the_cluster_page_shows_each_node_s_load_and_the_partitions_short_of_replicas() -> None:
+    with kafkalite.run_in_thread(http_port=0, brokers=3) as broker:
+        def set_up() -> None:
+            topic = broker.broker.create_topic("spread", 3, 3)
+            cluster = broker.broker.cluster
+            cluster.change_partition(topic, topic.partitions[1], reason="test", isr=[topic.partitions[1].leader_id])
+            cluster.change_partition(topic, topic.partitions[2], reason="test", leader=-1, isr=[])
+
+        broker.call(set_up)
+        page = get(broker, "/cluster")
+        load = rows(page, "load")
+        assert [(n["node"], n["status"], n["role"]) for n in load] == [
+            ("0", "live", "controller"), ("1", "live", "broker"), ("2", "live", "broker"),
+        ]
+        assert sum(int(n["partitions led"]) for n in load) == 2 and {n["replicas held"] for n in load} == {"3"}
+        [under] = rows(page, "under-replicated")
+        assert (under["topic"], under["partition"], under["replicas"].count(","), under["ISR"].count(",")) == (
+            "spread", "1", 2, 0)
+        [offline] = rows(page, "offline")
+        assert (offline["partition"], offline["leader"], offline["ISR"]) == ("2", "none", "-")
+        assert '<a href="/cluster" aria-current="page">Cluster</a>' in page

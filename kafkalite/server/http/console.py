@@ -1,6 +1,6 @@
 """The web console's routes on the HTTP port: HTML pages over `kafkalite.console`.
 
-``GET /`` (overview), ``/topics``, ``/topics/{topic}``, ``/topics/{topic}/partitions/{p}``
+``GET /`` (overview), ``/cluster``, ``/topics``, ``/topics/{topic}``, ``/topics/{topic}/partitions/{p}``
 (messages, ``?offset=&limit=``), ``/groups``, ``/groups/{group}``, ``/transactions``,
 ``/trace`` (``?api=&client_id=&limit=``), ``/faults``, and ``/static/{name}`` (the stylesheet
 and the script). The fault rules change through ``POST /faults`` (a form), ``POST
@@ -24,6 +24,7 @@ from kafkalite.console.lag import LagSamples
 from kafkalite.console.views import (
     BadRequest,
     ConsoleError,
+    cluster_page,
     Forbidden,
     NotFound,
     error_page,
@@ -115,6 +116,11 @@ def add_console_routes(router: Router, broker: Broker | None, *, write: bool | N
     async def overview(request: Request) -> Response:
         _query(request, {})
         return html(overview_page(broker))
+
+    @get("/cluster")
+    async def cluster(request: Request) -> Response:
+        _query(request, {})
+        return html(cluster_page(broker))
 
     @get("/topics")
     async def topics(request: Request) -> Response:
