@@ -42,6 +42,14 @@ def world() -> Iterator[dict[str, Any]]:
         while not member.assignment() and time.monotonic() < deadline:
             member.poll(0.1)
         assert member.assignment(), "the consumer got no assignment"
+        modern = Consumer({"bootstrap.servers": bootstrap, "group.id": "modern", "group.protocol": "consumer",
+                           "client.id": "kip-848", "enable.auto.commit": False})
+        modern.subscribe(["orders"])
+        deadline = time.monotonic() + 30
+        while len(modern.assignment()) < 2 and time.monotonic() < deadline:
+            modern.poll(0.1)
+        assert len(modern.assignment()) == 2, "the consumer group member got no assignment"
+        modern.commit(offsets=[TopicPartition("orders", 0, 25)], asynchronous=False)
         txn = Producer({"bootstrap.servers": bootstrap, "transactional.id": "tx-console"})
         txn.init_transactions()
         txn.begin_transaction()
@@ -52,6 +60,7 @@ def world() -> Iterator[dict[str, Any]]:
         finally:
             txn.abort_transaction()
             member.close()
+            modern.close()
 
 
 @pytest.fixture
@@ -68,7 +77,7 @@ def test_overview_shows_the_broker_with_its_address_and_the_controller(broker: B
     assert node == {"node": "0", "host:port": f"127.0.0.1:{broker.port}", "rack": "-", "status": "live",
                     "role": "controller"}
     counts = text_of(page, "counts")
-    assert "controller 0" in counts and "consumer groups 3" in counts and "transactional ids 1" in counts
+    assert "controller 0" in counts and "consumer groups 4" in counts and "transactional ids 1" in counts
     assert 'aria-current="page"' in page and 'href="/static/console.css"' in page
 
 
@@ -188,6 +197,20 @@ def test_group_page_shows_members_with_client_id_host_and_assignment(broker: Bro
     assert [(r["PARTITION"], r["CURRENT-OFFSET"], r["LAG"], r["CLIENT-ID"]) for r in owned] == [
         ("0", "-", "-", "console-test"), ("1", "-", "-", "console-test"),
     ]
+
+
+def test_a_consumer_group_of_kip_848_shows_its_epoch_assignor_member_and_lag(broker: BrokerThread) -> None:
+    page = get(broker, "/groups/modern")
+    state = text_of(page, "group-state")
+    assert "type consumer" in state and "state Stable" in state and "assignor uniform" in state
+    [member] = rows(page, "members")
+    assert member["client id"] == "kip-848" and member["assignment"] == "orders-0, orders-1"
+    owned = rows(page, "offsets")
+    assert [(r["PARTITION"], r["CURRENT-OFFSET"], r["LOG-END-OFFSET"], r["LAG"], r["CLIENT-ID"]) for r in owned] == [
+        ("0", "25", "30", "5", "kip-848"), ("1", "-", "4", "-", "kip-848"),
+    ]
+    listed = {r["group"]: r for r in rows(get(broker, "/groups"), "groups")}
+    assert listed["modern"]["type"] == "consumer" and listed["modern"]["lag"] == "5"
 
 
 def test_a_group_whose_id_needs_escaping_has_its_page(broker: BrokerThread) -> None:
