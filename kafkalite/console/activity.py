@@ -89,8 +89,10 @@ def transactions_page(broker: Broker) -> str:
 # -- trace -----------------------------------------------------------------------------------
 
 
-def trace_page(broker: Broker, api: str | None, client_id: str | None, limit: int | None) -> str:
-    """``/trace?api=&client_id=&limit=``: the newest requests, errors explained."""
+def trace_page(broker: Broker, api: str | None, client_id: str | None, limit: int | None,
+               errors_only: bool = False) -> str:
+    """``/trace?api=&client_id=&errors=1&limit=``: the newest requests (with ``errors=1``
+    only those answered with an error), errors explained."""
     limit = DEFAULT_LIMIT if limit is None else limit
     if not 1 <= limit <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}, not {limit}.")
@@ -102,12 +104,13 @@ def trace_page(broker: Broker, api: str | None, client_id: str | None, limit: in
         "form",
         _choice("api", "API", api_names(broker), api),
         _choice("client_id", "client id", client_ids(broker), client_id),
+        tag("label", void("input", name="errors", type="checkbox", value="1", checked=errors_only), " errors only "),
         tag("label", "last ", void("input", name="limit", type="number", min=1, max=MAX_LIMIT, value=limit)),
         " ", tag("button", "Filter", type="submit"),
         method="get", class_="inline",
     )
     rows = []
-    for r in trace_rows(broker, api=api, client_id=client_id, limit=limit):
+    for r in trace_rows(broker, api=api, client_id=client_id, errors_only=errors_only, limit=limit):
         errors = tag("ul", *(
             tag("li", tag("strong", e.name), ": ", e.reason, tag("small", f" at {e.path}", class_="note"))
             for e in r.errors

@@ -51,17 +51,28 @@ class TraceRow:
 
 
 def trace_rows(broker: Broker, *, api: str | None = None, client_id: str | None = None,
-               limit: int = DEFAULT_LIMIT) -> list[TraceRow]:
+               errors_only: bool = False, limit: int = DEFAULT_LIMIT) -> list[TraceRow]:
     """The newest *limit* journal entries (newest first) of API *api* (a name or key, any
-    spelling the journal takes) and client *client_id*; empty when the journal is off.
+    spelling the journal takes) and client *client_id*, with *errors_only* those whose
+    response has an error code; empty when the journal is off.
 
     Raises:
         ValueError: *limit* is not between 1 and `MAX_LIMIT`.
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
-    entries = broker.journal.query(api=api or None, client_id=client_id, limit=limit)
-    return [_row(broker, entry) for entry in reversed(entries)]
+    if not errors_only:
+        entries = broker.journal.query(api=api or None, client_id=client_id, limit=limit)
+        return [_row(broker, entry) for entry in reversed(entries)]
+    # One pass over the journal (bounded by its capacity), errors decoded newest first
+    # until *limit* entries with errors are found.
+    found = []
+    for entry in reversed(broker.journal.query(api=api or None, client_id=client_id)):
+        if entry.errors:
+            found.append(_row(broker, entry))
+            if len(found) >= limit:
+                break
+    return found
 
 
 def _row(broker: Broker, entry: JournalEntry) -> TraceRow:

@@ -243,8 +243,20 @@ def test_trace_shows_the_newest_requests_filtered_by_api_and_client_with_errors_
     assert "tracer-&lt;1&gt;" in page and "tracer-<1>" not in page
     newest = rows(get(broker, "/trace?limit=2"), "trace")
     assert len(newest) == 2 and int(newest[0]["#"]) > int(newest[1]["#"])
-    for query in ("limit=0", "limit=501", "colour=red"):
+    for query in ("limit=0", "limit=501", "colour=red", "errors=2"):
         assert request(broker, "GET", f"/trace?{query}")[0] == 400, query
+
+
+def test_trace_with_errors_only_keeps_the_requests_answered_with_an_error(broker: BrokerThread) -> None:
+    ask_metadata(broker, "erring", "missing-1")
+    ask_metadata(broker, "erring", "orders")
+    ask_metadata(broker, "erring", "missing-2")
+    everything = rows(get(broker, "/trace?client_id=erring&api=Metadata"), "trace")
+    assert len(everything) == 3
+    failed = rows(get(broker, "/trace?client_id=erring&errors=1"), "trace")
+    assert ["missing-2" in r["errors"] for r in failed] == [True, False] and "missing-1" in failed[1]["errors"]
+    [newest] = rows(get(broker, "/trace?client_id=erring&errors=1&limit=1"), "trace")
+    assert "missing-2" in newest["errors"]
 
 
 def test_trace_page_says_how_to_turn_the_journal_on_when_it_is_off() -> None:

@@ -2,7 +2,7 @@
 
 ``GET /`` (overview), ``/cluster``, ``/topics``, ``/topics/{topic}``, ``/topics/{topic}/partitions/{p}``
 (messages, ``?offset=&limit=``), ``/groups``, ``/groups/{group}``, ``/transactions``,
-``/trace`` (``?api=&client_id=&limit=``), ``/faults``, and ``/static/{name}`` (the stylesheet
+``/trace`` (``?api=&client_id=&errors=1&limit=``), ``/faults``, and ``/static/{name}`` (the stylesheet
 and the script). The fault rules change through ``POST /faults`` (a form), ``POST
 /faults/clear`` and ``POST /faults/{id}/remove``, only when the broker's ``console_write`` is
 on: otherwise they answer 403 and the page shows no forms. A POST whose ``Origin`` is another
@@ -157,8 +157,11 @@ def add_console_routes(router: Router, broker: Broker | None, *, write: bool | N
 
     @get("/trace")
     async def trace(request: Request) -> Response:
-        params = _query(request, {"api": str, "client_id": str, "limit": int})
-        return html(trace_page(broker, params.get("api"), params.get("client_id"), params.get("limit")))
+        params = _query(request, {"api": str, "client_id": str, "errors": int, "limit": int})
+        if params.get("errors", 0) not in (0, 1):
+            raise BadRequest(f"errors must be 1 (only requests answered with an error) or 0, not {params['errors']}.")
+        return html(trace_page(broker, params.get("api"), params.get("client_id"), params.get("limit"),
+                               errors_only=params.get("errors") == 1))
 
     @get("/faults")
     async def faults(request: Request) -> Response:
