@@ -15,7 +15,7 @@ import datetime
 from typing import TYPE_CHECKING, Any
 
 from kafkalite.console import facts
-from kafkalite.console.html import Markup, esc, facts as fact_list, link, page, path_part, table, tag
+from kafkalite.console.html import Markup, facts as fact_list, link, page, path_part, table, tag
 from kafkalite.console.messages import DEFAULT_LIMIT, MAX_LIMIT, Shown, browse
 
 if TYPE_CHECKING:
@@ -61,13 +61,17 @@ def when(ms: int | None) -> str:
 
 
 def size(n: int | None) -> str:
+    """A byte count as people read it: ``512 B``, ``1.9 KiB``, ``3.0 MiB``, ``1.2 GiB``."""
     if n is None:
         return "-"
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024 or unit == "MiB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n:.1f} GiB"
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
 
 
 def dash(value: Any) -> Any:

@@ -237,3 +237,13 @@ def test_the_cluster_page_shows_each_node_s_load_and_the_partitions_short_of_rep
         [offline] = rows(page, "offline")
         assert (offline["partition"], offline["leader"], offline["ISR"]) == ("2", "none", "-")
         assert '<a href="/cluster" aria-current="page">Cluster</a>' in page
+
+
+def test_sizes_and_times_read_as_people_write_them() -> None:
+    from kafkalite.console.views import size, when
+
+    assert [size(None), size(0), size(1023), size(1024), size(1536 * 1024), size(5 * 1024**3)] == [
+        "-", "0 B", "1023 B", "1.0 KiB", "1.5 MiB", "5.0 GiB",
+    ]
+    assert when(0) == "1970-01-01 00:00:00.000 UTC" and when(1_700_000_000_123) == "2023-11-14 22:13:20.123 UTC"
+    assert when(-1) == when(None) == "-"
