@@ -12,6 +12,7 @@ offsets; nothing waits on broker state.
 from __future__ import annotations
 
 import collections
+import logging
 from typing import TYPE_CHECKING, Iterable
 
 import trio
@@ -21,6 +22,8 @@ from kafkalite.console.html import Markup, esc, tag
 
 if TYPE_CHECKING:
     from kafkalite.broker.state import Broker
+
+log = logging.getLogger("kafkalite.console")
 
 #: Samples kept per group, and seconds between two: ten minutes of history.
 DEFAULT_CAPACITY = 120
@@ -61,10 +64,14 @@ class LagSamples:
         self.record(self.broker.clock.wall_ms(), group_lags(self.broker))
 
     async def run(self) -> None:
-        """Sample now and then every `interval_s` of the broker clock, until cancelled."""
+        """Sample now and then every `interval_s` of the broker clock, until cancelled. A
+        sample that fails is logged and skipped: the chart must never take the broker down."""
         assert self.broker is not None, "sampling needs a broker"
         while True:
-            self.sample()
+            try:
+                self.sample()
+            except Exception:  # noqa: BLE001 - a bug of ours, logged; the next sample may work
+                log.exception("console: the lag sample failed")
             with self.broker.clock.move_on_after(self.interval_s):
                 await trio.sleep_forever()
 

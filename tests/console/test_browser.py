@@ -95,3 +95,47 @@ def test_the_transactions_and_overview_pages_show_the_transaction_and_the_broker
     assert (txn["transactional id"], txn["state"], txn["partitions"]) == ("payments-txn", "Ongoing", "payments-0")
     [node] = rows(rendered(broker.http_url + "/"), "nodes")
     assert (node["host:port"], node["status"], node["role"]) == (f"127.0.0.1:{broker.port}", "live", "controller")
+
+
+def test_the_live_script_swaps_the_live_parts_only_and_keeps_the_rest() -> None:
+    """console.js against a stand-in server whose every answer counts up: after the script's
+    refreshes the live part shows a later count than the part that is not live."""
+    import http.server
+    import threading
+
+    from kafkalite.console import static_file
+
+    script = static_file("console.js")
+    assert script is not None
+    served = [0]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            if self.path == "/static/console.js":
+                body, kind = script, "text/javascript"
+            else:
+                served[0] += 1
+                body = (f'<!DOCTYPE html><html><head><script src="/static/console.js" defer></script></head>'
+                        f'<body><main id="main"><h1>t</h1><p id="still">{served[0]}</p>'
+                        f'<p id="count" data-live>{served[0]}</p></main></body></html>').encode()
+                kind = "text/html; charset=utf-8"
+            self.send_response(200)
+            self.send_header("content-type", kind)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        dom = rendered(f"http://127.0.0.1:{server.server_address[1]}/page")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert text_of(dom, "still") == "1"
+    assert int(text_of(dom, "count")) > 1
+    assert text_of(dom, "live-status").startswith("live · updated")

@@ -155,10 +155,9 @@ def test_the_lag_chart_is_an_svg_line_from_the_samples_scaled_to_the_largest_lag
     assert '<polyline points="48.0,118.0 472.0,118.0" class="series"/>' in flat
 
 
-async def test_the_sampler_samples_on_the_broker_clock(autojump_clock: trio.testing.MockClock) -> None:
+async def test_the_sampler_samples_on_the_broker_clock(autojump_clock: trio.testing.MockClock,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     class Clock:
-        now = 0.0
-
         def wall_ms(self) -> int:
             return int(trio.current_time() * 1000)
 
@@ -170,18 +169,43 @@ async def test_the_sampler_samples_on_the_broker_clock(autojump_clock: trio.test
 
     lags = iter(range(100))
     samples = LagSamples(Broker(), capacity=4, interval_s=5)  # type: ignore[arg-type]
-    import kafkalite.console.lag as lag_module
-
-    original = lag_module.group_lags
-    lag_module.group_lags = lambda _broker: {"g": next(lags)}  # type: ignore[assignment]
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(samples.run)
-            await trio.sleep(12)
-            nursery.cancel_scope.cancel()
-    finally:
-        lag_module.group_lags = original
+    monkeypatch.setattr("kafkalite.console.lag.group_lags", lambda _broker: {"g": next(lags)})
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(samples.run)
+        await trio.sleep(12)
+        nursery.cancel_scope.cancel()
     assert samples.samples("g") == [(0, 0), (5000, 1), (10000, 2)]
+
+
+async def test_a_failing_sample_is_logged_and_the_sampler_goes_on(autojump_clock: trio.testing.MockClock,
+                                                                  caplog: pytest.LogCaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    class Clock:
+        def wall_ms(self) -> int:
+            return int(trio.current_time() * 1000)
+
+        def move_on_after(self, seconds: float) -> trio.CancelScope:
+            return trio.move_on_after(seconds)
+
+    class Broker:
+        clock = Clock()
+
+    answers = iter([RuntimeError("boom"), {"g": 4}])
+
+    def flaky(_broker: object) -> dict[str, int]:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    samples = LagSamples(Broker(), interval_s=5)  # type: ignore[arg-type]
+    monkeypatch.setattr("kafkalite.console.lag.group_lags", flaky)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(samples.run)
+        await trio.sleep(7)
+        nursery.cancel_scope.cancel()
+    assert samples.samples("g") == [(5000, 4)]
+    assert "the lag sample failed" in caplog.text
 
 
 def test_the_group_page_draws_the_chart_once_the_broker_clock_has_moved() -> None:
