@@ -51,7 +51,10 @@ def group_page(broker: Broker, group_id: str, samples: LagSamples | None) -> str
         [
             (link(topic_href(r.topic), r.topic),
              link(partition_href(r.topic, r.partition), r.partition, aria_label=f"messages of {r.topic}-{r.partition}"),
-             dash(r.current_offset), dash(r.log_end_offset), dash(r.lag),
+             dash(r.current_offset) if r.current_offset is None else link(
+                 partition_href(r.topic, r.partition, offset=r.current_offset), r.current_offset,
+                 aria_label=f"messages of {r.topic}-{r.partition} from the committed offset {r.current_offset}"),
+             dash(r.log_end_offset), dash(r.lag),
              dash(r.member_id), dash(r.host), dash(r.client_id))
             for r in g.rows
         ],

@@ -117,8 +117,9 @@ def page(title: str, active: str, *body: Any, live: bool = True) -> str:
             ),
             tag(
                 "body",
+                link("#main", "Skip to content", class_="skip"),
                 tag("header", link("/", "kafkalite", class_="brand"), nav),
-                tag("main", tag("h1", title), *body, id="main"),
+                tag("main", tag("h1", title), *body, id="main", tabindex="-1"),
             ),
             lang="en",
         )

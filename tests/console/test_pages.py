@@ -79,6 +79,7 @@ def test_overview_shows_the_broker_with_its_address_and_the_controller(broker: B
     counts = text_of(page, "counts")
     assert "controller 0" in counts and "consumer groups 4" in counts and "transactional ids 1" in counts
     assert 'aria-current="page"' in page and 'href="/static/console.css"' in page
+    assert '<a href="#main" class="skip">Skip to content</a>' in page
 
 
 def test_topics_lists_each_topic_with_its_partitions_and_offsets(broker: BrokerThread) -> None:
@@ -185,6 +186,8 @@ def test_group_page_shows_offsets_and_lag_as_kafka_consumer_groups(broker: Broke
     assert row == {"TOPIC": "orders", "PARTITION": "0", "CURRENT-OFFSET": "10", "LOG-END-OFFSET": "30",
                    "LAG": "20", "CONSUMER-ID": "-", "HOST": "-", "CLIENT-ID": "-"}
     assert text_of(page, "total-lag") == "20"
+    # The committed offset leads to the messages from there: what the group reads next.
+    assert '<a href="/topics/orders/partitions/0?offset=10" aria-label=' in page
     assert "Empty" in text_of(page, "group-state")
 
 
