@@ -3,7 +3,7 @@
 Starts an in-process kafkalite with the HTTP port on and sample data (two topics, a
 consumer group with lag and a live member, an open transaction, a fault rule that fired,
 an error in the trace), lets the lag sampler take a few samples, then writes
-``overview.png``, ``topics.png``, ``topic.png``, ``messages.png``, ``groups.png``,
+``overview.png``, ``cluster.png``, ``topics.png``, ``topic.png``, ``messages.png``, ``groups.png``,
 ``group.png``, ``transactions.png``, ``trace.png`` and ``faults.png`` into FOLDER (not
 committed: the README describes what each shows).
 
@@ -29,6 +29,7 @@ from kafkalite.wire.messages.metadata import MetadataRequest, MetadataRequestTop
 
 VIEWS = {
     "overview": "/",
+    "cluster": "/cluster",
     "topics": "/topics",
     "topic": "/topics/orders",
     "messages": "/topics/orders/partitions/1?offset=20&limit=12",
@@ -74,7 +75,7 @@ def sample_data(broker: kafkalite.BrokerThread) -> tuple[Consumer, Producer]:
         broker.clock.advance(5)
         committer = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": "billing",
                               "enable.auto.commit": False})
-        committer.commit(offsets=[TopicPartition("orders", 0, 8 + 2 * step)], asynchronous=False)
+        committer.commit(offsets=[TopicPartition("orders", 0, 8 + step)], asynchronous=False)
         committer.close()
     return member, txn
 
