@@ -1,4 +1,5 @@
-"""A small ASGI application: a router of (method, path template) to handlers, JSON in and out.
+"""A small ASGI application: a router of (method, path template) to handlers, JSON in and out
+(a handler may answer any content type: the console's pages are HTML).
 
 The HTTP side of the broker is one app on one optional port. Route modules (`control` for
 ``/v1``, the health, metrics and OpenAPI routes in `routes`) register handlers on a `Router`;
