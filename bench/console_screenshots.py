@@ -4,7 +4,7 @@ Starts an in-process kafkalite with the HTTP port on and sample data (two topics
 consumer group with lag and a live member, an open transaction, a fault rule that fired,
 an error in the trace), lets the lag sampler take a few samples, then writes
 ``overview.png``, ``cluster.png``, ``topics.png``, ``topic.png``, ``messages.png``, ``groups.png``,
-``group.png``, ``transactions.png``, ``trace.png`` and ``faults.png`` into FOLDER (not
+``group.png``, ``transactions.png``, ``trace.png``, ``request.png`` and ``faults.png`` into FOLDER (not
 committed: the README describes what each shows).
 
     .venv/bin/python bench/console_screenshots.py FOLDER [--width 1280] [--height 900]
@@ -37,6 +37,7 @@ VIEWS = {
     "group": "/groups/billing",
     "transactions": "/transactions",
     "trace": "/trace?client_id=trace-demo",
+    "request": "/trace/2",
     "faults": "/faults",
 }
 

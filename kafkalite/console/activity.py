@@ -13,7 +13,7 @@ from kafkalite.broker.faults import FaultSpecError
 from kafkalite.console import facts
 from kafkalite.console.html import Markup, esc, facts as fact_list, link, page, table, tag, void
 from kafkalite.console.lag import LagSamples, lag_chart
-from kafkalite.console.trace import DEFAULT_LIMIT, MAX_LIMIT, api_names, client_ids, trace_rows
+from kafkalite.console.trace import DEFAULT_LIMIT, MAX_LIMIT, api_names, client_ids, trace_detail, trace_rows
 from kafkalite.console.views import BadRequest, NotFound, dash, group_href, partition_href, topic_href, when
 
 if TYPE_CHECKING:
@@ -120,13 +120,43 @@ def trace_page(broker: Broker, api: str | None, client_id: str | None, limit: in
         ), class_="errors") if r.errors else ""
         fault = tag("small", f"fault rule {r.fault}", class_="note") if r.fault is not None else ""
         rows.append((
-            r.seq, when(r.time_ms), Markup(f"{esc(r.api)} v{r.api_version}"), r.correlation_id, dash(r.client_id),
+            link(f"/trace/{r.seq}", r.seq, aria_label=f"request {r.seq} decoded"), when(r.time_ms), Markup(f"{esc(r.api)} v{r.api_version}"), r.correlation_id, dash(r.client_id),
             r.peer, r.node_id, f"{r.elapsed_ms:.1f} ms" if r.answered else "no response",
             Markup(errors + fault) if (errors or fault) else tag("span", "ok", class_="ok"),
         ))
     body = table(["#", "time", "API", "correlation", "client id", "peer", "node", "took", "errors"], rows,
                  id="trace", data_live=True, empty="no requests match")
     return page("Request trace", "/trace", form, body)
+
+
+def trace_entry_page(broker: Broker, seq: int) -> str:
+    """``/trace/SEQ``: one request and its response decoded, as ``--trace`` logs them, with
+    its errors explained."""
+    detail = trace_detail(broker, seq)
+    if detail is None:
+        raise NotFound(f"The request journal has no request {seq} (any more): it keeps the last "
+                       f"{broker.journal.capacity} requests.")
+    r = detail.row
+    head = fact_list([
+        ("API", f"{r.api} v{r.api_version}"), ("correlation id", r.correlation_id), ("client id", dash(r.client_id)),
+        ("peer", r.peer), ("node", r.node_id), ("time", when(r.time_ms)),
+        ("took", f"{r.elapsed_ms:.1f} ms" if r.answered else "no response"),
+        ("fault rule", dash(r.fault)),
+    ])
+    parts: list[Any] = [head, tag("p", link("/trace", "← all requests"))]
+    if r.errors:
+        parts.append(tag("h2", "Errors"))
+        parts.append(tag("ul", *(tag("li", tag("strong", e.name), ": ", e.reason,
+                                        tag("small", f" at {e.path}", class_="note")) for e in r.errors),
+                         class_="errors"))
+    if detail.records_dropped:
+        parts.append(tag("p", "The journal let this entry's record sets go (its record budget): they show as null.",
+                         class_="muted"))
+    parts += [tag("h2", "Request"), tag("pre", "\n".join(detail.request), class_="decoded")]
+    parts.append(tag("h2", "Response"))
+    parts.append(tag("pre", "\n".join(detail.response), class_="decoded") if detail.response is not None
+                 else tag("p", "No response was sent (acks=0).", class_="muted"))
+    return page(f"Request {seq}: {r.api} v{r.api_version}", "/trace", *parts)
 
 
 def _choice(name: str, label: str, options: list[str], chosen: str | None) -> Markup:

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from kafkalite.broker.journal import JournalEntry
+from kafkalite.readable import to_data
 from kafkalite.trace.explain import explain
+from kafkalite.trace.render import MAX_ITEMS, render
 from kafkalite.trace.sites import Context, error_sites
 
 if TYPE_CHECKING:
@@ -86,6 +88,30 @@ def _row(broker: Broker, entry: JournalEntry) -> TraceRow:
         entry.seq, entry.time_ms, entry.api, entry.api_version, entry.correlation_id, entry.client_id,
         entry.peer, entry.node_id, entry.elapsed_ms, entry.response is not None, entry.fault, errors,
     )
+
+
+@attrs.frozen
+class TraceDetail:
+    """One request and its response as ``--trace`` prints them: field by field, record sets
+    summarised batch by batch, arrays cut after `MAX_ITEMS` elements."""
+
+    row: TraceRow
+    request: list[str]
+    response: list[str] | None  # None: no response was sent (acks=0)
+    records_dropped: bool  # the journal let its record sets go (its record budget)
+
+
+def trace_detail(broker: Broker, seq: int) -> TraceDetail | None:
+    """The journal's entry number *seq*, rendered; None when the journal no longer has it."""
+    entry = next((e for e in reversed(broker.journal.entries()) if e.seq == seq), None)
+    if entry is None:
+        return None
+    version, key = entry.api_version, entry.api_key
+    request = render(to_data(entry.request, version, api_key=key, limit=MAX_ITEMS))
+    response = None
+    if entry.response is not None:
+        response = render(to_data(entry.response, version, api_key=key, limit=MAX_ITEMS))
+    return TraceDetail(_row(broker, entry), request, response, entry.records_dropped)
 
 
 def api_names(broker: Broker) -> list[str]:

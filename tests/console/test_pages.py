@@ -262,6 +262,21 @@ def test_trace_with_errors_only_keeps_the_requests_answered_with_an_error(broker
     assert "missing-2" in newest["errors"]
 
 
+def test_one_request_decoded_field_by_field_as_the_trace_log_prints_it(broker: BrokerThread) -> None:
+    ask_metadata(broker, "detailed", "no-such-<topic>")
+    [row] = rows(get(broker, "/trace?client_id=detailed&api=Metadata"), "trace")
+    page = get(broker, f"/trace/{row['#']}")
+    assert f"<title>Request {row['#']}: Metadata v" in page
+    request_text, response_text = page.split('<pre class="decoded">')[1:3]
+    assert "topics[0]: topic_id=AAAAAAAAAAAAAAAAAAAAAA name=no-such-&lt;topic&gt;" in request_text
+    assert "allow_auto_topic_creation=false" in request_text
+    assert "error_code=3" in response_text
+    assert "<strong>UNKNOWN_TOPIC_OR_PARTITION</strong>" in page and "at topics[0]" in page
+    assert 'href="/trace" ' in page or 'href="/trace">' in page
+    for missing in ("/trace/999999", "/trace/x"):
+        assert request(broker, "GET", missing)[0] == 404, missing
+
+
 def test_trace_page_says_how_to_turn_the_journal_on_when_it_is_off() -> None:
     with kafkalite.run_in_thread(http_port=0, journal_size=0) as broker:
         page = get(broker, "/trace")

@@ -2,7 +2,7 @@
 
 ``GET /`` (overview), ``/cluster``, ``/topics``, ``/topics/{topic}``, ``/topics/{topic}/partitions/{p}``
 (messages, ``?offset=&limit=``), ``/groups``, ``/groups/{group}``, ``/transactions``,
-``/trace`` (``?api=&client_id=&errors=1&limit=``), ``/faults``, and ``/static/{name}`` (the stylesheet
+``/trace`` (``?api=&client_id=&errors=1&limit=``), ``/trace/{seq}`` (one request decoded), ``/faults``, and ``/static/{name}`` (the stylesheet
 and the script). The fault rules change through ``POST /faults`` (a form), ``POST
 /faults/clear`` and ``POST /faults/{id}/remove``, only when the broker's ``console_write`` is
 on: otherwise they answer 403 and the page shows no forms. A POST whose ``Origin`` is another
@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from kafkalite.console import static_file
-from kafkalite.console.activity import apply_fault_form, faults_page, group_page, groups_page, trace_page, transactions_page
+from kafkalite.console.activity import (
+    apply_fault_form,
+    faults_page,
+    group_page,
+    groups_page,
+    trace_entry_page,
+    trace_page,
+    transactions_page,
+)
 from kafkalite.console.lag import LagSamples
 from kafkalite.console.views import (
     BadRequest,
@@ -162,6 +170,14 @@ def add_console_routes(router: Router, broker: Broker | None, *, write: bool | N
             raise BadRequest(f"errors must be 1 (only requests answered with an error) or 0, not {params['errors']}.")
         return html(trace_page(broker, params.get("api"), params.get("client_id"), params.get("limit"),
                                errors_only=params.get("errors") == 1))
+
+    @get("/trace/{seq}")
+    async def trace_entry(request: Request) -> Response:
+        _query(request, {})
+        raw = request.params["seq"]
+        if not raw.isdigit():
+            raise NotFound(f"{raw!r} is not a request number.")
+        return html(trace_entry_page(broker, int(raw)))
 
     @get("/faults")
     async def faults(request: Request) -> Response:
