@@ -90,6 +90,10 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--log-cleaner-backoff-ms", type=int,
                    default=_env_int("LOG_CLEANER_BACKOFF_MS", 2_000),
                    help="how often the log cleaner looks for logs to compact (default 2000)")
+    s.add_argument("--default-replication-factor", type=int, default=_env_int("DEFAULT_REPLICATION_FACTOR", None),
+                   help="replicas of a new topic (default: min(3, --brokers))")
+    s.add_argument("--replica-lag-time-max-ms", type=int, default=_env_int("REPLICA_LAG_TIME_MAX_MS", 30_000),
+                   help="a follower not caught up for this long leaves the ISR (default 30000)")
     s.add_argument("--node-id", type=int, default=_env_int("NODE_ID", 0))
     s.add_argument("--cluster-id", default=_env("CLUSTER_ID"),
                    help="cluster id (default: the data dir's, or a new one); a data dir of another cluster is refused")
@@ -212,6 +216,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         fsync=args.fsync,
         retention_check_interval_ms=args.retention_check_interval_ms,
         log_cleaner_backoff_ms=args.log_cleaner_backoff_ms,
+        replica_lag_time_max_ms=args.replica_lag_time_max_ms,
+        **({} if args.default_replication_factor is None else {"default_replication_factor": args.default_replication_factor}),
         num_partitions=args.partitions,
         auto_create_topics=not args.no_auto_create_topics,
         offsets_topic_partitions=args.offsets_topic_partitions,

@@ -68,7 +68,7 @@ def _section(broker: Broker, topic: str, partition: int, log: PartitionLog, now:
 def _compacted_logs(broker: Broker) -> list[tuple[str, int, PartitionLog]]:
     return [
         (topic, partition, log)
-        for (topic, partition), log in broker.store.logs.items()
+        for _node, topic, partition, log in broker.replicas.nodes.all_logs()
         if log.config.compact
     ]
 
@@ -97,8 +97,8 @@ def compact_topic(broker: Broker, topic: str, *, now_ms: int | None = None) -> l
             result = None if plan is None else commit(log, plan)
         except OSError as exc:
             raise KafkaStorageError(f"{log.directory}: cleaning failed: {exc}") from exc
-        if result is not None:
-            results.append(result)
+        if result is not None and log is broker.log_for(name, partition):
+            results.append(result)  # every copy is cleaned; the leader's is the answer
     return results
 
 
@@ -110,7 +110,7 @@ async def _clean_one(broker: Broker, topic: str, partition: int, log: PartitionL
         lambda: write_cleaned(log, section, now_ms=now, producers=producers, pause=_yield_gil),
         abandon_on_cancel=True,
     )
-    if plan is None or broker.store.get(topic, partition) is not log:
+    if plan is None or log not in broker.replicas.logs_of(topic, partition):
         return
     result = commit(log, plan)
     logger.info(
@@ -146,6 +146,6 @@ async def run_cleaner(broker: Broker) -> None:
                 # DeleteRecords removed under the worker is no failure: the next pass sees
                 # the log as it is now.
                 changed = log.segment_base_offsets[: len(bases) - 1] != bases[:-1]
-                if broker.store.get(topic, partition) is log and not changed:
+                if log in broker.replicas.logs_of(topic, partition) and not changed:
                     uncleanable.add((topic, partition))
                     logger.error("%s-%d: cleaning failed, partition left uncleanable: %s", topic, partition, exc)

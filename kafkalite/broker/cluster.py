@@ -179,7 +179,7 @@ class ClusterState:
 
     def set_node(self, node: BrokerNode, listener: str | None = None) -> None:
         """Record *node*'s address on *listener* (None or the first listener: also ``nodes``)."""
-        if listener is None or not self.listener_nodes:
+        if listener is None or not self.listener_nodes or listener == next(iter(self.listener_nodes)):
             self.nodes[node.node_id] = node
         if listener is not None:
             self.listener_nodes.setdefault(listener, {})[node.node_id] = node

@@ -101,7 +101,13 @@ class BrokerConfig:
     cluster_id: str | None = None
     auto_create_topics: bool = True
     num_partitions: int = attrs.field(default=1, validator=v.ge(1))
-    default_replication_factor: int = attrs.field(default=1, validator=v.ge(1))
+    # default.replication.factor: min(3, brokers) unless given (1 for one broker).
+    default_replication_factor: int = attrs.field(
+        default=attrs.Factory(lambda self: min(3, self.brokers), takes_self=True), validator=v.ge(1)
+    )
+    # replica.lag.time.max.ms: a follower not caught up with its leader for this long (broker
+    # clock) leaves the ISR.
+    replica_lag_time_max_ms: int = attrs.field(default=30_000, validator=v.ge(1))
     # socket.request.max.bytes: a frame declaring more is refused from its 4-byte size.
     max_request_bytes: int = attrs.field(default=DEFAULT_MAX_REQUEST_BYTES, validator=v.ge(1024))
     # Connection limits, per broker node, Kafka's names and defaults (kafkalite.server.listeners):

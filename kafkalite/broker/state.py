@@ -33,6 +33,7 @@ from kafkalite.broker.journal import Journal
 from kafkalite.broker.metrics import Metrics
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
 from kafkalite.broker.quotas import ClientQuotas
+from kafkalite.broker.replication import ReplicaManager
 from kafkalite.broker.settings import BrokerConfig
 from kafkalite.broker.throttle import QuotaEnforcer
 from kafkalite.clock import BrokerClock
@@ -82,6 +83,8 @@ class Broker:
     # Client quotas (kafkalite.broker.quotas, durable) and their enforcement (.throttle).
     quotas: ClientQuotas = attrs.field(init=False)
     throttle: QuotaEnforcer = attrs.field(init=False)
+    # Every node's copies of the partitions, followers, high watermarks, ISRs (replication/).
+    replicas: ReplicaManager = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
@@ -89,6 +92,7 @@ class Broker:
         self.acls = AclStore.open(self.store)
         # Retention, segment roll and flush by time follow the broker's clock.
         self.store.use_clock(self.clock.wall_ms)
+        self.replicas = ReplicaManager.open(self)
         self.journal = Journal(self.config.journal_size, self.config.journal_record_bytes, self._topic_name)
         # Error codes per API are counted where something can read them (kafkalite.broker.metrics).
         self.metrics = Metrics(self, count_errors=self.config.http_port is not None or self.config.journal_size > 0)
@@ -112,6 +116,7 @@ class Broker:
             InconsistentClusterId: the data dir was written by another cluster.
         """
         store = LogStore.open(None if config.memory else config.data_dir)
+        broker = None
         try:
             meta = store.load_metadata()
             if meta and config.cluster_id and meta.get("cluster_id") != config.cluster_id:
@@ -129,6 +134,8 @@ class Broker:
             broker.coordinators.open_existing()
             broker.save_metadata()
         except BaseException:
+            if broker is not None:
+                broker.replicas.close()  # the nodes' own stores (their dir locks)
             store.close()
             raise
         return broker
@@ -151,6 +158,7 @@ class Broker:
         self.coordinators.start_background(spawn)
         spawn(lambda: run_cleaner(self))
         spawn(self._expire_producers)
+        self.replicas.start_background(spawn)
 
     async def _expire_producers(self) -> None:
         # KIP-854: every producer.id.expiration.check.interval.ms on the broker clock, the
@@ -197,7 +205,10 @@ class Broker:
                     "is_internal": t.is_internal,
                     "configs": t.configs,
                     "partitions": [
-                        {"index": p.partition_index, "replicas": p.replicas, "leader_epoch": p.leader_epoch}
+                        {
+                            "index": p.partition_index, "replicas": p.replicas, "leader": p.leader_id,
+                            "isr": p.isr, "leader_epoch": p.leader_epoch, "partition_epoch": p.partition_epoch,
+                        }
                         for p in t.partitions
                     ],
                 }
@@ -226,15 +237,16 @@ class Broker:
         for topic in self.cluster.topics.values():
             log_config = self.log_config(topic)
             for p in topic.partitions:
-                plog = self.log_for(topic.name, p.partition_index)
-                if plog is not None:
+                for plog in self.replicas.logs_of(topic.name, p.partition_index):
                     plog.update_config(log_config)
 
     def log_config(self, topic: Topic) -> LogConfig:
         return LogConfig.from_topic_configs(self.topic_configs(topic), base=LogConfig(fsync=self.config.fsync))
 
-    def _open_log(self, topic: Topic, partition: int) -> PartitionLog:
-        plog = self.store.log(topic.name, partition, self.log_config(topic))
+    def _open_log(self, topic: Topic, partition: int) -> PartitionLog | None:
+        plog = self.replicas.open_partition(topic, topic.partitions[partition], self.log_config(topic))
+        if plog is None:  # no leader running: its producer state is built when one leads
+            return None
         # Rebuild idempotent-producer and open-transaction state from the batches the log
         # holds, and the aborted-transaction index from the markers (a crash may have left
         # it behind its log).
@@ -252,9 +264,11 @@ class Broker:
         plog.deletion_bound = lambda: self.producers.first_unstable_offset(topic, partition)
 
     def log_for(self, topic: str, partition: int) -> PartitionLog | None:
-        return self.store.get(topic, partition)
+        """The leader's copy of the partition (None: unknown, or no leader running)."""
+        return self.replicas.leader_log(topic, partition)
 
     def close(self) -> None:
+        self.replicas.close()
         self.store.close()
 
     # -- producer ids --------------------------------------------------------------------
@@ -330,6 +344,7 @@ class Broker:
             raise UnknownTopic(f"{topic}-{partition} does not exist")
         info = plog.append(batch, leader_epoch=state.leader_epoch, now_ms=now_ms, log_append_time_ms=log_append_time_ms)
         self.notify(topic, partition)
+        self.replicas.on_leader_append(topic, partition, info.base_offset)
         return info
 
     def write_marker(
@@ -421,7 +436,7 @@ class Broker:
         """Forget the logs of partitions whose creation is being undone (best effort)."""
         for index in partitions:
             try:
-                self.store.drop(name, index)
+                self.replicas.drop_partition(name, index)
             except KafkaStorageError as exc:
                 log.error("cannot remove %s-%d while undoing its creation: %s", name, index, exc)
 
@@ -470,7 +485,7 @@ class Broker:
             raise
         for p in topic.partitions:
             try:
-                self.store.drop(name, p.partition_index)
+                self.replicas.drop_partition(name, p.partition_index)
             except KafkaStorageError as exc:
                 # The topic is deleted; files left behind are not loaded again (not in the metadata).
                 log.error("deleted topic %s, but its files remain: %s", name, exc)
@@ -506,8 +521,7 @@ class Broker:
             raise
         log_config = self.log_config(topic)
         for p in topic.partitions:
-            plog = self.log_for(name, p.partition_index)
-            if plog is not None:
+            for plog in self.replicas.logs_of(name, p.partition_index):
                 plog.update_config(log_config)
 
     # -- reset (tests) -------------------------------------------------------------------
@@ -525,6 +539,7 @@ class Broker:
         self.coordinators.reset()
         self.faults.clear()
         self.journal.clear()
+        self.replicas.delays.clear()
         deleted = 0
         for name, topic in list(self.cluster.topics.items()):
             if not topic.is_internal:
@@ -537,9 +552,10 @@ class Broker:
                 plog = self.log_for(OFFSETS_TOPIC, p.partition_index)
                 if plog is not None and plog.log_end_offset == 0:
                     continue  # never written: nothing to drop
-                self.store.drop(OFFSETS_TOPIC, p.partition_index)
-                plog = self.store.log(OFFSETS_TOPIC, p.partition_index, log_config)
-                self._bound_deletion(plog, OFFSETS_TOPIC, p.partition_index)
+                self.replicas.drop_partition(OFFSETS_TOPIC, p.partition_index)
+                plog = self.replicas.open_partition(offsets, p, log_config)
+                if plog is not None:
+                    self._bound_deletion(plog, OFFSETS_TOPIC, p.partition_index)
                 self.notify(OFFSETS_TOPIC, p.partition_index)
         self.producers = ProducerStates(next_producer_id=self.producers.next_producer_id)
         self.dynamic.reset()

@@ -49,6 +49,7 @@ async def delete_records(ctx: RequestContext, req: DeleteRecordsRequest) -> Dele
                     )
                 )
                 continue
+            broker.replicas.wake_followers(wanted.name, index)  # they follow the log start
             partitions.append(
                 DeleteRecordsPartitionResult(partition_index=index, low_watermark=low, error_code=ErrorCode.NONE)
             )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kafkalite.broker.replication import node_dir
 from kafkalite.broker.registry import RequestContext, handles
 from kafkalite.wire.api_keys import ApiKey
 from kafkalite.wire.error_codes import ErrorCode
@@ -60,7 +61,7 @@ async def describe_log_dirs(ctx: RequestContext, req: DescribeLogDirsRequest) ->
                 continue
             if wanted is not None and (name, p.partition_index) not in wanted:
                 continue
-            log = broker.log_for(name, p.partition_index)
+            log = broker.replicas.log(ctx.node_id, name, p.partition_index)  # this node's copy
             partitions.append(
                 DescribeLogDirsPartition(
                     partition_index=p.partition_index,
@@ -72,6 +73,8 @@ async def describe_log_dirs(ctx: RequestContext, req: DescribeLogDirsRequest) ->
         if partitions:
             topics.append(DescribeLogDirsTopic(name=name, partitions=partitions))
     data_dir = Path(broker.config.data_dir).absolute()
+    if broker.config.brokers > 1:
+        data_dir = node_dir(data_dir, ctx.node_id)  # each node's own log dir
     try:
         total, usable = (-1, -1) if broker.store.in_memory else volume_bytes(data_dir)
     except OSError:

@@ -144,6 +144,8 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
     any_error = False
     read_committed = req.isolation_level == READ_COMMITTED
     old_client = ctx.api_version < 10
+    replica_id = req.replica_id if ctx.api_version < 15 else getattr(req.replica_state, "replica_id", -1)
+    from_follower = replica_id >= 0
     answers: list[Answer] = []
     # A topic id nobody knows is UNKNOWN_TOPIC_ID; a missing partition of a known topic, or
     # a missing topic named by name, UNKNOWN_TOPIC_OR_PARTITION.
@@ -187,7 +189,9 @@ def _fetch_once(ctx: RequestContext, req: FetchRequest, wanted: list[Wanted], by
         if total == 0:
             limit = max(limit, 1)
         try:
-            upper = lso if read_committed else None  # read_committed stops at the LSO
+            # read_committed stops at the LSO, a consumer at the high watermark; a follower
+            # (replica_id >= 0) reads the leader's whole log, as Kafka serves it.
+            upper = lso if read_committed else (None if from_follower else hw)
             chunks = plog.read(fp.fetch_offset, limit, max_offset=upper) if limit > 0 else []
         except OffsetOutOfRange:
             any_error = True

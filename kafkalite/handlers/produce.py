@@ -30,6 +30,10 @@ the base offset in place.
 
 from __future__ import annotations
 
+from typing import Any
+
+import attrs
+
 from kafkalite.broker.upconvert import is_legacy, upconvert
 from kafkalite.broker.validator import Refused as _Refused
 from kafkalite.broker.validator import TopicPolicy, check_batch, validate_records
@@ -75,6 +79,8 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
     by_id = version >= 13
     leaders_moved: set[int] = set()
     responses = []
+    # acks=all: (responses list, position, topic, partition, offset the HW must reach, epoch)
+    waiting: list[tuple[list, int, Any, int, int, int]] = []
     for topic_data in req.topic_data:
         if by_id:
             topic = broker.cluster.topics_by_id.get(topic_data.topic_id)
@@ -105,7 +111,21 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
                         )
                     )
                     continue
-                partition_responses.append(_append(ctx, topic, index, data.records, req.transactional_id))
+                if req.acks == -1 and not broker.replicas.enough_replicas(topic, partition):
+                    raise _Refused(
+                        ErrorCode.NOT_ENOUGH_REPLICAS,
+                        f"the ISR of {name}-{index} has {len(partition.isr)} replica(s), fewer than "
+                        f"min.insync.replicas {broker.replicas.min_insync_replicas(topic, partition)}",
+                    )
+                answer = _append(ctx, topic, index, data.records, req.transactional_id)
+                if req.acks == -1 and answer.error_code == ErrorCode.NONE:
+                    plog = broker.log_for(name, index)
+                    if plog is not None and plog.high_watermark < plog.log_end_offset:
+                        waiting.append(
+                            (partition_responses, len(partition_responses), topic, index,
+                             plog.log_end_offset, partition.leader_epoch)
+                        )
+                partition_responses.append(answer)
             except _Refused as refused:
                 validation = refused.record_level
                 partition_responses.append(
@@ -128,6 +148,13 @@ async def produce(ctx: RequestContext, req: ProduceRequest) -> ProduceResponse |
         )
     if req.acks == 0:
         return None
+    if waiting:
+        # acks=all: answer once the ISR has every batch (the high watermark passed it).
+        deadline = broker.clock.monotonic() + req.timeout_ms / 1000
+        for answers, i, topic, index, required, epoch in waiting:
+            error = await broker.replicas.wait_for_acks(topic, index, required, epoch, deadline)
+            if error is not ErrorCode.NONE:
+                answers[i] = attrs.evolve(answers[i], error_code=error, base_offset=-1)
     node_endpoints = []
     if leaders_moved and version >= 10:
         nodes = broker.cluster.nodes_on(ctx.listener)

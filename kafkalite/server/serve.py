@@ -260,10 +260,10 @@ async def _housekeeping(broker: Broker) -> None:
             with clock.move_on_after(interval):
                 await jumped[0].wait()
             jumped[0] = trio.Event()
-            deleted = broker.store.apply_retention()
+            deleted = broker.replicas.nodes.apply_retention()
             if deleted:
                 log.info("retention deleted %d segment(s)", deleted)
-            broker.store.maybe_flush()
+            broker.replicas.nodes.maybe_flush()
     finally:
         unsubscribe()
 

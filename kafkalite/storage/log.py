@@ -60,6 +60,7 @@ from kafkalite.storage.segment import Segment
 from kafkalite.storage.segments import LogSegments
 from kafkalite.storage.log_aborted import AbortedTransactions
 from kafkalite.storage.log_cleaned import CleanedSegments
+from kafkalite.storage.replica import ReplicaLog
 from kafkalite.wire.batch import BatchHeader
 
 __all__ = ["MemoryLog", "PartitionLog"]
@@ -68,7 +69,7 @@ logger = logging.getLogger("kafkalite.storage")
 
 
 @attrs.define(eq=False)
-class PartitionLog(AbortedTransactions, CleanedSegments):
+class PartitionLog(AbortedTransactions, CleanedSegments, ReplicaLog):
     """The commit log of one partition. Open with `PartitionLog.open`; close with `close`.
 
     Not thread-safe: the broker calls it from trio tasks, one call at a time. Every method
@@ -95,6 +96,9 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
     #: The largest last offset in the aborted transaction indexes (-1: none), so that a
     #: read_committed fetch past it needs no look at any index.
     _last_aborted_offset: int = attrs.field(init=False, default=-1)
+    #: The high watermark of a replicated partition (`ReplicaLog.set_high_watermark`); None:
+    #: the log end offset, everything appended being committed.
+    _high_watermark: int | None = attrs.field(init=False, default=None)
     #: Set by the owner: a function giving the first offset that retention and DeleteRecords
     #: must keep (the partition's first unstable offset: the first offset of its earliest
     #: open transaction), or None when nothing holds them back. Called at each
@@ -156,8 +160,10 @@ class PartitionLog(AbortedTransactions, CleanedSegments):
 
     @property
     def high_watermark(self) -> int:
-        """The log end offset: with one replica everything appended is committed."""
-        return self._segments.log_end_offset
+        """The log end offset with one replica (everything appended is committed), else the
+        offset the replicas all have (`ReplicaLog.set_high_watermark`)."""
+        hw = self._high_watermark
+        return self._segments.log_end_offset if hw is None else hw
 
     @property
     def max_timestamp(self) -> tuple[int, int]:

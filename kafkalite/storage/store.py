@@ -181,6 +181,20 @@ class LogStore:
             except KafkaStorageError as exc:
                 logger.error("flush of %s-%d failed: %s", topic, partition, exc)
 
+    def close_logs(self, *, flush: bool = True) -> None:
+        """Close every open log, keeping the dir (and memory) for `log` to reopen them:
+        *flush* False writes nothing more first, as a killed process (a hard stop of a
+        broker node); reopening is then recovery. Errors are logged, not raised."""
+        for (topic, partition), log in list(self._logs.items()):
+            try:
+                if flush:
+                    log.close()
+                else:
+                    log.abandon()
+            except KafkaStorageError as exc:
+                logger.error("closing %s-%d failed: %s", topic, partition, exc)
+        self._logs.clear()
+
     def close(self) -> None:
         """Close every log and release the data dir. Errors are logged, not raised."""
         for (topic, partition), log in list(self._logs.items()):

@@ -95,10 +95,12 @@ class BrokerHelpers:
         name: str,
         partitions: int | None = None,
         *,
+        replication_factor: int | None = None,
         configs: Mapping[str, str] | None = None,
         exist_ok: bool = False,
     ) -> None:
-        """Create topic *name* (*partitions* defaults to the broker's num_partitions).
+        """Create topic *name* (*partitions* defaults to the broker's num_partitions,
+        *replication_factor* to its default.replication.factor).
 
         Raises:
             kafkalite.cluster.TopicError: the name is invalid, or it exists and not *exist_ok*.
@@ -106,9 +108,19 @@ class BrokerHelpers:
         def create() -> None:
             if exist_ok and self.broker.cluster.topic(name) is not None:
                 return
-            self.broker.create_topic(name, partitions or -1, configs=dict(configs or {}))
+            self.broker.create_topic(name, partitions or -1, replication_factor or -1, configs=dict(configs or {}))
 
         self.call(create)
+
+    def set_replication_delay(
+        self, node_id: int | None = None, topic: str | None = None, partition: int | None = None,
+        *, delay_ms: int,
+    ) -> None:
+        """Make followers (of broker *node_id*, of *topic* / *partition*; None: all) copy
+        their leaders' new batches only *delay_ms* of the broker clock after they see them,
+        so that they lag (and, past replica.lag.time.max.ms, leave the ISR); 0 lifts the
+        rule. See `ReplicaManager.set_delay`."""
+        self.call(lambda: self.broker.replicas.set_delay(node_id, topic, partition, delay_ms))
 
     def delete_topic(self, name: str) -> None:
         self.call(self.broker.delete_topic, name)

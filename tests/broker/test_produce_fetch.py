@@ -342,7 +342,7 @@ async def test_delete_records_moves_the_log_start(client: Client, topic: str) ->
 
 async def test_not_leader_on_another_emulated_node(nursery) -> None:
     broker = make_broker(brokers=2)
-    topic = broker.create_topic("spread", 2)
+    topic = broker.create_topic("spread", 2, 1)  # one replica: no follower to wait for
     leaders = {p.leader_id for p in topic.partitions}
     assert leaders == {0, 1}
     ours, theirs = trio.testing.memory_stream_pair()

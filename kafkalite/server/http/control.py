@@ -1,4 +1,5 @@
-"""The ``/v1`` control routes: fault rules, ACLs, the request journal, the broker clock, reset.
+"""The ``/v1`` control routes: fault rules, ACLs, the request journal, the broker clock, reset,
+replication delays.
 
 Each route calls the broker's engine directly (`Broker.faults`, `Broker.journal`,
 `Broker.clock`, `Broker.reset`): the app runs in the broker's trio loop, so this is the same
@@ -127,11 +128,37 @@ def add_control_routes(router: Router, broker: Broker) -> None:
         broker.clock.unfreeze()
         return Response.json(clock_state(broker.clock))
 
+    @router.route("POST", "/v1/replication/delay")
+    async def replication_delay(request: Request) -> Response:
+        body = request.json_object()
+        delay = number_field(body, "delay_ms")
+        if delay < 0 or delay != int(delay):
+            raise HttpError(400, f"delay_ms must be a whole number of ms, 0 or more, not {delay:g}", "delay_ms")
+        scope: dict[str, Any] = {}
+        for name, kind in (("node_id", int), ("topic", str), ("partition", int)):
+            value = body.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+                raise HttpError(400, f"{name} must be {'an integer' if kind is int else 'a string'} or null", name)
+            scope[name] = value
+        try:
+            broker.replicas.set_delay(**scope, delay_ms=int(delay))
+        except ValueError as exc:
+            raise HttpError(400, str(exc), "partition") from None
+        return Response.json(replication_delays(broker))
+
     @router.route("POST", "/v1/reset")
     async def reset(request: Request) -> Response:
         request.json_object(required=False)
         deleted = broker.reset()  # also: fault rules, journal; a frozen clock runs on
         return Response.json({"topics_deleted": deleted, "clock": clock_state(broker.clock)})
+
+
+def replication_delays(broker: Broker) -> dict[str, Any]:
+    """The replication delay rules in force, as POST /v1/replication/delay answers them."""
+    return {"delays": [
+        {"node_id": node, "topic": topic, "partition": partition, "delay_ms": ms}
+        for (node, topic, partition), ms in broker.replicas.delays.items()
+    ]}
 
 
 def clock_state(clock: BrokerClock) -> dict[str, Any]:

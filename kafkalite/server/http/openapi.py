@@ -242,6 +242,25 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
     "/v1/clock/unfreeze": {
         "post": {"summary": "Let the broker clock run on from where it stands", "responses": {"200": _CLOCK}},
     },
+    "/v1/replication/delay": {
+        "post": {
+            "summary": "Make followers lag: they copy new batches delay_ms (broker clock) after they see them; 0 lifts the rule",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["delay_ms"],
+                    "properties": {
+                        "delay_ms": {"type": "integer", "minimum": 0},
+                        "node_id": {"type": ["integer", "null"], "description": "the follower broker (absent: all)"},
+                        "topic": {"type": ["string", "null"]},
+                        "partition": {"type": ["integer", "null"], "description": "needs topic"},
+                    },
+                }}},
+            },
+            "responses": {"200": _json({"type": "object", "properties": {"delays": {"type": "array", "items": {
+                "type": "object"}}}}, "the delay rules in force"), "400": _BAD},
+        },
+    },
     "/v1/reset": {
         "post": {
             "summary": "Empty the broker: topics, groups, offsets, producers, fault rules, ACLs, journal; unfreeze the clock",
