@@ -152,6 +152,9 @@ class PartitionFacts:
     last_stable_offset: int | None
     size: int | None
     segments: list[SegmentFacts]
+    #: (node, log end offset of its copy; None: no copy there) of each replica, with
+    #: replication; empty when the broker keeps one copy of each partition.
+    copies: list[tuple[int, int | None]] = attrs.Factory(list)
 
 
 @attrs.frozen
@@ -209,6 +212,7 @@ def partition(broker: Broker, name: str, index: int, *, segments: bool = True) -
         lso = broker.producers.last_stable_offset(name, index, hw)
         segs = [SegmentFacts(base, seg_size) for base, seg_size, _mtime in plog.segment_times] if segments else []
     return PartitionFacts(
+        copies=_copies(broker, name, index, state.replicas),
         partition=index,
         leader=state.leader_id,
         leader_epoch=state.leader_epoch,
@@ -221,6 +225,20 @@ def partition(broker: Broker, name: str, index: int, *, segments: bool = True) -
         size=size,
         segments=segs,
     )
+
+
+def _copies(broker: Broker, name: str, index: int, replicas: list[int]) -> list[tuple[int, int | None]]:
+    """Each replica's log end offset, read from the broker's replica manager when it has one
+    (one copy per node: replication); empty otherwise or with a single replica."""
+    manager = getattr(broker, "replicas", None)
+    log_of = getattr(manager, "log", None)
+    if log_of is None or len(replicas) < 2:
+        return []
+    copies = []
+    for node_id in replicas:
+        plog = log_of(node_id, name, index)
+        copies.append((node_id, None if plog is None else plog.log_end_offset))
+    return copies
 
 
 # -- groups --------------------------------------------------------------------------------

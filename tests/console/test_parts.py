@@ -3,6 +3,7 @@ their chart, the sampler on the broker clock, the CLI switch."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -241,14 +242,22 @@ def test_lag_is_log_end_minus_committed_even_when_negative_as_kafka_consumer_gro
 
 
 def test_the_cluster_page_shows_each_node_s_load_and_the_partitions_short_of_replicas() -> None:
-    with kafkalite.run_in_thread(http_port=0, brokers=3) as broker:
-        def set_up() -> None:
-            topic = broker.broker.create_topic("spread", 3, 3)
-            cluster = broker.broker.cluster
-            cluster.change_partition(topic, topic.partitions[1], reason="test", isr=[topic.partitions[1].leader_id])
-            cluster.change_partition(topic, topic.partitions[2], reason="test", leader=-1, isr=[])
+    with kafkalite.run_in_thread(http_port=0, brokers=3, replica_lag_time_max_ms=1000) as broker:
+        broker.create_topic("spread", 3, replication_factor=3)
+        # Partition 1's followers stop copying: past replica.lag.time.max.ms they leave its ISR.
+        broker.set_replication_delay(topic="spread", partition=1, delay_ms=3_600_000)
+        broker.produce("spread", "late", partition=1)
+        broker.clock.advance(2)
+        wait_until = time.monotonic() + 10
+        while len(broker.call(lambda: broker.broker.cluster.partition("spread", 1)).isr) > 1:
+            assert time.monotonic() < wait_until, "the lagging followers never left the ISR"
+            time.sleep(0.05)
 
-        broker.call(set_up)
+        def take_leader_away() -> None:
+            topic = broker.broker.cluster.topic("spread")
+            broker.broker.cluster.change_partition(topic, topic.partitions[2], reason="test", leader=-1, isr=[])
+
+        broker.call(take_leader_away)
         page = get(broker, "/cluster")
         load = rows(page, "load")
         assert [(n["node"], n["status"], n["role"]) for n in load] == [
@@ -261,6 +270,12 @@ def test_the_cluster_page_shows_each_node_s_load_and_the_partitions_short_of_rep
         [offline] = rows(page, "offline")
         assert (offline["partition"], offline["leader"], offline["ISR"]) == ("2", "none", "-")
         assert '<a href="/cluster" aria-current="page">Cluster</a>' in page
+        # The topic page shows each copy's log end: the lagging followers of partition 1 have 0.
+        parts = rows(get(broker, "/topics/spread"), "partitions")
+        leader = parts[1]["leader"]
+        copies = dict(c.split(": ") for c in parts[1]["copies (node: log end)"].split(", "))
+        assert copies == {n: ("1" if n == leader else "0") for n in ("0", "1", "2")}
+        assert (parts[1]["log end"], parts[1]["high watermark"]) == ("1", "1")
 
 
 def test_sizes_and_times_read_as_people_write_them() -> None:
