@@ -1,11 +1,12 @@
 """Screenshots of the web console: one PNG per view, taken with headless Chromium.
 
-Starts an in-process kafkalite with the HTTP port on and sample data (two topics, a
-consumer group with lag and a live member, an open transaction, a fault rule that fired,
-an error in the trace), lets the lag sampler take a few samples, then writes
-``overview.png``, ``cluster.png``, ``topics.png``, ``topic.png``, ``messages.png``, ``groups.png``,
-``group.png``, ``transactions.png``, ``trace.png``, ``request.png`` and ``faults.png`` into FOLDER (not
-committed: the README describes what each shows).
+Starts an in-process kafkalite of three nodes with the HTTP port on and sample data (two
+replicated topics, a consumer group with lag and a live member, an open transaction, a
+fault rule that fired, an error in the trace), lets the lag sampler take a few samples,
+then writes ``overview.png``, ``cluster.png``, ``topics.png``, ``topic.png``,
+``messages.png``, ``groups.png``, ``group.png``, ``transactions.png``, ``trace.png``,
+``request.png`` and ``faults.png`` into FOLDER (not committed: the README describes what
+each shows).
 
     .venv/bin/python bench/console_screenshots.py FOLDER [--width 1280] [--height 900]
 
@@ -43,9 +44,10 @@ VIEWS = {
 
 
 def sample_data(broker: kafkalite.BrokerThread) -> tuple[Consumer, Producer]:
-    """Topics, a group with lag and one with a live member, an open transaction, a fault."""
-    broker.create_topic("orders", 3)
-    broker.create_topic("audit", 1)
+    """Topics on three nodes, a group with lag and one with a live member, an open
+    transaction, a fault."""
+    broker.create_topic("orders", 3, replication_factor=3)
+    broker.create_topic("audit", 1, replication_factor=3)
     for i in range(60):
         broker.produce("orders", f'{{"order": {i}, "item": "book", "price": {10 + i % 7}.50}}', key=f"customer-{i % 9}",
                        headers={"source": "shop"})
@@ -92,7 +94,7 @@ def main() -> int:
         print("needs Chromium: apt-get install chromium", file=sys.stderr)
         return 1
     args.folder.mkdir(parents=True, exist_ok=True)
-    with kafkalite.run_in_thread(http_port=0, console_write=True) as broker:
+    with kafkalite.run_in_thread(http_port=0, console_write=True, brokers=3) as broker:
         member, txn = sample_data(broker)
         try:
             for name, path in VIEWS.items():

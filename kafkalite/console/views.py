@@ -176,12 +176,13 @@ def topic_page(broker: Broker, name: str) -> str:
     if t is None:
         raise NotFound(f"There is no topic {name!r}.")
     partitions = table(
-        ["partition", "leader", "leader epoch", "replicas", "ISR", "log start", "log end", "high watermark",
+        ["partition", "leader", "epoch", "replicas", "ISR", "log start", "log end", "high watermark",
          "last stable", "copies (node: log end)", "size", "segments (base: size)", ""],
         [
             (p.partition, p.leader, p.leader_epoch, node_list(p.replicas), node_list(p.isr),
              dash(p.log_start_offset), dash(p.log_end_offset), dash(p.high_watermark), dash(p.last_stable_offset),
-             ", ".join(f"{node}: {dash(end)}" for node, end in p.copies) or "-",
+             tag("ul", *(tag("li", f"{node}: {dash(end)}") for node, end in p.copies), class_="segments")
+             if p.copies else "-",
              size(p.size),
              tag("ul", *(tag("li", f"{s.base_offset}: {size(s.size)}") for s in p.segments), class_="segments"),
              link(partition_href(name, p.partition), "messages", aria_label=f"messages of partition {p.partition}"))

@@ -52,6 +52,8 @@ class _Tables(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
         self._gap(tag)
+        if tag == "li" and self._cell is not None:
+            self._cell.append(" ")  # items of a list in a cell read as separate words
         if tag not in ("meta", "link", "input", "br"):
             self._depth += 1
             if found.get("id"):
