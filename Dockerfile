@@ -31,7 +31,8 @@ RUN mkdir -p /var/lib/kafkalite/data
 # GitHub Actions `services:` used from steps on the runner). Clients on a Docker network
 # reach it by name instead: set KAFKALITE_ADVERTISED_HOST to that name.
 # The HTTP control API listens on the same interfaces (KAFKALITE_HTTP_PORT= empty turns it
-# off); 8092 is where `kafkalite fault | journal | clock` look by default. The journal it
+# off); 8092 is where `kafkalite fault | journal | clock` look by default, and the web
+# console is at its root (read-only unless KAFKALITE_CONSOLE_WRITE=1). The journal it
 # serves keeps the last 10000 requests (KAFKALITE_JOURNAL_SIZE=0: off, for full throughput).
 # The Schema Registry answers at the root of 8081, where serializers expect it
 # (KAFKALITE_SCHEMA_REGISTRY_PORT= empty turns that port off; it stays under /schema-registry

@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 9092
+HTTP_PORT ?=
 
 .PHONY: run test test-kafka compat-matrix bench bench-kafka clean
 
@@ -18,8 +19,10 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# `make run HTTP_PORT=8092` also serves the HTTP API and the web console (with the journal
+# that its trace view reads).
 run: $(VENV)/.installed
-	$(BIN)/kafkalite serve --host localhost --port $(PORT)
+	$(BIN)/kafkalite serve --host localhost --port $(PORT) $(if $(HTTP_PORT),--http-port $(HTTP_PORT) --journal-size 10000)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -n 2

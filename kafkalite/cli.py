@@ -173,6 +173,9 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
                         "0 picks a free one (default: off; it is also under /schema-registry on --http-port)")
     s.add_argument("--http-host", default=_env("HTTP_HOST") or None,
                    help="address the HTTP API listens on (default: the broker's --host)")
+    s.add_argument("--console-write", action="store_true", default=_env_bool("CONSOLE_WRITE"),
+                   help="let the web console on the HTTP port change data (add and clear fault rules); "
+                        "default: read-only")
     s.add_argument("--journal-size", type=int, default=_env_int("JOURNAL_SIZE", 0),
                    help=f"keep the last N requests and responses, decoded, for the HTTP API's journal "
                         f"(default 0: off; e.g. {JOURNAL_SIZE})")
@@ -271,6 +274,7 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         http_port=args.http_port,
         http_host=args.http_host,
         schema_registry_port=args.schema_registry_port,
+        console_write=args.console_write,
         acls=args.acls,
         super_users=args.super_users,
         allow_everyone_if_no_acl_found=args.allow_everyone_if_no_acl_found,

@@ -295,6 +295,22 @@ def test_off(kafkalite_broker):
     pytester.runpytest().assert_outcomes(passed=1)
 
 
+def test_ini_console_write_lets_the_console_change_fault_rules(pytester: pytest.Pytester) -> None:
+    project(
+        pytester,
+        "kafkalite_http_port = 0\nkafkalite_console_write = true",
+        test_console='''
+import urllib.request
+
+def test_console_write(kafkalite_broker):
+    assert kafkalite_broker.broker.config.console_write is True
+    with urllib.request.urlopen(kafkalite_broker.http_url + "/faults") as response:
+        assert b"Add a rule" in response.read()
+''',
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
 def test_ini_http_port_must_be_a_number(pytester: pytest.Pytester) -> None:
     project(pytester, "kafkalite_http_port = eighty", test_x="def test_x(kafkalite_broker):\n    pass\n")
     result = pytester.runpytest()

@@ -205,6 +205,9 @@ class BrokerConfig:
     schema_registry_port: int | None = attrs.field(
         default=None, validator=v.optional([v.instance_of(int), v.ge(0), v.le(65535)])
     )
+    # The web console on the HTTP port may change data (add and clear fault rules from its
+    # pages) only with this on; off, it is read-only and such requests answer 403.
+    console_write: bool = attrs.field(default=False, validator=v.instance_of(bool))
     # The request journal: the last journal_size requests and responses, decoded, for tests
     # and the HTTP API (0: off, the default here; run_in_thread and the fixtures use
     # JOURNAL_SIZE); their record sets hold at most journal_record_bytes.

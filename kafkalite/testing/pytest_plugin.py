@@ -19,7 +19,8 @@ Settings, from the most general to the most specific:
   ``kafkalite_log_level`` (level of kafkalite's own log records during tests, default
   WARNING), ``kafkalite_trace`` (log every request and response, see ``--trace``),
   ``kafkalite_http_port`` (serve the HTTP control API, e.g. for the shared session broker:
-  0 picks a free port, its URL is ``broker.http_url``; off by default);
+  0 picks a free port, its URL is ``broker.http_url``; off by default; the web console is
+  at its root), ``kafkalite_console_write`` (the console may change fault rules);
 * ``schema_registry_url``: the Schema Registry's URL on the test's broker (the
   ``kafkalite_broker`` or ``kafkalite_shared_broker`` the test uses, else a fresh one); a
   test or session that asks for it gets the HTTP port on. The broker's ``register_schema``,
@@ -64,6 +65,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for name, (help_text, default) in _INI.items():
         parser.addini(name, help_text, default=default)
     parser.addini("kafkalite_trace", "log every request and response (learning mode)", type="bool", default=False)
+    parser.addini("kafkalite_console_write", "let the web console on the HTTP port change data (fault rules)",
+                  type="bool", default=False)
     parser.getgroup("kafkalite").addoption(
         "--kafkalite-coverage", action="store_true", default=False,
         help="at the end, list the Kafka APIs and versions each test used against the kafkalite fixtures",
@@ -130,6 +133,8 @@ def _ini_overrides(config: pytest.Config) -> dict[str, Any]:
     }
     if str(config.getini("kafkalite_http_port")).strip():
         overrides["http_port"] = _int_ini(config, "kafkalite_http_port")
+    if config.getini("kafkalite_console_write"):
+        overrides["console_write"] = True
     return overrides
 
 

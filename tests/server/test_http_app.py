@@ -11,7 +11,7 @@ from kafkalite.server.http.app import App, HttpError, Request, Response, Router
 
 
 async def asgi(app: App, method: str, path: str, body: bytes = b"", query: bytes = b"",
-               chunks: int = 1) -> tuple[int, dict[str, str], bytes]:
+               chunks: int = 1, raw_path: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
     """Run one HTTP request through *app*; the body arrives in *chunks* messages."""
     size = max(1, -(-len(body) // chunks))
     parts = [body[i:i + size] for i in range(0, len(body), size)] or [b""]
@@ -25,6 +25,8 @@ async def asgi(app: App, method: str, path: str, body: bytes = b"", query: bytes
         sent.append(message)
 
     scope = {"type": "http", "method": method, "path": path, "query_string": query, "headers": []}
+    if raw_path is not None:
+        scope["raw_path"] = raw_path
     await app(scope, receive, send)
     start, payload = sent
     headers = {k.decode(): v.decode() for k, v in start["headers"]}
@@ -63,6 +65,26 @@ async def test_an_http_error_is_a_json_body_naming_the_field() -> None:
 
 async def test_a_template_parameter_matches_one_segment_only() -> None:
     assert (await asgi(echo_app(), "GET", "/things/a/b"))[0] == 404
+
+
+async def test_a_parameter_holds_an_encoded_slash_and_arrives_decoded() -> None:
+    status, _h, body = await asgi(echo_app(), "POST", "/things/a/b c", b"{}", raw_path=b"/things/a%2Fb%20c")
+    assert (status, json.loads(body)["name"]) == (201, "a/b c")
+    # A server that gives no raw path: the decoded one, quoted again, matches as before.
+    status, _h, body = await asgi(echo_app(), "POST", "/things/b c", b"{}")
+    assert (status, json.loads(body)["name"]) == (201, "b c")
+
+
+def test_routes_outside_the_json_api_are_served_but_not_listed_for_openapi() -> None:
+    router = Router()
+
+    async def page(request: Request) -> Response:
+        return Response(200, b"<p>hi</p>", "text/html; charset=utf-8")
+
+    router.add("GET", "/v1/thing", page)
+    router.add("GET", "/", page, openapi=False)
+    assert router.routes == [("GET", "/v1/thing"), ("GET", "/")]
+    assert router.openapi_routes == [("GET", "/v1/thing")]
 
 
 async def test_a_bug_in_a_handler_answers_500_and_is_logged(caplog: pytest.LogCaptureFixture) -> None:

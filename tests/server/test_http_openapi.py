@@ -30,7 +30,14 @@ def test_the_served_document_is_valid_openapi_3_1(served: dict) -> None:
 
 def test_every_served_route_is_documented_and_every_documented_one_served() -> None:
     app = build_app(broker=None, ready=lambda: True)  # type: ignore[arg-type]  # routes only
-    assert sorted(app.router.routes) == sorted(documented_routes())
+    assert sorted(app.router.openapi_routes) == sorted(documented_routes())
+
+
+def test_the_console_s_html_pages_are_served_but_not_in_the_json_api_document() -> None:
+    app = build_app(broker=None, ready=lambda: True)  # type: ignore[arg-type]  # routes only
+    pages = set(app.router.routes) - set(app.router.openapi_routes)
+    assert {("GET", "/"), ("GET", "/topics/{topic}"), ("GET", "/groups/{group}"), ("POST", "/faults")} <= pages
+    assert not pages & set(documented_routes())
 
 
 def test_every_operation_documents_its_answers_and_path_parameters(served: dict) -> None:

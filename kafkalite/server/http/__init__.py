@@ -8,6 +8,7 @@ hypercorn's trio worker in the broker's own trio loop.
 * `registry`: the Schema Registry's REST API, under ``/schema-registry`` (and at the root of
   ``--schema-registry-port``);
 * `openapi`: the OpenAPI document of all of them, ``/openapi.json``;
+* `console`: the web console's HTML pages (``/``, ``/topics``, ``/groups`` ...), not in it;
 * `server`: running it under hypercorn (the only module that imports hypercorn, and only
   the broker's `serve` imports it, when the port is on).
 """
@@ -18,6 +19,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Callable
 
 from kafkalite.server.http.app import App, Router
+from kafkalite.server.http.console import add_console_routes
 from kafkalite.server.http.control import add_control_routes
 from kafkalite.server.http.nodes import add_node_routes
 from kafkalite.server.http.openapi import add_openapi_route
@@ -40,6 +42,7 @@ def build_app(broker: Broker, ready: Callable[[], bool]) -> App:
     add_probe_routes(router, broker, ready)
     add_openapi_route(router, _version())
     add_registry_routes(router, broker)
+    add_console_routes(router, broker)
     return App(router)
 
 

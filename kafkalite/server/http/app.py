@@ -1,4 +1,5 @@
-"""A small ASGI application: a router of (method, path template) to handlers, JSON in and out.
+"""A small ASGI application: a router of (method, path template) to handlers, JSON in and out
+(a handler may answer any content type: the console's pages are HTML).
 
 The HTTP side of the broker is one app on one optional port. Route modules (`control` for
 ``/v1``, the health, metrics and OpenAPI routes in `routes`) register handlers on a `Router`;
@@ -19,7 +20,7 @@ import logging
 import math
 import re
 from typing import Any, Awaitable, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, unquote
 
 import attrs
 
@@ -136,6 +137,7 @@ class Route:
     method: str
     template: str  # "/v1/faults/{id}"
     handler: Handler
+    openapi: bool = True  # part of the JSON API the OpenAPI document describes
     pattern: re.Pattern[str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -144,13 +146,19 @@ class Route:
 
 
 class Router:
-    """(method, path template) -> handler. A template's ``{name}`` matches one path segment."""
+    """(method, path template) -> handler. A template's ``{name}`` matches one path segment.
+
+    ``tasks``: background tasks the routes need while the app is served (``async def
+    task() -> None``, run until cancelled), started by `kafkalite.server.http.server`.
+    """
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
+        self.tasks: list[Callable[[], Awaitable[None]]] = []
 
-    def add(self, method: str, template: str, handler: Handler) -> None:
-        """Serve *method* on *template* with *handler*.
+    def add(self, method: str, template: str, handler: Handler, *, openapi: bool = True) -> None:
+        """Serve *method* on *template* with *handler*; *openapi* False: not part of the
+        JSON API (an HTML page), left out of `openapi_routes`.
 
         Raises:
             ValueError: that method and template already have a handler.
@@ -158,7 +166,7 @@ class Router:
         method = method.upper()
         if any(r.method == method and r.template == template for r in self._routes):
             raise ValueError(f"{method} {template} is already routed")
-        self._routes.append(Route(method, template, handler))
+        self._routes.append(Route(method, template, handler, openapi))
 
     def route(self, method: str, template: str) -> Callable[[Handler], Handler]:
         """Decorator form of `add`."""
@@ -174,8 +182,14 @@ class Router:
         """Every (method, template) served, in the order they were added."""
         return [(r.method, r.template) for r in self._routes]
 
+    @property
+    def openapi_routes(self) -> list[tuple[str, str]]:
+        """The (method, template) of the JSON API: what the OpenAPI document describes."""
+        return [(r.method, r.template) for r in self._routes if r.openapi]
+
     def match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
-        """The handler for *method* on *path* and the path's parameters.
+        """The handler for *method* on *path* (as sent: percent-encoded) and the path's
+        parameters, each decoded (so a group id may hold an encoded ``/``).
 
         Raises:
             HttpError: 404 when no template matches *path*, 405 when some do but not for
@@ -187,11 +201,11 @@ class Router:
             if found is None:
                 continue
             if route.method == method:
-                return route.handler, found.groupdict()
+                return route.handler, {name: unquote(value) for name, value in found.groupdict().items()}
             allowed.append(route.method)
         if allowed:
-            raise MethodNotAllowed(method, path, allowed)
-        raise HttpError(404, f"no route for {path}")
+            raise MethodNotAllowed(method, unquote(path), allowed)
+        raise HttpError(404, f"no route for {unquote(path)}")
 
 
 class MethodNotAllowed(HttpError):
@@ -221,7 +235,7 @@ class App:
         method = scope["method"].upper()
         path = scope["path"]
         try:
-            handler, params = self.router.match(method, path)
+            handler, params = self.router.match(method, _raw_path(scope))
             body = await _read_body(scope, receive)
             request = Request(
                 method=method,
@@ -240,6 +254,15 @@ class App:
         except Exception:
             log.exception("HTTP %s %s failed", method, path)
             return error_response(500, f"internal error answering {method} {path}: see the broker's log")
+
+
+def _raw_path(scope: dict[str, Any]) -> str:
+    """The path as the client sent it (percent-encoded), so that an encoded ``/`` inside a
+    path parameter does not split it; built from the decoded path when the server gave none."""
+    raw = scope.get("raw_path")
+    if raw:
+        return raw.decode("latin-1").partition("?")[0]
+    return quote(scope["path"])
 
 
 async def _read_body(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import socket
+from typing import Awaitable, Callable
 
 import trio
 from hypercorn.config import Config
@@ -77,4 +78,14 @@ async def serve_http(
     config.graceful_timeout = grace_s
     async with trio.open_nursery() as nursery:
         await nursery.start(functools.partial(hypercorn_serve, app, config, shutdown_trigger=stop.wait))
+        for task in app.router.tasks:
+            nursery.start_soon(_until, stop, task)
         task_status.started(bound_port)
+
+
+async def _until(stop: trio.Event, task: Callable[[], Awaitable[None]]) -> None:
+    """Run *task* (a route's background task, e.g. the console's lag samples) until *stop*."""
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(task)
+        await stop.wait()
+        nursery.cancel_scope.cancel()
