@@ -98,6 +98,12 @@ def add_serve_options(s: argparse.ArgumentParser) -> None:
     s.add_argument("--cluster-id", default=_env("CLUSTER_ID"),
                    help="cluster id (default: the data dir's, or a new one); a data dir of another cluster is refused")
     s.add_argument("--brokers", type=int, default=_env_int("BROKERS", 1), help="emulated broker nodes")
+    s.add_argument("--no-auto-leader-rebalance", action="store_true", default=_env_bool("NO_AUTO_LEADER_REBALANCE"),
+                   help="auto.leader.rebalance.enable=false: leadership goes back to preferred replicas only "
+                        "through ElectLeaders")
+    s.add_argument("--leader-imbalance-check-interval-seconds", type=int,
+                   default=_env_int("LEADER_IMBALANCE_CHECK_INTERVAL_SECONDS", 300),
+                   help="how often (broker clock) leadership goes back to preferred replicas (default 300)")
     s.add_argument("--broker-racks", "--rack", default=_env("BROKER_RACKS", ""), metavar="RACK,...",
                    help="broker.rack of each node, comma-separated, one per broker (replicas spread over racks)")
     s.add_argument("--replica-selector-class", default=_env("REPLICA_SELECTOR_CLASS"),
@@ -223,6 +229,8 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
         node_id=args.node_id,
         cluster_id=args.cluster_id or None,
         brokers=args.brokers,
+        auto_leader_rebalance_enable=not args.no_auto_leader_rebalance,
+        leader_imbalance_check_interval_seconds=args.leader_imbalance_check_interval_seconds,
         broker_racks=args.broker_racks,
         replica_selector_class=args.replica_selector_class or None,
         controllers=args.controllers,
@@ -329,7 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         if (args.trace or args.trace_file) and args.log_level.upper() not in ("DEBUG", "INFO"):
-            logging.getLogger("kafkalite.trace").setLevel(logging.INFO)
+            # The trace, and the cluster events between its requests (kafkalite.trace.tracer).
+            for name in ("kafkalite.trace", "kafkalite.cluster", "kafkalite.quorum"):
+                logging.getLogger(name).setLevel(logging.INFO)
         try:
             config = config_from_args(args)
         except (ValueError, TypeError) as exc:

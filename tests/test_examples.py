@@ -41,6 +41,17 @@ def test_consumer_lag_goes_up_and_down() -> None:
     assert "lag rose to 180 while the producer outran the consumer, and fell back to 0" in out
 
 
+def test_broker_failure_moves_leaders_shrinks_and_regrows_the_isr() -> None:
+    out = run("broker_failure.py")
+    assert "broker 1 crashes (kill -9)" in out
+    assert "leaders moved off broker 1, the ISR shrank to two" in out
+    assert "orders-1 L" in out.split("leaders moved off broker 1")[1].split("broker 1 starts")[0]
+    assert "leader 2, ISR [2, 0]" in out  # orders-1 moved to its next in-sync replica
+    assert "broker 1 caught up: back in every ISR" in out
+    assert "preferred leader election: each partition led by its first replica again" in out
+    assert out.rstrip().endswith("all 60 orders can be read back: nothing acknowledged was lost")
+
+
 def test_schema_evolution_through_the_registry() -> None:
     out = run("schema_evolution.py")
     assert "email without a default: refused, HTTP 409 error 409" in out

@@ -398,6 +398,7 @@ CHECKS: dict[int, Check] = {
         "transactional_ids", Op.DESCRIBE, Res.TRANSACTIONAL_ID, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, str
     ),
     ApiKey.CREATE_ACLS: _cluster(Op.ALTER),
+    ApiKey.ELECT_LEADERS: _cluster(Op.ALTER),
     ApiKey.DESCRIBE_ACLS: _cluster(Op.DESCRIBE),
     ApiKey.DELETE_ACLS: _cluster(Op.ALTER),
 }

@@ -180,7 +180,9 @@ class ClusterState:
 
     @property
     def controller_id(self) -> int:
-        return self.node_ids[0]
+        """What Metadata and DescribeCluster name as the controller: a live broker (clients
+        send admin requests there), the first one."""
+        return next((n for n in self.node_ids if n in self.live_nodes), self.node_ids[0])
 
     def set_node(self, node: BrokerNode, listener: str | None = None) -> None:
         """Record *node*'s address on *listener* (None or the first listener: also ``nodes``)."""
@@ -193,6 +195,10 @@ class ClusterState:
         """The node addresses a client that came in on *listener* is told (Kafka answers
         Metadata, FindCoordinator and DescribeCluster with the request's own listener)."""
         return self.listener_nodes.get(listener) or self.nodes
+
+    def live_nodes_on(self, listener: str) -> dict[int, BrokerNode]:
+        """`nodes_on` without the stopped nodes (Kafka leaves fenced brokers out)."""
+        return {i: n for i, n in self.nodes_on(listener).items() if i in self.live_nodes}
 
     def topic(self, name: str) -> Topic | None:
         return self.topics.get(name)

@@ -66,7 +66,9 @@ class InternalTopic:
     def leader(self, partition: int) -> int | None:
         cluster = self._broker.cluster
         state = cluster.partition(self.name, partition)
-        if state is None or state.leader_id not in cluster.nodes:
+        # No leader, or one that stopped (a change the metadata quorum could not commit yet):
+        # no coordinator, and clients are told COORDINATOR_NOT_AVAILABLE until there is one.
+        if state is None or state.leader_id not in cluster.nodes or state.leader_id not in cluster.live_nodes:
             return None
         return state.leader_id
 

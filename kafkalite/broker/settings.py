@@ -123,6 +123,10 @@ class BrokerConfig:
     # replica.lag.time.max.ms: a follower not caught up with its leader for this long (broker
     # clock) leaves the ISR.
     replica_lag_time_max_ms: int = attrs.field(default=30_000, validator=v.ge(1))
+    # Automatic preferred leader election (kafkalite.broker.nodes): auto.leader.rebalance.enable
+    # and leader.imbalance.check.interval.seconds, Kafka's names and defaults (broker clock).
+    auto_leader_rebalance_enable: bool = True
+    leader_imbalance_check_interval_seconds: int = attrs.field(default=300, validator=v.ge(1))
     # broker.rack of each node, in node id order (empty: no racks); KIP-392 replica selection.
     broker_racks: tuple[str, ...] = attrs.field(default=(), converter=_racks)
     replica_selector_class: str | None = attrs.field(default=None, validator=v.optional(v.in_((RACK_AWARE_SELECTOR,))))

@@ -26,12 +26,14 @@ import trio
 from kafkalite.broker.cleaning import run_cleaner
 from kafkalite.broker.cluster import ClusterState, PartitionState, Topic, UnknownTopic, new_cluster_id
 from kafkalite.broker.coordinators import Coordinators
+from kafkalite.broker.elections import partition_snapshot, restore_partition
 from kafkalite.broker.acls import AclStore
 from kafkalite.broker.dynamic_store import DynamicConfigStore
 from kafkalite.broker.reassignments import Reassignments
 from kafkalite.broker.faults import FaultRules
 from kafkalite.broker.journal import Journal
 from kafkalite.broker.metrics import Metrics
+from kafkalite.broker.nodes import Nodes
 from kafkalite.broker.producers import ProducerStates, SequenceVerdict
 from kafkalite.broker.quorum.quorum import BROKER_RESOURCE, TOPIC_RESOURCE, MetadataQuorum
 from kafkalite.broker.quotas import ClientQuotas
@@ -85,6 +87,8 @@ class Broker:
     # Client quotas (kafkalite.broker.quotas, durable) and their enforcement (.throttle).
     quotas: ClientQuotas = attrs.field(init=False)
     throttle: QuotaEnforcer = attrs.field(init=False)
+    # Broker nodes stopping and starting, and the elections that follow (kafkalite.broker.nodes).
+    nodes: Nodes = attrs.field(init=False)
     # The controller quorum every metadata change is committed through (kafkalite.broker.quorum).
     quorum: MetadataQuorum = attrs.field(init=False)
     # Every node's copies of the partitions, followers, high watermarks, ISRs (replication/).
@@ -94,6 +98,7 @@ class Broker:
 
     def __attrs_post_init__(self) -> None:
         self.coordinators = Coordinators(self)
+        self.nodes = Nodes(self)
         self.dynamic = DynamicConfigStore.open(self.store)
         self.acls = AclStore.open(self.store)
         # Retention, segment roll and flush by time follow the broker's clock.
@@ -115,6 +120,7 @@ class Broker:
         )
         self.quorum = MetadataQuorum.open(self.config, self.cluster, self.clock.wall_ms, self.store.data_dir)
         self.cluster.metadata_sink = self.quorum.sink
+        self.nodes.controllers = self.quorum  # controllers stop and start through `nodes` too
 
     def _topic_name(self, topic_id: uuid.UUID) -> str | None:
         topic = self.cluster.topics_by_id.get(topic_id)
@@ -142,6 +148,7 @@ class Broker:
             broker = cls(config=config, cluster=cluster, store=store)
             if meta:
                 broker._restore(meta)
+                broker.nodes.restored()
             broker._producer_id_limit = broker.producers.next_producer_id
             broker.coordinators.open_existing()
             broker.save_metadata()
@@ -172,6 +179,7 @@ class Broker:
         self.quorum.register_brokers()  # the listeners are bound: the nodes have addresses
         spawn(lambda: run_cleaner(self))
         spawn(self._expire_producers)
+        spawn(self.nodes.run_balancer)
         self.replicas.start_background(spawn)
 
     async def _expire_producers(self) -> None:
@@ -188,13 +196,7 @@ class Broker:
         self.producers.next_producer_id = int(meta.get("next_producer_id", self.producers.next_producer_id))
         node_ids = self.cluster.node_ids
         for t in meta.get("topics", []):
-            partitions = []
-            for p in t["partitions"]:
-                replicas = [r for r in p["replicas"] if r in node_ids] or [node_ids[p["index"] % len(node_ids)]]
-                moved = replicas != p["replicas"]
-                partitions.append(
-                    PartitionState(p["index"], replicas[0], replicas, list(replicas), p["leader_epoch"] + int(moved))
-                )
+            partitions = [restore_partition(p, node_ids) for p in t["partitions"]]
             topic = Topic(
                 name=t["name"],
                 topic_id=uuid.UUID(t["topic_id"]),
@@ -218,13 +220,7 @@ class Broker:
                     "topic_id": str(t.topic_id),
                     "is_internal": t.is_internal,
                     "configs": t.configs,
-                    "partitions": [
-                        {
-                            "index": p.partition_index, "replicas": p.replicas, "leader": p.leader_id,
-                            "isr": p.isr, "leader_epoch": p.leader_epoch, "partition_epoch": p.partition_epoch,
-                        }
-                        for p in t.partitions
-                    ],
+                    "partitions": [partition_snapshot(p) for p in t.partitions],
                 }
                 for t in self.cluster.topics.values()
             ],

@@ -41,6 +41,7 @@ SERVED: dict[int, tuple[str, int, int]] = {
     ApiKey.ALTER_CONFIGS: ("alter_configs", 0, 2),
     ApiKey.CREATE_PARTITIONS: ("create_partitions", 0, 3),
     ApiKey.DELETE_GROUPS: ("delete_groups", 0, 2),
+    ApiKey.ELECT_LEADERS: ("elect_leaders", 0, 2),
     ApiKey.INCREMENTAL_ALTER_CONFIGS: ("incremental_alter_configs", 0, 1),
     ApiKey.OFFSET_DELETE: ("offset_delete", 0, 0),
     ApiKey.DESCRIBE_QUORUM: ("describe_quorum", 0, 2),

@@ -43,7 +43,7 @@ def _lookup(ctx: RequestContext, key_type: int, key: str) -> tuple[ErrorCode, tu
         # Its internal topic does not exist yet and no controller can create it: Kafka's
         # broker asks for the topic and answers COORDINATOR_NOT_AVAILABLE meanwhile.
         return ErrorCode.COORDINATOR_NOT_AVAILABLE, NO_NODE
-    node = None if node_id is None else ctx.broker.cluster.nodes_on(ctx.listener).get(node_id)
+    node = None if node_id is None else ctx.broker.cluster.live_nodes_on(ctx.listener).get(node_id)
     if node is None:
         return ErrorCode.COORDINATOR_NOT_AVAILABLE, NO_NODE
     return ErrorCode.NONE, (node.node_id, node.host, node.port)

@@ -22,6 +22,11 @@ served, until one closes (further clients wait in the OS backlog); over
 
 The wrapper stream is the only coupling with `connection.py`: it reports end-of-stream once
 the shutdown began, and the connection loop needs no shutdown logic of its own.
+
+One broker node's listeners can also stop while the others run (`Connections.stop_node`,
+kafkalite.broker.nodes): the same three steps, for that node's listeners and connections
+only, with a grace of 0 for a hard stop (its connections drop at once); `listen` while
+running starts it again.
 """
 
 from __future__ import annotations
@@ -117,20 +122,21 @@ class ConnectionQuota:
 class DrainingStream(trio.abc.HalfCloseableStream):
     """A socket stream that reads as closed by the peer once its `Connections` drains."""
 
-    def __init__(self, stream: trio.SocketStream, connections: Connections) -> None:
+    def __init__(self, stream: trio.SocketStream, connections: Connections, node_id: int = -1) -> None:
         self._stream = stream
         self._connections = connections
+        self._node_id = node_id
         self.socket = stream.socket  # for the peer name
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        if self._connections.draining:
+        if self._connections.draining or self._node_id in self._connections._stopping:
             return b""
         with trio.CancelScope() as scope:
-            self._connections._idle.add(scope)
+            self._connections._idle[scope] = self._node_id
             try:
                 return await self._stream.receive_some(max_bytes)
             finally:
-                self._connections._idle.discard(scope)
+                self._connections._idle.pop(scope, None)
         # Cancelled by the drain while waiting for a request: nothing was read.
         return b""
 
@@ -159,21 +165,86 @@ class Connections:
     def __init__(self, grace_s: float = DEFAULT_GRACE_S) -> None:
         self.grace_s = grace_s
         self.draining = False
-        self._listeners: list[tuple[list[trio.SocketListener], Handler, ConnectionQuota]] = []
-        self._idle: set[trio.CancelScope] = set()
+        self._listeners: list[tuple[list[trio.SocketListener], Handler, ConnectionQuota, int]] = []
+        self._idle: dict[trio.CancelScope, int] = {}  # connections waiting for a request -> node id
         self._requested = trio.Event()
         self._changed = trio.Event()  # set when a connection ends
         self._open = 0
+        # Per broker node (kafkalite.broker.nodes): its accept loops, connections, how many.
+        self._accepting: trio.Nursery | None = None
+        self._connections: trio.Nursery | None = None
+        self._accept_scopes: dict[int, list[trio.CancelScope]] = {}
+        self._node_connections: dict[int, set[trio.CancelScope]] = {}
+        self._stopping: set[int] = set()
+        self._stopped: set[int] = set()  # nodes whose listeners are closed until `listen` again
 
     def listen(
-        self, listeners: list[trio.SocketListener], handler: Handler, quota: ConnectionQuota | None = None
+        self,
+        listeners: list[trio.SocketListener],
+        handler: Handler,
+        quota: ConnectionQuota | None = None,
+        node_id: int = -1,
     ) -> None:
-        """Serve connections of *listeners* with ``await handler(stream)`` once `run` runs,
-        within *quota* (one broker node's limits; none by default).
+        """Serve connections of *listeners* with ``await handler(stream)`` once `run` runs
+        (at once if it runs), within *quota* (one broker node's limits; none by default), as
+        broker node *node_id*'s.
 
-        `run` closes the listeners; *handler* must close the stream it is given.
+        `run` (or `stop_node`) closes the listeners; *handler* must close the stream it is given.
         """
-        self._listeners.append((listeners, handler, quota or ConnectionQuota()))
+        entry = (listeners, handler, quota or ConnectionQuota(), node_id)
+        self._listeners.append(entry)
+        self._stopped.discard(node_id)
+        if self._accepting is not None and self._connections is not None:
+            self._start_accepting(entry, self._accepting, self._connections)
+
+    def _start_accepting(
+        self,
+        entry: tuple[list[trio.SocketListener], Handler, ConnectionQuota, int],
+        accepting: trio.Nursery,
+        connections: trio.Nursery,
+    ) -> None:
+        listeners, handler, quota, node_id = entry
+        for listener in listeners:
+            scope = trio.CancelScope()
+            self._accept_scopes.setdefault(node_id, []).append(scope)
+            accepting.start_soon(self._accept_in, scope, listener, handler, quota, connections, node_id)
+
+    async def _accept_in(self, scope: trio.CancelScope, *args: Any) -> None:
+        with scope:
+            await self._accept_loop(*args)
+
+    async def stop_node(self, node_id: int, grace_s: float) -> None:
+        """Stop broker node *node_id*'s listeners (new connections are refused) and end its
+        connections: those idle at once, those busy with a request once it is answered or
+        after *grace_s* (0: at once, a hard stop). Returns when none is left."""
+        self._stopping.add(node_id)
+        self._stopped.add(node_id)
+        try:
+            for scope in self._accept_scopes.pop(node_id, []):
+                scope.cancel()
+            mine = [entry for entry in self._listeners if entry[3] == node_id]
+            self._listeners = [entry for entry in self._listeners if entry[3] != node_id]
+            with trio.CancelScope(shield=True):
+                for listeners, _handler, _quota, _node in mine:
+                    for listener in listeners:
+                        await listener.aclose()
+            for scope, owner in list(self._idle.items()):
+                if owner == node_id:
+                    scope.cancel()
+            # Real time: the stop of an emulated process, not a broker rule.
+            with trio.move_on_after(grace_s):
+                while self._node_connections.get(node_id):
+                    await self._wait_changed()
+            for scope in list(self._node_connections.get(node_id, ())):
+                scope.cancel()
+            while self._node_connections.get(node_id):
+                await self._wait_changed()
+        finally:
+            self._stopping.discard(node_id)
+
+    async def _wait_changed(self) -> None:
+        changed = self._changed
+        await changed.wait()
 
     def shutdown(self, grace_s: float | None = None) -> None:
         """Ask for a graceful stop (see the module docstring); `run` then returns. Idempotent."""
@@ -190,14 +261,16 @@ class Connections:
         async with trio.open_nursery() as connections:
             try:
                 async with trio.open_nursery() as accepting:
-                    for listeners, handler, quota in self._listeners:
-                        for listener in listeners:
-                            accepting.start_soon(self._accept_loop, listener, handler, quota, connections)
+                    for entry in self._listeners:
+                        self._start_accepting(entry, accepting, connections)
+                    self._accepting, self._connections = accepting, connections
                     await self._requested.wait()
+                    self._accepting = None
                     accepting.cancel_scope.cancel()
             finally:
+                self._accepting = None
                 with trio.CancelScope(shield=True):
-                    for listeners, _handler, _quota in self._listeners:
+                    for listeners, _handler, _quota, _node in self._listeners:
                         for listener in listeners:
                             await listener.aclose()
             self.draining = True
@@ -214,7 +287,12 @@ class Connections:
             connections.cancel_scope.cancel()
 
     async def _accept_loop(
-        self, listener: trio.SocketListener, handler: Handler, quota: ConnectionQuota, connections: trio.Nursery
+        self,
+        listener: trio.SocketListener,
+        handler: Handler,
+        quota: ConnectionQuota,
+        connections: trio.Nursery,
+        node_id: int = -1,
     ) -> None:
         while True:
             try:
@@ -240,13 +318,26 @@ class Connections:
                 with trio.CancelScope(shield=True):
                     await stream.aclose()
                 continue
-            connections.start_soon(self._serve_one, stream, handler, quota, ip)
+            connections.start_soon(self._serve_one, stream, handler, quota, ip, node_id)
 
-    async def _serve_one(self, stream: trio.SocketStream, handler: Handler, quota: ConnectionQuota, ip: str) -> None:
+    async def _serve_one(
+        self, stream: trio.SocketStream, handler: Handler, quota: ConnectionQuota, ip: str, node_id: int = -1
+    ) -> None:
+        if node_id in self._stopped:  # accepted just before its node stopped
+            quota.release(ip)
+            with trio.CancelScope(shield=True):
+                await stream.aclose()
+            return
         self._open += 1
+        mine = self._node_connections.setdefault(node_id, set())
+        scope = trio.CancelScope()
+        mine.add(scope)
         try:
-            await handler(DrainingStream(stream, self))
+            with scope:
+                await handler(DrainingStream(stream, self, node_id))
         finally:
+            mine.discard(scope)
             self._open -= 1
             quota.release(ip)
             self._changed.set()
+            self._changed = trio.Event()

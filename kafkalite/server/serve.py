@@ -169,6 +169,10 @@ async def serve(
 
 async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskStatus[ServerInfo]) -> None:
     security = Security.for_broker(broker)
+    if config.trace:  # from the start, so that the trace file has the cluster events too
+        from kafkalite.trace.tracer import tracer_for
+
+        tracer_for(broker)
     opened: list[tuple[int, Listener, list[trio.SocketListener]]] = []
     nodes = []
     listener_bound: dict[str, list[tuple[str, int]]] = {}
@@ -203,7 +207,13 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
             quota = quotas.get(node_id) or quotas.setdefault(node_id, ConnectionQuota(
                 config.max_connections, config.max_connections_per_ip, config.max_connections_per_ip_overrides
             ))
-            connections.listen(sockets, functools.partial(_serve_stream, broker, security, listener, node_id), quota)
+            connections.listen(
+                sockets, functools.partial(_serve_stream, broker, security, listener, node_id), quota, node_id
+            )
+        broker.nodes.listeners = _NodeListeners(broker, security, connections, quotas, [
+            (node_id, listener, broker.cluster.listener_bound[(listener.name, node_id)][1])
+            for node_id, listener, _ in opened
+        ])
         http = registry = None
         registry_done = trio.Event()
         if config.http_port is not None or config.schema_registry_port is not None:
@@ -251,6 +261,37 @@ async def _serve(broker: Broker, config: BrokerConfig, task_status: trio.TaskSta
                 if registry is not None:
                     await registry_done.wait()
         nursery.cancel_scope.cancel()
+
+
+@attrs.define(eq=False)
+class _NodeListeners:
+    """Stops and starts one broker node's listeners for `kafkalite.broker.nodes` (its
+    ``listeners`` port): a node that starts again listens on the ports it had."""
+
+    broker: Broker
+    security: Security
+    connections: Connections
+    quotas: dict[int, ConnectionQuota]
+    #: (node id, listener, bound port) of every listener of every node
+    bound: list[tuple[int, Listener, int]]
+
+    async def close(self, node_id: int, grace_s: float) -> None:
+        await self.connections.stop_node(node_id, grace_s)
+
+    async def open(self, node_id: int) -> None:
+        opened = []
+        try:
+            for owner, listener, port in self.bound:
+                if owner == node_id:
+                    opened.append((listener, await _open_listeners(listener.host, port)))
+        except BaseException:
+            for _, sockets in opened:
+                for socket_listener in sockets:
+                    await socket_listener.aclose()
+            raise
+        for listener, sockets in opened:
+            handler = functools.partial(_serve_stream, self.broker, self.security, listener, node_id)
+            self.connections.listen(sockets, handler, self.quotas[node_id], node_id)
 
 
 async def _serve_http(

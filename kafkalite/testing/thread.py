@@ -235,6 +235,31 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions, BrokerSchemas):
         ``unfreeze()``, ``frozen``, ``now_ms()`` (`kafkalite.testing.clock`)."""
         return ClockControl(lambda: self.broker.clock, self.call, self.run)
 
+    # -- broker nodes (kafkalite.broker.nodes) --------------------------------------------
+
+    def stop_node(self, node_id: int, clean: bool = True) -> bool:
+        """Stop node *node_id* while the others run. A broker: clean is Kafka's controlled
+        shutdown (leaderships move first), ``clean=False`` a kill -9 (its connections drop
+        at once). A controller (`controller_ids`): it stops voting and copying the metadata
+        log; a stopped active controller is replaced at once if a majority is left, else
+        metadata changes wait and fail with REQUEST_TIMED_OUT (`kafkalite.broker.quorum`).
+        Returns False if it was stopped already.
+
+        Raises:
+            kafkalite.broker.nodes.UnknownNode: neither a broker's nor a controller's id.
+        """
+        return self.run(self.broker.nodes.stop, node_id, clean)
+
+    def start_node(self, node_id: int) -> bool:
+        """Start node *node_id* again (a broker on the ports it had; a controller catches up
+        its metadata log); False if it runs."""
+        return self.run(self.broker.nodes.start, node_id)
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every node: id, host, port, rack, live, leaders (count), role (brokers, then
+        dedicated controllers)."""
+        return self.call(self.broker.nodes.describe)
+
     def __repr__(self) -> str:
         where = self._info.bootstrap_servers if self._info is not None else "not running"
         return f"<kafkalite BrokerThread {where}>"
@@ -245,30 +270,6 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions, BrokerSchemas):
     def controller_ids(self) -> list[int]:
         """The controller quorum's voter ids (the broker's own id when combined with it)."""
         return self.call(lambda: self.broker.quorum.voter_ids)
-
-    def stop_node(self, node_id: int, clean: bool = True) -> None:
-        """Stop node *node_id*. A controller: it stops voting and copying the metadata log; a
-        stopped leader is replaced at once if a majority of voters is left, else metadata
-        changes wait and fail with REQUEST_TIMED_OUT (`kafkalite.broker.quorum`).
-
-        Raises:
-            ValueError: *node_id* is not a node this branch can stop.
-        """
-        self.call(self._node_action, node_id, lambda quorum: quorum.stop_voter(node_id, clean))
-
-    def start_node(self, node_id: int) -> None:
-        """Start node *node_id* again (a controller catches up its metadata log)."""
-        self.call(self._node_action, node_id, lambda quorum: quorum.start_voter(node_id))
-
-    def _node_action(self, node_id: int, action: Callable[[Any], None]) -> None:
-        quorum = self.broker.quorum
-        if node_id in quorum.voter_ids and not (len(quorum.voter_ids) == 1 and node_id in self.broker.cluster.node_ids):
-            action(quorum)
-            return
-        raise ValueError(
-            f"node {node_id} is not a dedicated controller (controllers: {quorum.voter_ids}); "
-            "stopping and starting broker nodes is not part of this build"
-        )
 
     # -- running code in the broker thread -----------------------------------------------
 
@@ -322,8 +323,8 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions, BrokerSchemas):
     # -- reset ---------------------------------------------------------------------------
 
     def reset(self, **config_overrides: Any) -> None:
-        """Drop every user topic, group, committed offset and producer state (see module
-        docstring); then apply *config_overrides* (only ``num_partitions`` / ``partitions``
+        """Start the broker nodes a test stopped; drop every user topic, group, committed
+        offset and producer state (see module docstring); then apply *config_overrides* (only ``num_partitions`` / ``partitions``
         and ``auto_create_topics``: they are read on use).
 
         Raises:
@@ -338,6 +339,10 @@ class BrokerThread(BrokerHelpers, BrokerWaits, BrokerAssertions, BrokerSchemas):
                 f"(only {', '.join(sorted(RUNTIME_FIELDS))} can)"
             )
         config = attrs.evolve(self._base_config, **config_overrides) if config_overrides else self._base_config
+
+        stopped = [row["id"] for row in self.nodes() if not row["live"]]
+        for node_id in stopped:  # every node runs again, as at start
+            self.start_node(node_id)
 
         def reset() -> None:
             started = time.perf_counter()

@@ -36,6 +36,7 @@ TOOLS: dict[str, tuple[str, str]] = {
     "fault": ("control:fault_main", "add, list and remove fault rules (the broker's HTTP API)"),
     "journal": ("control:journal_main", "print the requests the broker recorded (the broker's HTTP API)"),
     "clock": ("control:clock_main", "show, advance, freeze the broker clock (the broker's HTTP API)"),
+    "broker": ("nodes", "list, stop and start the cluster's broker nodes (the broker's HTTP API)"),
     # The Schema Registry (kafkalite serve --http-port / --schema-registry-port).
     "schemas": ("schemas:schemas_main", "list, show, register and check schemas (the broker's Schema Registry)"),
 }

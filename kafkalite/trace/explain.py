@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from kafkalite.broker.cluster import NO_LEADER
 from kafkalite.readable import kafka_uuid
 from kafkalite.trace.sites import Context, ErrorSite, Reason, request_partition
 from kafkalite.trace.txn_reasons import TXN_REASONS
@@ -85,7 +86,17 @@ def _not_leader(ctx: Context, site: ErrorSite) -> str | None:
     state = ctx.broker.cluster.partition(topic, partition)
     if state is None:
         return None
-    return f"node {ctx.node_id} is not the leader of {topic}-{partition}: node {state.leader_id} is (refresh Metadata)"
+    why = ctx.broker.nodes.last_change.get((topic, partition))
+    since = f", since {why}" if why else ""
+    if state.leader_id == NO_LEADER:
+        return (
+            f"{topic}-{partition} has no leader{since}: its in-sync replicas {state.isr} are stopped "
+            "(it comes back with one of them, or by an unclean election)"
+        )
+    return (
+        f"node {ctx.node_id} is not the leader of {topic}-{partition}: node {state.leader_id} is "
+        f"(leader epoch {state.leader_epoch}{since}; refresh Metadata)"
+    )
 
 
 def _leader_epoch(ctx: Context, site: ErrorSite) -> str | None:
@@ -248,6 +259,7 @@ REASONS: dict[int, Reason] = {
     ErrorCode.UNKNOWN_TOPIC_OR_PARTITION: _unknown_topic_or_partition,
     ErrorCode.UNKNOWN_TOPIC_ID: _unknown_topic_id,
     ErrorCode.NOT_LEADER_OR_FOLLOWER: _not_leader,
+    ErrorCode.LEADER_NOT_AVAILABLE: _not_leader,
     ErrorCode.FENCED_LEADER_EPOCH: _leader_epoch,
     ErrorCode.UNKNOWN_LEADER_EPOCH: _leader_epoch,
     ErrorCode.NOT_COORDINATOR: _coordinator,

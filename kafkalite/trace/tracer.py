@@ -20,6 +20,13 @@ response follows with its fields and the time the broker took.
 With ``--trace-file PATH`` each request and response is also written to PATH as one JSON
 object per line (the whole body, records summarised, bytes as hex), for tools to read.
 
+Cluster events come between the requests: every change of a partition's leader, ISR or
+replicas with its reason (logger ``kafkalite.cluster``: "orders-0: leader 1 -> 2 (epoch 3 ->
+4), ISR [1, 2, 3] -> [2, 3]: broker 1 stopped (hard)") and the controller quorum's events
+(``kafkalite.quorum``). ``kafkalite serve --trace`` shows those loggers as it shows the trace;
+the trace file gets them as ``{"direction": "event", "api": null, "logger": ..., "message": ...}``
+lines.
+
 The parts: `kafkalite.readable` turns a message into plain data (shared with the CLI
 tools), `kafkalite.trace.render` turns that data into lines, `kafkalite.trace.explain`
 finds the reasons of errors; this module holds the tracer that puts them together.
@@ -49,6 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("kafkalite.trace")
 
+#: The loggers of cluster events shown with the trace (see the module docstring).
+EVENT_LOGGERS = ("kafkalite.cluster", "kafkalite.quorum")
+
 _tracers: weakref.WeakKeyDictionary[Any, Tracer] = weakref.WeakKeyDictionary()
 _tracers_lock = threading.Lock()
 
@@ -74,7 +84,13 @@ class Tracer:
             path = Path(trace_file)
             path.parent.mkdir(parents=True, exist_ok=True)
             self.file = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed with the broker
-            weakref.finalize(broker, self.file.close)
+            events = _EventsToFile(self)
+            for name in EVENT_LOGGERS:
+                logger = logging.getLogger(name)
+                if not logger.isEnabledFor(logging.INFO):  # the file wants them whatever is shown
+                    logger.setLevel(logging.INFO)
+                logger.addHandler(events)
+            weakref.finalize(broker, _close, self.file, events)
 
     def request(self, api_name: str, header: Any, request: Any, peer: str, node_id: int) -> float:
         """Trace an incoming request; return the start time to pass to `response`."""
@@ -134,6 +150,12 @@ class Tracer:
                 "errors": errors,
             })
 
+    def event(self, record: logging.LogRecord) -> None:
+        """Write a cluster event (a record of one of `EVENT_LOGGERS`) to the trace file."""
+        if self.file is not None:
+            # "api" null: every line of the file has the same keys to filter on.
+            self._write({"direction": "event", "api": None, "logger": record.name, "message": record.getMessage()})
+
     def _write(self, entry: dict[str, Any]) -> None:
         assert self.file is not None
         entry = {"ts": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"), **entry}
@@ -141,3 +163,22 @@ class Tracer:
             self.file.write(json.dumps(entry, default=str) + "\n")
         except (OSError, ValueError) as exc:
             log.warning("cannot write the trace file: %s", exc)
+
+
+class _EventsToFile(logging.Handler):
+    """Hands the records of the cluster-event loggers to a tracer (its file), at INFO and up."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        super().__init__(logging.INFO)
+        self._tracer = weakref.ref(tracer)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        tracer = self._tracer()
+        if tracer is not None:
+            tracer.event(record)
+
+
+def _close(file: TextIO, events: logging.Handler) -> None:
+    for name in EVENT_LOGGERS:
+        logging.getLogger(name).removeHandler(events)
+    file.close()

@@ -236,13 +236,16 @@ async def test_find_coordinator_without_its_topic_nor_a_quorum_is_coordinator_no
     assert response.error_code == 0 and "__transaction_state" in broker.cluster.topics
 
 
-def test_broker_thread_stops_and_starts_controllers_only() -> None:
+def test_broker_thread_stops_and_starts_controllers() -> None:
     from kafkalite import run_in_thread
 
     with run_in_thread() as combined:
         assert combined.controller_ids == [0]
-        with pytest.raises(ValueError, match="not a dedicated controller"):
-            combined.stop_node(0)  # the combined node is the broker: R2's stop_node stops brokers
+        # The combined node is one process: its broker and its controller stop and start together.
+        assert combined.stop_node(0)
+        assert not combined.call(lambda: combined.broker.quorum.voter_alive(0))
+        assert combined.start_node(0)
+        assert combined.call(lambda: combined.broker.quorum.voter_alive(0))
     with run_in_thread(controllers=3) as broker:
         broker.stop_node(3001, clean=False)
         broker.stop_node(3001)  # already stopped: nothing happens

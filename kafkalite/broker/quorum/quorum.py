@@ -162,6 +162,10 @@ class MetadataQuorum:
         self.raft.start(voter_id)
         self._wake()
 
+    def voter_alive(self, voter_id: int) -> bool:
+        """Whether controller *voter_id* runs (KeyError for an id that is not a voter)."""
+        return self.raft.voters[voter_id].alive
+
     def start_all(self) -> None:
         """Start every stopped voter (a test broker's reset)."""
         for voter_id in self.voter_ids:

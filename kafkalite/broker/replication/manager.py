@@ -392,6 +392,8 @@ class ReplicaManager:
     def _maybe_expand_isr(self, topic: Topic, state: PartitionState, node_id: int, follower: PartitionLog, leader: PartitionLog) -> None:
         if node_id in state.isr or follower.log_end_offset < leader.high_watermark:
             return
+        if not self.broker.nodes.may_join_isr(node_id):  # stopping (controlled shutdown)
+            return
         self.broker.cluster.change_partition(
             topic, state, isr=[*state.isr, node_id],
             reason=f"replica {node_id} caught up with the leader's high watermark {leader.high_watermark}",

@@ -3,6 +3,7 @@ hypercorn's trio worker in the broker's own trio loop.
 
 * `app`: the router, requests and responses, JSON errors;
 * `control`: the ``/v1`` routes (fault rules, journal, clock, reset);
+* `nodes`: ``/v1/nodes`` (list, stop and start broker nodes);
 * `probes`: ``/healthz``, ``/readyz``, ``/metrics``;
 * `registry`: the Schema Registry's REST API, under ``/schema-registry`` (and at the root of
   ``--schema-registry-port``);
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Callable
 from kafkalite.server.http.app import App, Router
 from kafkalite.server.http.console import add_console_routes
 from kafkalite.server.http.control import add_control_routes
+from kafkalite.server.http.nodes import add_node_routes
 from kafkalite.server.http.openapi import add_openapi_route
 from kafkalite.server.http.probes import add_probe_routes
 from kafkalite.server.http.registry import add_registry_routes
@@ -36,6 +38,7 @@ def build_app(broker: Broker, ready: Callable[[], bool]) -> App:
     """The ASGI app of *broker*'s HTTP API; *ready()* says whether its Kafka listeners accept."""
     router = Router()
     add_control_routes(router, broker)
+    add_node_routes(router, broker)
     add_probe_routes(router, broker, ready)
     add_openapi_route(router, _version())
     add_registry_routes(router, broker)

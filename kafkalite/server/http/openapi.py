@@ -121,6 +121,19 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
     "Status": {"type": "object", "required": ["status"], "properties": {"status": _STR}},
+    "Node": {
+        "type": "object",
+        "required": ["id", "host", "port", "rack", "live", "leaders", "role"],
+        "properties": {
+            "id": _INT,
+            "host": {"type": ["string", "null"]},
+            "port": {"type": ["integer", "null"]},
+            "rack": {"type": ["string", "null"]},
+            "live": {**_BOOL, "description": "running (false: stopped)"},
+            "leaders": {**_INT, "description": "partitions it leads"},
+            "role": {"enum": ["broker", "controller", "broker,controller"]},
+        },
+    },
 }
 
 
@@ -148,6 +161,9 @@ _RULE_ID = {"name": "id", "in": "path", "required": True, "schema": _INT, "descr
 _BAD = _error("bad input: the message names the field")
 _NO_RULE = _error("no rule with that id")
 _CLOCK = _json(_ref("Clock"), "the clock after the change")
+_NODE_ID = {"name": "id", "in": "path", "required": True, "schema": _INT, "description": "the node's id"}
+_NODE = _json(_ref("Node"), "the node, once stopped or started")
+_NO_NODE = _error("no node with that id")
 
 _JOURNAL_PARAMETERS = [
     {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
@@ -267,6 +283,34 @@ OPERATIONS: dict[str, dict[str, dict[str, Any]]] = {
             "summary": "Empty the broker: topics, groups, offsets, producers, fault rules, ACLs, journal; unfreeze the clock",
             "responses": {"200": _json({"type": "object", "properties": {
                 "topics_deleted": _INT, "clock": _ref("Clock")}}, "what was dropped")},
+        },
+    },
+    "/v1/nodes": {
+        "get": {
+            "summary": "Every node of the cluster: address, rack, running or stopped, partitions it leads",
+            "responses": {"200": _json({"type": "array", "items": _ref("Node")}, "the nodes")},
+        },
+    },
+    "/v1/nodes/{id}/stop": {
+        "post": {
+            "summary": "Stop a node while the others run: clean (controlled shutdown) or hard (kill -9)",
+            "parameters": [_NODE_ID],
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"clean": {**_BOOL, "default": True,
+                                             "description": "move leaderships first (false: drop at once)"}},
+                }}},
+            },
+            "responses": {"200": _NODE, "400": _BAD, "404": _NO_NODE, "409": _error("the node is stopped already")},
+        },
+    },
+    "/v1/nodes/{id}/start": {
+        "post": {
+            "summary": "Start a stopped node again, on the ports it had",
+            "parameters": [_NODE_ID],
+            "responses": {"200": _NODE, "404": _NO_NODE, "409": _error("the node runs already")},
         },
     },
     "/healthz": {
