@@ -9,14 +9,12 @@ even when no HTTP port is on.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from kafkalite.schemas import Reference, SchemaRegistry, SchemaVersion
 
 if TYPE_CHECKING:
     from kafkalite.server.serve import ServerInfo
-
-T = TypeVar("T")
 
 
 class BrokerSchemas:
@@ -24,8 +22,8 @@ class BrokerSchemas:
 
     info: ServerInfo
 
-    def call(self, fn: Callable[..., T], *args: Any, timeout: float = 30.0) -> T:  # provided by BrokerThread
-        raise NotImplementedError
+    #: Runs a function in the broker's thread: `BrokerThread.call`.
+    call: Callable[..., Any]
 
     @property
     def schema_registry_url(self) -> str:
