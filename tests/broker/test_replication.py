@@ -390,6 +390,32 @@ def test_several_brokers_keep_their_copies_under_node_dirs(tmp_path) -> None:
         reopened.close()
 
 
+async def test_a_single_copy_of_an_older_data_dir_becomes_the_leaders(tmp_path) -> None:
+    # Before replication, several brokers shared one copy of each partition in DATA_DIR/TOPIC-P.
+    import shutil
+
+    from kafkalite.broker.settings import BrokerConfig
+
+    broker = Broker.create(BrokerConfig(data_dir=tmp_path, brokers=3))
+    try:
+        broker.create_topic("kept", 1)
+        broker.append("kept", 0, batch(b"one", b"two"))
+        leader = broker.cluster.partition("kept", 0).leader_id
+    finally:
+        broker.close()
+    (tmp_path / f"node-{leader}" / "kept-0").rename(tmp_path / "kept-0")
+    for node_id in (0, 1, 2):
+        shutil.rmtree(tmp_path / f"node-{node_id}" / "kept-0", ignore_errors=True)
+    reopened = Broker.create(BrokerConfig(data_dir=tmp_path, brokers=3))
+    try:
+        assert not (tmp_path / "kept-0").exists()
+        assert reopened.log_for("kept", 0).log_end_offset == 2
+        fetch_all(reopened)
+        assert {reopened.replicas.log(n, "kept", 0).log_end_offset for n in (0, 1, 2)} == {2}
+    finally:
+        reopened.close()
+
+
 def test_every_node_of_the_first_listener_is_a_cluster_node() -> None:
     # What FindCoordinator and the coordinators' leader checks read (`ClusterState.nodes`).
     from kafkalite.broker.cluster import BrokerNode, ClusterState

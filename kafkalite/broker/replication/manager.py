@@ -97,6 +97,7 @@ class ReplicaManager:
         """
         cluster = self.broker.cluster
         live = cluster.live_nodes
+        self.nodes.adopt_single_copy(self.broker.store, state.leader_id, topic.name, state.partition_index)
         for node_id in state.replicas:
             if node_id in live and node_id in self.nodes.stores:
                 self.nodes.open_log(node_id, topic.name, state.partition_index, config)

@@ -62,6 +62,23 @@ class NodeStores:
         store = self.stores.get(node_id)
         return None if store is None else store.get(topic, partition)
 
+    def adopt_single_copy(self, store: LogStore, node_id: int, topic: str, partition: int) -> None:
+        """Move a partition folder of a data dir written when several brokers shared one copy
+        of each partition (``DATA_DIR/TOPIC-P``) into node *node_id*'s folder (the leader's):
+        what it holds stays served, and the followers copy it from there."""
+        if self.shared or store.data_dir is None or node_id not in self.stores:
+            return
+        old = store.partition_dir(topic, partition)
+        new = self.stores[node_id].partition_dir(topic, partition)
+        if not old.is_dir() or new.exists():
+            return
+        try:
+            new.parent.mkdir(parents=True, exist_ok=True)
+            old.rename(new)
+        except OSError as exc:
+            raise KafkaStorageError(f"cannot move {old} into {new}: {exc}") from exc
+        log.warning("moved %s (one copy for every node, as before replication) into %s", old, new)
+
     def open_log(self, node_id: int, topic: str, partition: int, config: LogConfig) -> PartitionLog:
         """Node *node_id*'s log of the partition, opened (recovered) or created."""
         return self.stores[node_id].log(topic, partition, config)
