@@ -146,6 +146,23 @@ def stop_broker(proc: subprocess.Popen) -> int:
     return proc.returncode
 
 
+def broker_serving(announcement: str, *extra_args: str) -> Iterator[tuple[str, str]]:
+    """Run a broker process as `start_broker` does and yield (bootstrap, URL): the URL ends the
+    line it prints starting with *announcement* (e.g. "kafkalite HTTP API on "). Its further
+    output is read away, so the process never blocks on a full pipe; stopped at the end."""
+    proc, bootstrap = start_broker(*extra_args)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith(announcement), line
+    drain = threading.Thread(target=proc.stdout.read, daemon=True)
+    drain.start()
+    try:
+        yield bootstrap, line.split()[-1]
+    finally:
+        stop_broker(proc)
+        drain.join(timeout=5)
+
+
 class ClientProcess:
     """A client program in a process of its own (``python -m MODULE ARGS``), to kill -9.
 

@@ -8,7 +8,6 @@ client ids. Read with a plain HTTP client (urllib), as a person's browser would 
 from __future__ import annotations
 
 import re
-import threading
 import urllib.request
 from html import unescape
 from typing import Iterator
@@ -19,7 +18,7 @@ from confluent_kafka import TopicPartition as ConfluentTopicPartition
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka import TopicPartition as KafkaTopicPartition
 
-from .conftest import start_broker, stop_broker
+from .conftest import broker_serving
 
 pytestmark = pytest.mark.kafkalite_only(reason="reads kafkalite's web console; Kafka has none")
 
@@ -30,18 +29,7 @@ COMMITTED = 5
 @pytest.fixture(scope="module")
 def broker() -> Iterator[tuple[str, str]]:
     """(bootstrap, console URL) of a kafkalite of this module's, with the journal on."""
-    proc, bootstrap = start_broker("--memory", "--http-port", "0", "--journal-size", "1000")
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("kafkalite HTTP API on "), line
-    url = line.split()[-1]
-    drain = threading.Thread(target=proc.stdout.read, daemon=True)
-    drain.start()
-    try:
-        yield bootstrap, url
-    finally:
-        stop_broker(proc)
-        drain.join(timeout=5)
+    yield from broker_serving("kafkalite HTTP API on ", "--memory", "--http-port", "0", "--journal-size", "1000")
 
 
 def page(url: str) -> str:

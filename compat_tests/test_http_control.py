@@ -10,7 +10,6 @@ over HTTP empties the broker the clients see.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.request
 from typing import Any, Callable, Iterator
@@ -21,7 +20,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka import KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTopicPartition
 
-from .conftest import start_broker, stop_broker, wait_until
+from .conftest import broker_serving, wait_until
 
 pytestmark = pytest.mark.kafkalite_only(reason="drives kafkalite's HTTP control API; Kafka has no fault injection")
 
@@ -32,18 +31,7 @@ RECORDS = 10
 @pytest.fixture(scope="module")
 def broker() -> Iterator[tuple[str, str]]:
     """(bootstrap, HTTP API URL) of a kafkalite of this module's, with the HTTP API and a journal."""
-    proc, bootstrap = start_broker("--memory", "--http-port", "0", "--journal-size", "1000")
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("kafkalite HTTP API on "), line
-    url = line.split()[-1]
-    drain = threading.Thread(target=proc.stdout.read, daemon=True)  # never block on a full pipe
-    drain.start()
-    try:
-        yield bootstrap, url
-    finally:
-        stop_broker(proc)
-        drain.join(timeout=5)
+    yield from broker_serving("kafkalite HTTP API on ", "--memory", "--http-port", "0", "--journal-size", "1000")
 
 
 def http(url: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import threading
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -27,7 +26,7 @@ from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, Proto
 from confluent_kafka.serialization import MessageField, SerializationContext
 from kafka import KafkaConsumer
 
-from .conftest import start_broker, stop_broker
+from .conftest import broker_serving
 
 pytestmark = pytest.mark.kafkalite_only(reason="kafkalite's built-in Schema Registry; Kafka has none")
 
@@ -54,18 +53,7 @@ message User {
 @pytest.fixture(scope="module")
 def broker() -> Iterator[tuple[str, str]]:
     """(bootstrap, registry URL) of a kafkalite process with the registry on its own port."""
-    proc, bootstrap = start_broker("--memory", "--schema-registry-port", "0")
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("kafkalite Schema Registry on "), line
-    url = line.split()[-1]
-    drain = threading.Thread(target=proc.stdout.read, daemon=True)
-    drain.start()
-    try:
-        yield bootstrap, url
-    finally:
-        stop_broker(proc)
-        drain.join(timeout=5)
+    yield from broker_serving("kafkalite Schema Registry on ", "--memory", "--schema-registry-port", "0")
 
 
 @pytest.fixture
