@@ -82,8 +82,13 @@ def test_alter_configs_then_describe(admin: KafkaAdminClient, topic_name: str) -
         [ConfigResource(ConfigResourceType.TOPIC, topic_name, configs={"retention.ms": "3600000"})]
     )
     assert result["topic"][topic_name] == "OK"
-    configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic_name)])["topic"][topic_name]
-    assert configs["retention.ms"]["value"] == "3600000"
+
+    def described() -> None:
+        # Kafka's broker applies the change from its metadata log a moment after answering.
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic_name)])["topic"][topic_name]
+        assert configs.get("retention.ms", {}).get("value") == "3600000", configs.get("retention.ms")
+
+    eventually(described)
 
 
 @pytest.mark.parametrize("incremental", [True, False])
