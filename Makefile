@@ -31,7 +31,7 @@ test: $(VENV)/.installed-test
 # Maven; the jars are fetched into .cache/ on first use), then the two brokers side by side:
 # .reports/compat-kafka.xml, and .reports/differential.md with `make test`'s results.
 test-kafka: $(VENV)/.installed-test
-	$(BIN)/python compat_tests/reference/kafka_reference.py run -- $(BIN)/python -m pytest -q -rs -n 2 compat_tests; \
+	$(BIN)/python compat_tests/reference/kafka_reference.py run -- $(BIN)/python -m pytest -q -rs compat_tests; \
 	status=$$?; $(BIN)/python compat_tests/reference/report.py --brief; exit $$status
 
 # compat_tests/ against kafkalite with the request journal on (compat_tests/journal.py), then
